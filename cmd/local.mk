@@ -1,0 +1,7 @@
+# cmd/local.mk - subcommands (in the library so tests can call them).
+libtinyprom_a_SOURCES += \
+	cmd/commands.h \
+	cmd/server.c \
+	cmd/cmd_promqltest.c \
+	cmd/cmd_check_config.c \
+	cmd/cmd_check_metrics.c

@@ -1,0 +1,1 @@
+# config/local.mk - prometheus.yml and flags -> C structs.

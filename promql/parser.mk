@@ -1,0 +1,1 @@
+# promql/parser.mk - lexer, lemon grammar, AST, printer, function table.

@@ -1,0 +1,1 @@
+# promql/promqltest.mk - the promqltest file runner and its suites.

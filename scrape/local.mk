@@ -1,0 +1,1 @@
+# scrape/local.mk - exposition parsers, targets, relabeling, SD, scrape loop.

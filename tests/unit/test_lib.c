@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * test_lib.c - unit tests for lib/: durations, times, float formatting,
+ * labels, interning, arena. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/arena.h"
+#include "lib/duration.h"
+#include "lib/intern.h"
+#include "lib/labels.h"
+#include "lib/strbuf.h"
+
+static int64_t dur(const char *s)
+{
+	int64_t ms = -12345;
+	if (tp_duration_parse(s, strlen(s), &ms) != 0)
+		return -1;
+	return ms;
+}
+
+static void test_duration_parse(void **state)
+{
+	(void)state;
+	assert_int_equal(dur("0"), 0);
+	assert_int_equal(dur("90s"), 90000);
+	assert_int_equal(dur("1h30m"), 5400000);
+	assert_int_equal(dur("500ms"), 500);
+	assert_int_equal(dur("1d"), 86400000);
+	assert_int_equal(dur("1w"), 7 * 86400000LL);
+	assert_int_equal(dur("1y"), 365 * 86400000LL);
+	assert_int_equal(dur("1m1s1ms"), 61001);
+	/* invalid: empty, no unit, wrong order, repeated unit, unknown unit, sign, float */
+	assert_int_equal(dur(""), -1);
+	assert_int_equal(dur("10"), -1);
+	assert_int_equal(dur("1s1h"), -1);
+	assert_int_equal(dur("1s1s"), -1);
+	assert_int_equal(dur("1x"), -1);
+	assert_int_equal(dur("-1s"), -1);
+	assert_int_equal(dur("1.5h"), -1);
+	assert_int_equal(dur("99999999999999999999y"), -1);
+}
+
+static void test_duration_format(void **state)
+{
+	(void)state;
+	char b[48];
+	struct { int64_t ms; const char *s; } c[] = {
+		{ 0, "0s" }, { 90000, "1m30s" }, { 86400000, "1d" }, { 7 * 86400000LL, "1w" },
+		{ 365 * 86400000LL, "1y" }, { 500, "500ms" }, { 5400000, "1h30m" }, { 1001, "1s1ms" },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		tp_duration_format(b, c[i].ms);
+		assert_string_equal(b, c[i].s);
+		/* round trip */
+		assert_int_equal(dur(b), c[i].ms);
+	}
+}
+
+static void test_time_parse(void **state)
+{
+	(void)state;
+	int64_t ms;
+	assert_int_equal(tp_time_parse("1700000000", &ms), 0);
+	assert_int_equal(ms, 1700000000000LL);
+	assert_int_equal(tp_time_parse("1700000000.123", &ms), 0);
+	assert_int_equal(ms, 1700000000123LL);
+	assert_int_equal(tp_time_parse("-1.5", &ms), 0);
+	assert_int_equal(ms, -1500);
+	assert_int_equal(tp_time_parse("2023-11-14T22:13:20Z", &ms), 0);
+	assert_int_equal(ms, 1700000000000LL);
+	assert_int_equal(tp_time_parse("2023-11-14T22:13:20.5Z", &ms), 0);
+	assert_int_equal(ms, 1700000000500LL);
+	assert_int_equal(tp_time_parse("2023-11-14T23:13:20+01:00", &ms), 0);
+	assert_int_equal(ms, 1700000000000LL);
+	assert_int_equal(tp_time_parse("", &ms), -1);
+	assert_int_equal(tp_time_parse("abc", &ms), -1);
+	assert_int_equal(tp_time_parse("2023-13-14T22:13:20Z", &ms), -1);
+	assert_int_equal(tp_time_parse("2023-11-14T22:13:20", &ms), -1);
+	assert_int_equal(tp_time_parse("NaN", &ms), -1);
+	char b[40];
+	tp_time_format_rfc3339(b, 1700000000500LL);
+	assert_string_equal(b, "2023-11-14T22:13:20.5Z");
+	tp_time_format_rfc3339(b, 0);
+	assert_string_equal(b, "1970-01-01T00:00:00Z");
+}
+
+static void test_float_format(void **state)
+{
+	(void)state;
+	char b[400];
+	struct { double v; const char *g, *f; } c[] = {
+		{ 0, "0", "0" }, { 1, "1", "1" }, { 0.1, "0.1", "0.1" }, { 100000, "100000", "100000" },
+		{ 1e6, "1e+06", "1000000" }, { 1.5e-7, "1.5e-07", "0.00000015" }, { 0.0001, "0.0001", "0.0001" },
+		{ 123456789, "1.23456789e+08", "123456789" }, { -2.5, "-2.5", "-2.5" },
+		{ 1.0 / 3, "0.3333333333333333", "0.3333333333333333" },
+		{ INFINITY, "+Inf", "+Inf" }, { -INFINITY, "-Inf", "-Inf" }, { NAN, "NaN", "NaN" },
+		{ 1e21, "1e+21", "1000000000000000000000" }, { 5e-324, "5e-324", NULL },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		tp_format_float(b, c[i].v);
+		assert_string_equal(b, c[i].g);
+		if (c[i].f) {
+			tp_format_float_f(b, c[i].v);
+			assert_string_equal(b, c[i].f);
+		}
+	}
+}
+
+static void test_labels(void **state)
+{
+	(void)state;
+	tp_label a[] = { { "job", "x" }, { "__name__", "up" }, { "empty", "" }, { "instance", "h:1" } };
+	tp_labels l = { a, 4 };
+	tp_labels_normalize(&l);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.v[0].name, "__name__");
+	assert_string_equal(l.v[2].name, "job");
+	assert_null(tp_labels_get(&l, "empty"));
+	assert_string_equal(tp_labels_get(&l, "instance"), "h:1");
+
+	tp_strbuf sb = { 0 };
+	tp_labels_format(&sb, &l, true);
+	assert_string_equal(tp_sb_cstr(&sb), "up{instance=\"h:1\", job=\"x\"}");
+	tp_sb_reset(&sb);
+	tp_labels_format(&sb, &l, false);
+	assert_string_equal(tp_sb_cstr(&sb), "{__name__=\"up\", instance=\"h:1\", job=\"x\"}");
+	tp_sb_free(&sb);
+
+	/* content equality and hashing independent of where strings live */
+	char n1[] = "job", v1[] = "x";
+	tp_label b[] = { { "__name__", "up" }, { "instance", "h:1" }, { n1, v1 } };
+	tp_labels m = { b, 3 };
+	assert_true(tp_labels_equal(&l, &m));
+	assert_true(tp_labels_hash(&l) == tp_labels_hash(&m));
+	b[2].value = "y";
+	assert_true(tp_labels_cmp(&l, &m) < 0);
+	assert_false(tp_labels_hash(&l) == tp_labels_hash(&m));
+	/* a prefix sorts first */
+	tp_labels p = { b, 2 };
+	assert_true(tp_labels_cmp(&p, &l) < 0);
+
+	tp_arena ar;
+	tp_arena_init(&ar);
+	tp_labels_builder lb;
+	tp_lb_init(&lb, &ar, &l);
+	tp_lb_set(&lb, "zone", "eu");
+	tp_lb_set(&lb, "a", "1");
+	tp_lb_del(&lb, "__name__");
+	tp_lb_set(&lb, "job", "");
+	tp_labels r = tp_lb_labels(&lb);
+	assert_int_equal(r.n, 3);
+	assert_string_equal(r.v[0].name, "a");
+	assert_string_equal(r.v[1].name, "instance");
+	assert_string_equal(r.v[2].name, "zone");
+	const char *keep[] = { "zone" };
+	tp_lb_filter(&lb, keep, 1, true);
+	r = tp_lb_labels(&lb);
+	assert_int_equal(r.n, 1);
+	tp_arena_free(&ar);
+
+	assert_true(tp_label_name_valid("a_b1", 4));
+	assert_false(tp_label_name_valid("1a", 2));
+	assert_false(tp_label_name_valid("a:b", 3));
+	assert_true(tp_metric_name_valid("a:b", 3));
+	assert_false(tp_metric_name_valid("", 0));
+}
+
+static void test_intern_arena(void **state)
+{
+	(void)state;
+	char buf[] = "hello";
+	const char *a = tp_intern("hello", 5);
+	const char *b = tp_intern(buf, 5);
+	assert_ptr_equal(a, b);
+	assert_string_equal(a, "hello");
+	assert_ptr_not_equal(tp_intern("hell", 4), a);
+	for (int i = 0; i < 20000; i++) {
+		char s[32];
+		int n = snprintf(s, sizeof(s), "v%d", i);
+		assert_string_equal(tp_intern(s, (size_t)n), s);
+	}
+	assert_ptr_equal(tp_intern_cstr("v123"), tp_intern_cstr("v123"));
+	assert_true(tp_intern_count() >= 20002);
+
+	tp_arena ar;
+	tp_arena_init(&ar);
+	for (int i = 0; i < 1000; i++) {
+		char *p = tp_arena_alloc(&ar, (size_t)i + 1);
+		assert_true(((uintptr_t)p & 15) == 0);
+		memset(p, 0xab, (size_t)i + 1);
+	}
+	char *big = tp_arena_zalloc(&ar, 1 << 20);
+	assert_int_equal(big[12345], 0);
+	tp_arena_reset(&ar);
+	assert_int_equal(ar.used_bytes, 0);
+	assert_string_equal(tp_arena_strdup(&ar, "x"), "x");
+	tp_arena_free(&ar);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_duration_parse),
+		cmocka_unit_test(test_duration_format),
+		cmocka_unit_test(test_time_parse),
+		cmocka_unit_test(test_float_format),
+		cmocka_unit_test(test_labels),
+		cmocka_unit_test(test_intern_arena),
+	};
+	return cmocka_run_group_tests_name("lib", tests, NULL, NULL);
+}

@@ -1,0 +1,1 @@
+# tsdb/local.mk - storage: chunks, head, index, querier.
