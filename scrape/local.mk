@@ -1,1 +1,2 @@
-# scrape/local.mk - exposition parsers, targets, relabeling, SD, scrape loop.
+# scrape/local.mk - exposition parsers, targets, SD, scrape loop.
+include scrape/relabel.mk

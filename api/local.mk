@@ -1,0 +1,1 @@
+# api/local.mk - libmicrohttpd server, routing, /api/v1/*, lifecycle, self-metrics.

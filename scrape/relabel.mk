@@ -1,0 +1,1 @@
+# scrape/relabel.mk - relabel_configs / metric_relabel_configs.
