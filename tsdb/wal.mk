@@ -1,0 +1,1 @@
+# tsdb/wal.mk - write-ahead log, checkpoints, replay.
