@@ -1,2 +1,9 @@
 # rules/local.mk - rule files, groups, alert state, templates, notifier.
-libtinyprom_a_SOURCES += rules/rulefile.c rules/rulefile.h
+libtinyprom_a_SOURCES += rules/rulefile.c rules/rulefile.h \
+	rules/template.c rules/template.h
+
+check_PROGRAMS += tests/unit/test_template
+TESTS += tests/unit/test_template
+tests_unit_test_template_SOURCES = tests/unit/test_template.c
+tests_unit_test_template_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_template_LDADD = $(TEST_LDADD)
