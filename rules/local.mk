@@ -1,6 +1,7 @@
 # rules/local.mk - rule files, groups, alert state, templates, notifier.
 libtinyprom_a_SOURCES += rules/rulefile.c rules/rulefile.h \
-	rules/template.c rules/template.h
+	rules/template.c rules/template.h \
+	rules/group.c rules/group.h
 
 check_PROGRAMS += tests/unit/test_template
 TESTS += tests/unit/test_template
