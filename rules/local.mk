@@ -2,7 +2,8 @@
 libtinyprom_a_SOURCES += rules/rulefile.c rules/rulefile.h \
 	rules/template.c rules/template.h \
 	rules/group.c rules/group.h \
-	rules/notifier.c rules/notifier.h
+	rules/notifier.c rules/notifier.h \
+	rules/manager.c rules/manager.h
 
 check_PROGRAMS += tests/unit/test_template
 TESTS += tests/unit/test_template
