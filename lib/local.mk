@@ -14,3 +14,4 @@ TESTS += tests/unit/test_lib
 tests_unit_test_lib_SOURCES = tests/unit/test_lib.c
 tests_unit_test_lib_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_lib_LDADD = $(TEST_LDADD)
+libtinyprom_a_SOURCES += lib/crc32c.c lib/crc32c.h
