@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/crc32c.h"
@@ -884,6 +885,128 @@ static void test_write_failure(void **state)
 	free(base);
 }
 
+/* Group commit: a thread whose records went out in another thread's
+ * failed commit learns of the failure at its own commit. */
+typedef struct gc_arg {
+	tsdb_wal *w;
+	pthread_barrier_t *b;
+	int rc;
+} gc_arg;
+
+static void *gc_run(void *p)
+{
+	gc_arg *a = p;
+	tsdb_wal_sample s[3] = { { 1, 500, 1 }, { 1, 501, 2 }, { 1, 502, 3 } };
+	tsdb_wal_log_samples(a->w, s, 3);
+	pthread_barrier_wait(a->b); /* logged */
+	pthread_barrier_wait(a->b); /* main's commit done */
+	a->rc = tsdb_wal_commit(a->w);
+	return NULL;
+}
+
+static void test_group_commit_failure(void **state)
+{
+	(void)state;
+	char *base = tmpdir_new();
+	const char *wal = walp(base);
+	tsdb_wal *w = open_wal(wal, 0, TSDB_WAL_FSYNC_NEVER, false);
+	write_scrapes(w, 1, 1, 0);
+	uint64_t good = fsize(segp(wal, 0));
+	for (int fail = 0; fail < 2; fail++) {
+		pthread_barrier_t b;
+		pthread_barrier_init(&b, NULL, 2);
+		gc_arg a = { .w = w, .b = &b, .rc = 99 };
+		pthread_t th;
+		assert_int_equal(pthread_create(&th, NULL, gc_run, &a), 0);
+		pthread_barrier_wait(&b);
+		struct rlimit old, lim;
+		assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+		signal(SIGXFSZ, SIG_IGN);
+		lim = old;
+		lim.rlim_cur = good + 20;
+		if (fail)
+			assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+		int rc = tsdb_wal_commit(w); /* writes the other thread's samples */
+		assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+		signal(SIGXFSZ, SIG_DFL);
+		pthread_barrier_wait(&b);
+		pthread_join(th, NULL);
+		pthread_barrier_destroy(&b);
+		assert_int_equal(rc, fail ? -1 : 0);
+		assert_int_equal(a.rc, fail ? -1 : 0);
+		good = fsize(segp(wal, 0));
+	}
+	assert_int_equal(tsdb_wal_close(w), 0);
+	coll c = { 0 };
+	tsdb_wal_replay_stats st;
+	assert_int_equal(replay_into(wal, &c, &st), 0);
+	assert_int_equal(c.nx, 50 + 3);
+	assert_int_equal(st.corruptions, 0);
+	coll_free(&c);
+	rm_rf(base);
+	free(base);
+}
+
+/* kill -9 in the middle of a stream of commits: every commit that
+ * returned before the kill is replayed, and what is replayed is an exact
+ * prefix of what was written. */
+static void test_kill9(void **state)
+{
+	(void)state;
+	char *base = tmpdir_new();
+	const char *wal = walp(base);
+	int pfd[2];
+	assert_int_equal(pipe(pfd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		tsdb_wal *w = open_wal(wal, 64 * 1024, TSDB_WAL_FSYNC_NEVER, true);
+		for (uint32_t i = 0;; i++) {
+			if (i % 50 == 0)
+				log_series1(w, i / 50 + 1, "k", "x");
+			tsdb_wal_sample s[20];
+			for (int k = 0; k < 20; k++)
+				s[k] = (tsdb_wal_sample){ i / 50 + 1, (int64_t)i, (double)k };
+			tsdb_wal_log_samples(w, s, 20);
+			if (tsdb_wal_commit(w) != 0)
+				_exit(3);
+			if (write(pfd[1], &i, sizeof(i)) != sizeof(i))
+				_exit(4);
+		}
+	}
+	close(pfd[1]);
+	uint32_t acked = 0, v;
+	while (read(pfd[0], &v, sizeof(v)) == sizeof(v)) {
+		acked = v + 1;
+		if (acked >= 3000)
+			break;
+	}
+	kill(pid, SIGKILL);
+	while (read(pfd[0], &v, sizeof(v)) == sizeof(v))
+		acked = v + 1;
+	close(pfd[0]);
+	int status;
+	waitpid(pid, &status, 0);
+	assert_true(WIFSIGNALED(status));
+	coll c = { 0 };
+	tsdb_wal_replay_stats st;
+	assert_int_equal(replay_into(wal, &c, &st), 0);
+	assert_int_equal(st.corruptions, 0);
+	assert_true(c.nx % 20 == 0);
+	size_t commits = c.nx / 20;
+	assert_true(commits >= acked);
+	assert_true(commits <= acked + 1); /* one may have landed unacknowledged */
+	for (size_t i = 0; i < c.nx; i++) {
+		assert_int_equal(c.x[i].t_ms, (int64_t)(i / 20));
+		assert_int_equal(c.x[i].ref, (uint32_t)(i / 20 / 50 + 1));
+	}
+	assert_int_equal(c.ns, (commits + 49) / 50);
+	coll_free(&c);
+	rm_rf(base);
+	free(base);
+}
+
 /* ---- bytes per sample on a scrape-like load ---- */
 
 static void test_bytes_per_sample(void **state)
@@ -948,6 +1071,8 @@ int main(void)
 		cmocka_unit_test(test_fsync_modes),
 		cmocka_unit_test(test_concurrent_writers),
 		cmocka_unit_test(test_write_failure),
+		cmocka_unit_test(test_group_commit_failure),
+		cmocka_unit_test(test_kill9),
 		cmocka_unit_test(test_bytes_per_sample),
 	};
 	return cmocka_run_group_tests_name("wal", tests, NULL, NULL);
