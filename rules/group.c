@@ -295,6 +295,25 @@ static void write_series(rules_rule_state *rs, tsdb_head *head, const tp_labels 
 	rs->nprev = n;
 }
 
+/* Runs the rule's expression at qts into res and its samples into *os.
+ * On failure records the error on the rule, frees res and returns -1. */
+static size_t run_query(rules_rule_state *rs, promql_engine *e, int64_t qts, tp_arena *a, promql_result *res,
+			out_sample **os)
+{
+	char err[512];
+	if (promql_eval_instant(e, rs->rule->expr, qts, res) != PROMQL_OK) {
+		set_error(rs, res->err_msg ? res->err_msg : "evaluation failed");
+		promql_result_free(res);
+		return (size_t)-1;
+	}
+	size_t n = result_samples(res, a, os, err, sizeof(err));
+	if (n == (size_t)-1) {
+		set_error(rs, err);
+		promql_result_free(res);
+	}
+	return n;
+}
+
 /* ---- recording rules ---- */
 
 static void eval_recording(rules_group_state *g, rules_rule_state *rs, promql_engine *e, tsdb_head *head,
@@ -303,18 +322,10 @@ static void eval_recording(rules_group_state *g, rules_rule_state *rs, promql_en
 	const rules_rule *r = rs->rule;
 	promql_result res;
 	char err[512];
-	if (promql_eval_instant(e, r->expr, qts, &res) != PROMQL_OK) {
-		set_error(rs, res.err_msg ? res.err_msg : "evaluation failed");
-		promql_result_free(&res);
-		return;
-	}
 	out_sample *os;
-	size_t n = result_samples(&res, a, &os, err, sizeof(err));
-	if (n == (size_t)-1) {
-		set_error(rs, err);
-		promql_result_free(&res);
+	size_t n = run_query(rs, e, qts, a, &res, &os);
+	if (n == (size_t)-1)
 		return;
-	}
 	tp_labels *ls = tp_arena_alloc(a, sizeof(tp_labels) * (n ? n : 1));
 	double *vs = tp_arena_alloc(a, sizeof(double) * (n ? n : 1));
 	for (size_t i = 0; i < n; i++) {
@@ -411,18 +422,10 @@ static void eval_alerting(rules_group_state *g, rules_rule_state *rs, promql_eng
 	const rules_rule *r = rs->rule;
 	promql_result res;
 	char err[512];
-	if (promql_eval_instant(e, r->expr, qts, &res) != PROMQL_OK) {
-		set_error(rs, res.err_msg ? res.err_msg : "evaluation failed");
-		promql_result_free(&res);
-		return;
-	}
 	out_sample *os;
-	size_t n = result_samples(&res, a, &os, err, sizeof(err));
-	if (n == (size_t)-1) {
-		set_error(rs, err);
-		promql_result_free(&res);
+	size_t n = run_query(rs, e, qts, a, &res, &os);
+	if (n == (size_t)-1)
 		return;
-	}
 	char tmpl_name[300];
 	snprintf(tmpl_name, sizeof(tmpl_name), "__alert_%s", r->name);
 	query_ud qu = { e };
