@@ -410,3 +410,114 @@ void rules_manager_alerts_json(rules_manager *m, tp_strbuf *out)
 	free(s);
 	cJSON_Delete(data);
 }
+
+/* ---- promtool support ---- */
+
+size_t rules_manager_collect_alerts(rules_manager *m, const char *alertname, rules_alert_state state, tp_arena *a,
+				    tp_labels **labels, tp_labels **annotations)
+{
+	size_t n = 0, cap = 0;
+	*labels = NULL;
+	*annotations = NULL;
+	pthread_rwlock_rdlock(&m->rw);
+	for (size_t i = 0; i < m->ngroups; i++) {
+		rules_group_state *g = m->groups[i];
+		pthread_mutex_lock(&g->mu);
+		for (size_t k = 0; k < g->nrules; k++) {
+			rules_rule_state *rs = &g->rules[k];
+			if (!rs->rule->alerting || strcmp(rs->rule->name, alertname) != 0)
+				continue;
+			for (size_t j = 0; j < rs->nalerts; j++) {
+				if (rs->alerts[j].state != state)
+					continue;
+				if (n == cap) {
+					size_t nc = cap ? cap * 2 : 8;
+					*labels = tp_arena_realloc(a, *labels, cap * sizeof(tp_labels), nc * sizeof(tp_labels));
+					*annotations = tp_arena_realloc(a, *annotations, cap * sizeof(tp_labels),
+									nc * sizeof(tp_labels));
+					cap = nc;
+				}
+				(*labels)[n] = tp_labels_copy(a, &rs->alerts[j].labels, true);
+				(*annotations)[n] = tp_labels_copy(a, &rs->alerts[j].annotations, true);
+				n++;
+			}
+		}
+		pthread_mutex_unlock(&g->mu);
+	}
+	pthread_rwlock_unlock(&m->rw);
+	return n;
+}
+
+static size_t order_of(const char *name, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return i;
+	return 0;
+}
+
+void rules_manager_order_groups(rules_manager *m, const char *const *names, size_t n)
+{
+	pthread_rwlock_wrlock(&m->rw);
+	/* insertion sort: stable, and group counts are small */
+	for (size_t i = 1; i < m->ngroups; i++) {
+		rules_group_state *g = m->groups[i];
+		int64_t nx = m->next_ms[i];
+		size_t oi = order_of(g->cfg->name, names, n), j = i;
+		while (j > 0 && order_of(m->groups[j - 1]->cfg->name, names, n) > oi) {
+			m->groups[j] = m->groups[j - 1];
+			m->next_ms[j] = m->next_ms[j - 1];
+			j--;
+		}
+		m->groups[j] = g;
+		m->next_ms[j] = nx;
+	}
+	pthread_rwlock_unlock(&m->rw);
+}
+
+size_t rules_format_go_duration(char *buf, int64_t ms)
+{
+	char *o = buf;
+	if (ms == 0)
+		return (size_t)sprintf(buf, "0s");
+	if (ms < 0) {
+		*o++ = '-';
+		ms = -ms;
+	}
+	if (ms < 1000)
+		return (size_t)(o - buf) + (size_t)sprintf(o, "%lldms", (long long)ms);
+	int64_t h = ms / 3600000, mi = (ms / 60000) % 60, s = (ms / 1000) % 60, frac = ms % 1000;
+	if (h)
+		o += sprintf(o, "%lldh", (long long)h);
+	if (h || mi)
+		o += sprintf(o, "%lldm", (long long)mi);
+	o += sprintf(o, "%lld", (long long)s);
+	if (frac) {
+		char f[8];
+		snprintf(f, sizeof(f), ".%03d", (int)frac);
+		size_t fl = strlen(f);
+		while (f[fl - 1] == '0')
+			f[--fl] = '\0';
+		o += sprintf(o, "%s", f);
+	}
+	*o++ = 's';
+	*o = '\0';
+	return (size_t)(o - buf);
+}
+
+void rules_manager_rule_errors(rules_manager *m, int64_t ts_ms, tp_strbuf *out)
+{
+	char t[48];
+	rules_format_go_duration(t, ts_ms);
+	pthread_rwlock_rdlock(&m->rw);
+	for (size_t i = 0; i < m->ngroups; i++) {
+		rules_group_state *g = m->groups[i];
+		pthread_mutex_lock(&g->mu);
+		for (size_t k = 0; k < g->nrules; k++)
+			if (g->rules[k].last_error)
+				tp_sb_printf(out, "    rule: %s, time: %s, err: %s\n", g->rules[k].rule->name, t,
+					     g->rules[k].last_error);
+		pthread_mutex_unlock(&g->mu);
+	}
+	pthread_rwlock_unlock(&m->rw);
+}

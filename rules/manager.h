@@ -38,6 +38,20 @@ void rules_manager_stop(rules_manager *m);
 void rules_manager_eval_all(rules_manager *m, int64_t ts_ms);
 size_t rules_manager_group_count(rules_manager *m);
 
+/* Copies (into a) the labels and annotations of every alert in `state`
+ * of the alerting rules named alertname. Returns the count. */
+size_t rules_manager_collect_alerts(rules_manager *m, const char *alertname, rules_alert_state state, tp_arena *a,
+				    tp_labels **labels, tp_labels **annotations);
+/* Orders groups by their position in names (unlisted groups count as
+ * position 0, as promtool's group_eval_order does); stable. */
+void rules_manager_order_groups(rules_manager *m, const char *const *names, size_t n);
+/* Appends "    rule: NAME, time: T, err: E" lines for rules whose last
+ * evaluation failed (promtool's format; T as Go's time.Duration). */
+void rules_manager_rule_errors(rules_manager *m, int64_t ts_ms, tp_strbuf *out);
+/* Go's time.Duration.String() of a millisecond count: "0s", "1m30s",
+ * "1h0m0s", "1.5s", "500ms". */
+size_t rules_format_go_duration(char *buf, int64_t ms);
+
 /* Filters of /api/v1/rules. NULL lists mean no filter. */
 typedef struct rules_api_filter {
 	const char *type;                 /* NULL, "alert" or "record" */
