@@ -32,3 +32,6 @@ tests_fuzz_fuzz_openmetrics_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,unde
 tests_fuzz_fuzz_openmetrics_LDFLAGS = -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_openmetrics_LDADD = libtinyprom.a $(DEP_LIBS)
 endif
+
+# the scrape manager (libcurl multi loop, cache, staleness)
+libtinyprom_a_SOURCES += scrape/manager.c scrape/manager.h
