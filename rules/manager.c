@@ -237,13 +237,15 @@ size_t rules_format_float_e(char *buf, double v)
 		if (strtod(tmp, NULL) == v)
 			break;
 	}
-	/* strip trailing zeros of the mantissa */
+	/* strip trailing zeros of the mantissa's fraction (never its first digit) */
 	char *e = strchr(tmp, 'e');
 	char *p = e;
-	while (p > tmp && p[-1] == '0')
-		p--;
-	if (p > tmp && p[-1] == '.')
-		p--;
+	if (memchr(tmp, '.', (size_t)(e - tmp))) {
+		while (p[-1] == '0')
+			p--;
+		if (p[-1] == '.')
+			p--;
+	}
 	size_t ml = (size_t)(p - tmp);
 	memcpy(buf, tmp, ml);
 	strcpy(buf + ml, e);

@@ -269,11 +269,15 @@ static void test_recording_and_staleness(void **state)
 	assert_true(query1(f.eng, "job:up:double", t, &n) == 4);
 	query1(f.eng, "inst:up", t, &n);
 	assert_int_equal(n, 2);
-	/* instance b disappears: its recorded series gets a stale marker */
+	/* instance b ends (a stale marker in its source): the rule's copy of it
+	 * must end too, although its last sample is still within the lookback */
 	add_up(f.head, "a", t + MIN_MS, 1);
+	add_up(f.head, "b", t + MIN_MS, tsdb_stale_nan());
 	rules_manager_eval_all(f.m, t + MIN_MS);
 	query1(f.eng, "inst:up", t + MIN_MS, &n);
 	assert_int_equal(n, 1);
+	query1(f.eng, "inst:up{instance=\"b\"}", t + MIN_MS, &n);
+	assert_int_equal(n, 0);
 	fixture_free(&f);
 }
 
