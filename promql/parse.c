@@ -666,11 +666,10 @@ static int step_brackets(promql_parser_ctx *p, void *engine, lexstate *ls, const
 	}
 	case PROMQL_TK_ADD: case PROMQL_TK_SUB: case PROMQL_TK_MUL: case PROMQL_TK_DIV: case PROMQL_TK_MOD:
 	case PROMQL_TK_POW: case PROMQL_TK_COMMA: case PROMQL_TK_LEFT_PAREN: case PROMQL_TK_RIGHT_PAREN:
-		if (!p->opts.duration_expressions || true) {
-			promql_parse_errorf(p, pos, pos + 1, "experimental duration expression is not enabled");
-			return 0;
-		}
-		break;
+		/* Duration expressions (promql-duration-expr) are not implemented:
+		 * refuse them with Prometheus's text for the disabled feature. */
+		promql_parse_errorf(p, pos, pos + 1, "experimental duration expression is not enabled");
+		return 0;
 	default:
 		goto bad;
 	}
