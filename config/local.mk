@@ -6,3 +6,6 @@ TESTS += tests/unit/test_config
 tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_config_LDADD = $(TEST_LDADD)
+# Fixtures (with .err/.check sidecars recorded from promtool 2.42) and the
+# manual comparison script against a real promtool.
+EXTRA_DIST += tests/data/config
