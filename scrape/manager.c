@@ -177,6 +177,11 @@ static void spec_copy(scrape_target *t, const scrape_target_spec *s)
 	t->spec.cert_file = astr(a, s->cert_file);
 	t->spec.key_file = astr(a, s->key_file);
 	t->spec.server_name = astr(a, s->server_name);
+	/* metric relabeling: a deep copy, so the configuration may go away */
+	relabel_config *rc = tp_xcalloc(s->n_metric_relabel ? s->n_metric_relabel : 1, sizeof(relabel_config));
+	for (size_t i = 0; i < s->n_metric_relabel; i++)
+		relabel_config_copy(&rc[i], &s->metric_relabel[i]);
+	t->spec.metric_relabel = rc;
 	if (t->spec.interval_ms <= 0)
 		t->spec.interval_ms = 60000;
 	if (t->spec.timeout_ms <= 0 || t->spec.timeout_ms > t->spec.interval_ms)
@@ -284,6 +289,9 @@ void scrape_target_free(scrape_target *t)
 		return;
 	curl_easy_cleanup(t->easy);
 	curl_slist_free_all(t->hdrs);
+	for (size_t i = 0; i < t->spec.n_metric_relabel; i++)
+		relabel_config_clear((relabel_config *)&t->spec.metric_relabel[i]);
+	free((relabel_config *)t->spec.metric_relabel);
 	cache_free(&t->cache);
 	scrape_metadata_free(t->md);
 	if (t->parser_init)

@@ -37,7 +37,7 @@ typedef struct scrape_target_spec {
 	uint64_t sample_limit;         /* 0: none */
 	uint64_t label_limit, label_name_length_limit, label_value_length_limit;
 	uint64_t body_size_limit;      /* bytes; 0: none */
-	const relabel_config *metric_relabel;  /* borrowed; must outlive the target */
+	const relabel_config *metric_relabel;  /* finished configs; the target copies them */
 	size_t n_metric_relabel;
 	const char *basic_user, *basic_password, *bearer_token;
 	const char *ca_file, *cert_file, *key_file, *server_name;
@@ -52,7 +52,7 @@ void scrape_manager_free(scrape_manager *m);
 /* Replaces the target set. Targets equal to a running one (same pool,
  * labels, URL and settings) keep running undisturbed; new ones start;
  * gone ones stop and their series get stale markers. The specs are copied
- * except metric_relabel, which is borrowed. */
+ * (metric relabel rules deeply), so the caller's may go away. */
 void scrape_manager_sync(scrape_manager *m, const scrape_target_spec *t, size_t n);
 void scrape_manager_start(scrape_manager *m);
 
