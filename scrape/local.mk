@@ -35,3 +35,4 @@ endif
 
 # the scrape manager (libcurl multi loop, cache, staleness)
 libtinyprom_a_SOURCES += scrape/manager.c scrape/manager.h
+libtinyprom_a_SOURCES += scrape/discovery.c scrape/discovery.h
