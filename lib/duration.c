@@ -81,6 +81,9 @@ size_t tp_duration_format(char *buf, int64_t ms)
 		ms = -ms;
 	}
 	for (size_t k = 0; k < NUNITS; k++) {
+		/* years and weeks only when exact, as model.Duration.String: 15d, not 2w1d */
+		if (k < 2 && ms % units[k].ms != 0)
+			continue;
 		if (ms >= units[k].ms) {
 			int64_t q = ms / units[k].ms;
 			ms -= q * units[k].ms;

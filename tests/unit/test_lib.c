@@ -56,6 +56,8 @@ static void test_duration_format(void **state)
 	struct { int64_t ms; const char *s; } c[] = {
 		{ 0, "0s" }, { 90000, "1m30s" }, { 86400000, "1d" }, { 7 * 86400000LL, "1w" },
 		{ 365 * 86400000LL, "1y" }, { 500, "500ms" }, { 5400000, "1h30m" }, { 1001, "1s1ms" },
+		{ 15 * 86400000LL, "15d" }, { 14 * 86400000LL, "2w" }, { 90 * 86400000LL, "90d" },
+		{ 366 * 86400000LL, "366d" }, { 8 * 86400000LL + 1000, "8d1s" },
 	};
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		tp_duration_format(b, c[i].ms);
