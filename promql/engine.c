@@ -459,7 +459,35 @@ static ev_value scalar_fill(ev *e, double v)
 	return r;
 }
 
+static ev_value eval_node(ev *e, const promql_node *n);
+
+static int64_t value_points(const ev *e, const ev_value *v)
+{
+	int64_t c = 0;
+	if (v->type == PROMQL_TYPE_VECTOR) {
+		for (size_t k = 0; k < v->nseries; k++)
+			for (size_t i = 0; i < e->nsteps; i++)
+				c += v->series[k].ok[i];
+	} else if (v->type == PROMQL_TYPE_MATRIX) {
+		for (size_t k = 0; k < v->nseries; k++)
+			c += (int64_t)v->mseries[k].n;
+	}
+	return c;
+}
+
+/* Sample accounting follows Prometheus's peak model loosely: while a node
+ * is evaluated its children's points count; afterwards only its own
+ * output does. */
 ev_value promql_ev_eval(ev *e, const promql_node *n)
+{
+	int64_t before = e->cur_samples;
+	ev_value v = eval_node(e, n);
+	e->cur_samples = before;
+	promql_ev_count_samples(e, value_points(e, &v));
+	return v;
+}
+
+static ev_value eval_node(ev *e, const promql_node *n)
 {
 	promql_ev_check(e);
 	switch (n->kind) {

@@ -389,6 +389,8 @@ static void range_series(win_ctx *c, const int64_t *ref, const tp_labels *lbls, 
 			lo++;
 		if (hi == lo)
 			continue;
+		if (e->cur_samples + (int64_t)(hi - lo) > e->max_samples)
+			promql_ev_count_samples(e, (int64_t)(hi - lo));
 		if (any_step)
 			any_step[i] = 1;
 		if (c->id == PROMQL_FN_ABSENT_OVER_TIME)
