@@ -936,7 +936,7 @@ static ev_value label_call(ev *e, const promql_node *n)
 		}
 		md = pcre2_match_data_create_from_pattern(re, NULL);
 	} else {
-		for (size_t i = 3; i < ns; i++)
+		for (size_t i = 2; i < ns; i++)
 			if (!valid_label_name(strs[i]))
 				promql_ev_fail(e, PROMQL_ERR_EXECUTION, "invalid source label name in label_join(): %s", strs[i]);
 		if (!valid_label_name(dst))
@@ -969,8 +969,8 @@ static ev_value label_call(ev *e, const promql_node *n)
 				continue;
 			expand_template(&sb, strs[1], src, pcre2_get_ovector_pointer(md), rc, re);
 		} else {
-			for (size_t i = 3; i < ns; i++) {
-				if (i > 3)
+			for (size_t i = 2; i < ns; i++) {
+				if (i > 2)
 					tp_sb_puts(&sb, strs[1]);
 				const char *sv = tp_labels_get(&s->labels, strs[i]);
 				if (sv)
