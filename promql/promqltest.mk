@@ -14,8 +14,17 @@ tests_unit_test_promqltest_SOURCES = tests/unit/test_promqltest.c
 tests_unit_test_promqltest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_promqltest_LDADD = $(TEST_LDADD)
 
-PROMQLTEST_OWN =
+PROMQLTEST_OWN = \
+	tests/promql/aggregations.test \
+	tests/promql/binops.test \
+	tests/promql/dates.test \
+	tests/promql/histogram_quantile.test \
+	tests/promql/labels.test \
+	tests/promql/rate.test \
+	tests/promql/selectors.test \
+	tests/promql/subquery.test
 
 TESTS += tests/promql/run-own.sh tests/promql/run-upstream.sh
 EXTRA_DIST += tests/promql/run-own.sh tests/promql/run-upstream.sh \
-	tests/promql/known-failures.txt $(PROMQLTEST_OWN)
+	tests/promql/known-failures.txt tests/promql/crosscheck-promtool.py \
+	$(PROMQLTEST_OWN)
