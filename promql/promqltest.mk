@@ -14,6 +14,12 @@ tests_unit_test_promqltest_SOURCES = tests/unit/test_promqltest.c
 tests_unit_test_promqltest_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_promqltest_LDADD = $(TEST_LDADD)
 
+check_PROGRAMS += tests/unit/test_promqltest_run
+TESTS += tests/unit/test_promqltest_run
+tests_unit_test_promqltest_run_SOURCES = tests/unit/test_promqltest_run.c
+tests_unit_test_promqltest_run_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_promqltest_run_LDADD = $(TEST_LDADD)
+
 PROMQLTEST_OWN = \
 	tests/promql/aggregations.test \
 	tests/promql/binops.test \
