@@ -856,8 +856,9 @@ int promql_test_run(const promql_test_file *f, const promql_test_opts *opts, pro
 {
 	static const promql_test_opts defaults;
 	runner r = { .f = f, .opts = opts ? opts : &defaults };
-	/* FORMAT.md §10. The default subquery resolution (1m) is the engine's
-	 * own default: promql_engine_opts has no knob for it. */
+	/* FORMAT.md §10: lookback 5m, subquery resolution 1m, 10,000 samples,
+	 * 100 s, and every feature flag the upstream harness enables (@ and
+	 * negative offsets are always on in tinyprom). */
 	promql_engine_opts eo = {
 		.lookback_ms = 5 * 60 * 1000,
 		.timeout_ms = 100 * 1000,
@@ -865,6 +866,7 @@ int promql_test_run(const promql_test_file *f, const promql_test_opts *opts, pro
 		.experimental_functions = true,
 		.duration_expressions = true,
 		.delayed_name_removal = true,
+		.subquery_step_ms = 60 * 1000,
 	};
 	r.head = tsdb_head_new(NULL);
 	r.eng = r.head ? promql_engine_new(r.head, &eo) : NULL;
