@@ -10,6 +10,9 @@
  *   --tap                  TAP output, one test point per file, details as
  *                          `#` diagnostics (for automake's tap-driver).
  *   --no-at-reruns, --no-range-check   switch off FORMAT.md §9.1 / §9.2.
+ *   --write-failures OUT   write every failing eval to OUT in the
+ *                          known-failures format, the reason being the
+ *                          first problem found (a draft to edit by hand).
  *   -v                     also print known failures and skips.
  *
  * Invariants: counts are eval commands (never the implicit re-runs); the
@@ -41,6 +44,7 @@ typedef struct pt_state {
 	bool have_list;
 	bool tap;
 	int verbose;
+	FILE *failures_out;  /* --write-failures */
 	/* per file */
 	unsigned f_known_failed, f_unexpected;
 	/* totals */
@@ -123,6 +127,30 @@ static void emit(pt_state *st, const char *text)
 	}
 }
 
+/* The first "problem:" of a failure report, on one line, with a note
+ * when only an implicit re-run (FORMAT.md §9) failed. */
+static void write_failure(pt_state *st, const promql_test_file *f, const promql_test_cmd *c, const char *detail)
+{
+	const char *p = strstr(detail, "  problem: ");
+	const char *run = strstr(detail, "  run: ");
+	char reason[200];
+	size_t n = 0;
+	if (p) {
+		p += strlen("  problem: ");
+		while (p[n] && p[n] != '\n' && n < sizeof reason - 1) {
+			reason[n] = p[n];
+			n++;
+		}
+	}
+	reason[n] = '\0';
+	const char *where = "";
+	if (run && strstr(run, "range-mode check") && strstr(run, "range-mode check") < strchr(run, '\n'))
+		where = " [range-mode re-run]";
+	else if (run && strstr(run, "step-invariance") && strstr(run, "step-invariance") < strchr(run, '\n'))
+		where = " [@ re-run]";
+	fprintf(st->failures_out, "%s:%d %s%s\n", base_name(f->path), c->line, n ? reason : "failed", where);
+}
+
 static void on_eval(void *ud, const promql_test_file *f, const promql_test_cmd *c, promql_test_outcome o,
 		    const char *detail)
 {
@@ -140,6 +168,8 @@ static void on_eval(void *ud, const promql_test_file *f, const promql_test_cmd *
 		}
 		break;
 	case PROMQL_TEST_FAIL:
+		if (st->failures_out)
+			write_failure(st, f, c, detail);
 		if (k) {
 			k->failed = true;
 			st->f_known_failed++;
@@ -162,7 +192,7 @@ static void on_eval(void *ud, const promql_test_file *f, const promql_test_cmd *
 static int usage(void)
 {
 	fprintf(stderr, "usage: tinyprom promqltest [--known-failures LIST] [--tap] [--no-at-reruns] "
-			"[--no-range-check] [-v] FILE...\n");
+			"[--no-range-check] [--write-failures OUT] [-v] FILE...\n");
 	return 2;
 }
 
@@ -183,7 +213,15 @@ int cmd_promqltest(int argc, char **argv)
 			opts.no_at_reruns = true;
 		else if (strcmp(argv[i], "--no-range-check") == 0)
 			opts.no_range_check = true;
-		else if (strcmp(argv[i], "-v") == 0)
+		else if (strcmp(argv[i], "--write-failures") == 0 && i + 1 < argc) {
+			if (st.failures_out)
+				fclose(st.failures_out);
+			st.failures_out = fopen(argv[++i], "w");
+			if (!st.failures_out) {
+				fprintf(stderr, "tinyprom promqltest: cannot write %s\n", argv[i]);
+				return 2;
+			}
+		} else if (strcmp(argv[i], "-v") == 0)
 			st.verbose++;
 		else if (strcmp(argv[i], "--") == 0) {
 			i++;
@@ -221,6 +259,8 @@ int cmd_promqltest(int argc, char **argv)
 				k->failed = true;
 			else
 				file_ok = false;
+			if (st.failures_out)
+				fprintf(st.failures_out, "%s:0 file does not parse: %s\n", base_name(path), err);
 		} else {
 			if (st.have_list) {
 				known_case *k = find_known(&st, path, 0);
@@ -280,6 +320,8 @@ int cmd_promqltest(int argc, char **argv)
 	}
 	free(st.known);
 	tp_sb_free(&st.out);
+	if (st.failures_out)
+		fclose(st.failures_out);
 	if (bad)
 		return 1;
 	return (!st.have_list && total.failed) ? 1 : 0;
