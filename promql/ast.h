@@ -96,6 +96,7 @@ struct promql_node {
 	union {
 		struct {  /* NUMBER */
 			double value;
+			bool duration;          /* written as a duration (5m, value in s): printed so */
 		} number;
 		struct {  /* STRING */
 			char *value;  /* unescaped */

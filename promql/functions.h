@@ -100,7 +100,7 @@ typedef enum promql_func_id {
 struct promql_function {
 	const char *name;
 	promql_func_id id;
-	promql_type arg_types[4];  /* declared argument types */
+	promql_type arg_types[5];  /* declared argument types (label_replace has 5) */
 	int nargs;                 /* number of entries in arg_types */
 	int variadic;              /* 0: exactly nargs; k > 0: up to k optional trailing
 				    * args of the last type; -1: unbounded trailing args */
@@ -111,5 +111,8 @@ struct promql_function {
 /* Looks a function up by name; NULL when unknown. */
 const promql_function *promql_function_lookup(const char *name, size_t n);
 const promql_function *promql_function_by_id(promql_func_id id);
+/* The declared type of argument i (0-based) of a call to f: arguments past
+ * the declared ones have the type of the last (variadic functions). */
+promql_type promql_function_arg_type(const promql_function *f, size_t i);
 
 #endif
