@@ -32,6 +32,8 @@
 #include "lib/common.h"
 #include "lib/log.h"
 
+#define STOP_GRACE_MS 5000
+
 /* ---- per-request state ---- */
 
 typedef struct conn_state {
@@ -206,7 +208,7 @@ static void observe(api_server *s, const char *handler, int status, int64_t star
 {
 	char code[8];
 	snprintf(code, sizeof code, "%d", status);
-	const char *rv[] = { handler, code };
+	const char *rv[] = { code, handler };  /* label order: code, handler */
 	tp_metrics_counter_inc(tp_metrics_child(s->m_requests, rv));
 	const char *hv[] = { handler };
 	double secs = (double)(tp_mono_ns() - start_ns) / 1e9;
@@ -348,6 +350,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		st->start_ns = tp_mono_ns();
 		*con_cls = st;
+		atomic_fetch_add(&s->inflight, 1);
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && s->cfg.opts->max_body_bytes > 0 &&
 		    strtoull(cl, NULL, 10) > (unsigned long long)s->cfg.opts->max_body_bytes) {
@@ -376,12 +379,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
+	api_server *s = cls;
 	conn_state *st = *con_cls;
 	if (!st)
 		return;
 	tp_sb_free(&st->body);
 	free(st);
 	*con_cls = NULL;
+	atomic_fetch_sub(&s->inflight, 1);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -475,7 +480,8 @@ api_server *api_server_start(const api_server_config *cfg, char *err, size_t err
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		threads = (unsigned)TP_MIN(16, TP_MAX(4, 2 * (ncpu > 0 ? ncpu : 1)));
 	}
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	/* ITC lets api_server_stop quiesce (stop accepting) before stopping */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	uint16_t port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
@@ -516,6 +522,15 @@ void api_server_stop(api_server *s)
 {
 	if (!s)
 		return;
+	/* Graceful: stop accepting, let requests in flight (e.g. the /-/quit
+	 * that asked for this) finish sending for up to STOP_GRACE_MS, then
+	 * close everything, idle keep-alive connections included. */
+	MHD_socket lfd = MHD_quiesce_daemon(s->daemon);
+	if (lfd != MHD_INVALID_SOCKET)
+		close(lfd);
+	int64_t deadline = tp_mono_ns() + (int64_t)STOP_GRACE_MS * 1000000;
+	while (atomic_load(&s->inflight) > 0 && tp_mono_ns() < deadline)
+		usleep(10000);
 	MHD_stop_daemon(s->daemon);
 	sem_destroy(&s->query_slots);
 	free(s);

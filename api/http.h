@@ -61,6 +61,7 @@ struct api_server {
 	atomic_bool ready;
 	sem_t query_slots;            /* --query.max-concurrency */
 	atomic_int queries_running;
+	atomic_int inflight;          /* requests between first callback and completion */
 	tp_metric *m_queries;         /* prometheus_engine_queries */
 	tp_metric_family *m_requests;  /* prometheus_http_requests_total{handler,code} */
 	tp_metric_family *m_duration;  /* prometheus_http_request_duration_seconds{handler} */

@@ -30,3 +30,13 @@ TESTS += tests/unit/test_api_json
 tests_unit_test_api_json_SOURCES = tests/unit/test_api_json.c
 tests_unit_test_api_json_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_api_json_LDADD = $(TEST_LDADD)
+
+# End-to-end: starts ./tinyprom on 127.0.0.1:0 and checks the API with curl.
+TESTS += tests/integration/test_api.sh
+EXTRA_DIST += tests/integration/test_api.sh
+
+check_PROGRAMS += tests/unit/test_api_server
+TESTS += tests/unit/test_api_server
+tests_unit_test_api_server_SOURCES = tests/unit/test_api_server.c
+tests_unit_test_api_server_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_api_server_LDADD = $(TEST_LDADD)
