@@ -40,3 +40,9 @@ TESTS += tests/unit/test_api_server
 tests_unit_test_api_server_SOURCES = tests/unit/test_api_server.c
 tests_unit_test_api_server_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_api_server_LDADD = $(TEST_LDADD)
+
+check_PROGRAMS += tests/unit/test_api_http
+TESTS += tests/unit/test_api_http
+tests_unit_test_api_http_SOURCES = tests/unit/test_api_http.c
+tests_unit_test_api_http_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_api_http_LDADD = $(TEST_LDADD)
