@@ -127,7 +127,7 @@ static unsigned method_bit(const char *m)
 }
 
 /* Matches path against pattern; a ":x" segment matches one non-empty
- * segment, whose (undecoded) bounds go to *arg, *arg_n. */
+ * segment, whose bounds go to *arg, *arg_n. */
 static bool route_match(const char *pattern, const char *path, const char **arg, size_t *arg_n)
 {
 	const char *p = pattern, *s = path;
@@ -323,13 +323,9 @@ static enum MHD_Result dispatch(api_server *s, struct MHD_Connection *c, const c
 		}
 	}
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &req.params);
-	char *decoded_arg = NULL;
-	if (arg) {
-		decoded_arg = tp_xmalloc(arg_n + 1);
-		if (api_url_decode(arg, arg_n, decoded_arg) < 0)
-			memcpy(decoded_arg, arg, arg_n), decoded_arg[arg_n] = '\0';
-		req.path_arg = decoded_arg;
-	}
+	/* MHD has already %-decoded the path: copy the segment as is */
+	char *decoded_arg = arg ? tp_xstrndup(arg, arg_n) : NULL;
+	req.path_arg = decoded_arg;
 	route->fn(s, &req, &resp);
 	enum MHD_Result r = send_response(s, c, &resp, route->api, true, route->pattern, st->start_ns);
 	free(decoded_arg);

@@ -32,8 +32,8 @@ enum {
 typedef struct api_request {
 	unsigned method;         /* one API_* bit; 0 for methods we do not know */
 	const char *method_str;
-	const char *path;        /* without the query string */
-	const char *path_arg;    /* the :name segment of a pattern route, decoded, or NULL */
+	const char *path;        /* %-decoded by MHD, without the query string */
+	const char *path_arg;    /* the :name segment of a pattern route (MHD decoded the path), or NULL */
 	api_params params;       /* body (form) then query-string parameters */
 	void *conn;              /* struct MHD_Connection *, for header lookups */
 } api_request;

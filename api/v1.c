@@ -201,17 +201,31 @@ static int match_param(api_request *req, api_response *resp, match_sets *m, bool
 
 /* ---- query endpoints ---- */
 
-static void respond_result(api_response *resp, promql_result *res)
+/* Writes a query result; limit (SIZE_MAX: none) truncates vectors and
+ * matrices with Prometheus's warning, leaving scalars and strings alone. */
+static void respond_result(api_response *resp, promql_result *res, size_t limit)
 {
 	if (res->err != PROMQL_OK) {
 		api_respond_error(resp, api_err_from_promql(res->err), "%s", res->err_msg ? res->err_msg : "unknown error");
 		return;
 	}
+	char **warnings = res->warnings;
+	size_t nwarnings = res->nwarnings;
+	char **merged = NULL;
+	if ((res->type == PROMQL_TYPE_VECTOR || res->type == PROMQL_TYPE_MATRIX) && res->nseries > limit) {
+		res->nseries = limit;  /* the arena still owns the rest */
+		merged = tp_xmalloc((nwarnings + 1) * sizeof *merged);
+		if (nwarnings)
+			memcpy(merged, warnings, nwarnings * sizeof *merged);
+		merged[nwarnings++] = (char *)"results truncated due to limit";
+		warnings = merged;
+	}
 	tp_sb_reset(&resp->body);
 	api_json_success_begin(&resp->body);
 	api_json_query_data(&resp->body, res);
-	api_json_success_end(&resp->body, res->warnings, res->nwarnings, res->infos, res->ninfos);
+	api_json_success_end(&resp->body, warnings, nwarnings, res->infos, res->ninfos);
 	resp->status = 200;
+	free(merged);
 }
 
 static int timeout_param(api_request *req, api_response *resp)
@@ -228,7 +242,9 @@ static int timeout_param(api_request *req, api_response *resp)
 static void h_query(api_server *s, api_request *req, api_response *resp)
 {
 	int64_t t;
-	if (time_param(req, resp, "time", tp_now_ms(), &t) != 0 || timeout_param(req, resp) != 0)
+	size_t limit;
+	if (time_param(req, resp, "time", tp_now_ms(), &t) != 0 || timeout_param(req, resp) != 0 ||
+	    limit_param(req, resp, &limit) != 0)
 		return;
 	promql_parse_opts po = parse_opts(s);
 	promql_parse_error perr;
@@ -243,7 +259,7 @@ static void h_query(api_server *s, api_request *req, api_response *resp)
 	api_query_begin(s);
 	promql_eval_instant(s->cfg.engine, expr, t, &res);
 	api_query_end(s);
-	respond_result(resp, &res);
+	respond_result(resp, &res, limit);
 	promql_result_free(&res);
 	promql_expr_free(expr);
 }
@@ -283,7 +299,8 @@ static void h_query_range(api_server *s, api_request *req, api_response *resp)
 				  "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
 		return;
 	}
-	if (timeout_param(req, resp) != 0)
+	size_t limit;
+	if (timeout_param(req, resp) != 0 || limit_param(req, resp, &limit) != 0)
 		return;
 	promql_parse_opts po = parse_opts(s);
 	promql_parse_error perr;
@@ -298,7 +315,7 @@ static void h_query_range(api_server *s, api_request *req, api_response *resp)
 	api_query_begin(s);
 	promql_eval_range(s->cfg.engine, expr, start, end, step, &res);
 	api_query_end(s);
-	respond_result(resp, &res);
+	respond_result(resp, &res, limit);
 	promql_result_free(&res);
 	promql_expr_free(expr);
 }

@@ -183,6 +183,15 @@ static void test_queries_with_data(void **state)
 	expect(f, "/api/v1/query", "query=irate(http_requests_total%5B1m%5D)&time=120", 200,
 	       "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":"
 	       "{\"code\":\"200\",\"job\":\"a\"},\"value\":[120,\"1\"]}]}}");
+	/* limit truncates vectors and matrices (series are sorted here) */
+	expect(f, "/api/v1/query?query=sort_desc(up)&time=120&limit=1", NULL, 200,
+	       "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":" UP_A
+	       ",\"value\":[120,\"1\"]}]}" TRUNC "}");
+	expect(f, "/api/v1/query_range?query=up&start=0&end=15&step=15&limit=1", NULL, 200,
+	       "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[{\"metric\":" UP_A
+	       ",\"values\":[[0,\"1\"],[15,\"1\"]]}]}" TRUNC "}");
+	expect(f, "/api/v1/query?query=up&time=120&limit=-3", NULL, 400,
+	       "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter \\\"limit\\\": limit must be non-negative\"}");
 	/* many-to-many matching is an execution error: 422 */
 	char *got;
 	long c = http(f, "/api/v1/query?query=up%20%2B%20on()%20up&time=120", NULL, &got);
