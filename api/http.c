@@ -398,7 +398,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 /* ---- listening ---- */
 
 /* Splits "host:port" / "[v6]:port" and resolves it. */
-static int resolve(const char *addr, struct sockaddr_storage *ss, socklen_t *sl, char *err, size_t errlen)
+static int resolve(const char *addr, struct sockaddr_storage *ss, socklen_t *sl, bool *dual, char *err,
+		   size_t errlen)
 {
 	const char *colon = strrchr(addr, ':');
 	if (!colon) {
@@ -424,16 +425,19 @@ static int resolve(const char *addr, struct sockaddr_storage *ss, socklen_t *sl,
 		snprintf(err, errlen, "listen tcp %s: %s", addr, gai_strerror(rc));
 		return -1;
 	}
-	/* an empty host means all addresses: prefer IPv6 (dual stack) */
+	/* An empty host means all addresses: IPv6 dual stack when available.
+	 * A name prefers IPv4, as Go's net.Listen does ("localhost:9090"
+	 * listens on 127.0.0.1). */
+	int want = host[0] ? AF_INET : AF_INET6;
 	struct addrinfo *pick = res;
-	if (!host[0])
-		for (struct addrinfo *a = res; a; a = a->ai_next)
-			if (a->ai_family == AF_INET6) {
-				pick = a;
-				break;
-			}
+	for (struct addrinfo *a = res; a; a = a->ai_next)
+		if (a->ai_family == want) {
+			pick = a;
+			break;
+		}
 	memcpy(ss, pick->ai_addr, pick->ai_addrlen);
 	*sl = pick->ai_addrlen;
+	*dual = !host[0] && pick->ai_family == AF_INET6;
 	freeaddrinfo(res);
 	return 0;
 }
@@ -469,7 +473,8 @@ api_server *api_server_start(const api_server_config *cfg, char *err, size_t err
 	register_metrics(s);
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	if (resolve(cfg->opts->listen_address, &ss, &sl, err, errlen) != 0)
+	bool dual = false;
+	if (resolve(cfg->opts->listen_address, &ss, &sl, &dual, err, errlen) != 0)
 		goto err;
 	unsigned threads = cfg->threads;
 	if (!threads) {
@@ -479,7 +484,7 @@ api_server *api_server_start(const api_server_config *cfg, char *err, size_t err
 	/* ITC lets api_server_stop quiesce (stop accepting) before stopping */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
+		flags |= dual ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
 	uint16_t port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
 						 : ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	s->daemon = MHD_start_daemon(flags, port, NULL, NULL, on_request, s,

@@ -97,6 +97,12 @@ api_options_rc api_options_parse(api_options *o, int argc, char **argv, char *er
 		return API_OPTIONS_HELP;
 	if (rc == TP_FLAGS_VERSION)
 		return API_OPTIONS_VERSION;
+	/* As Prometheus: with neither time nor size retention, keep 15 days. */
+	o->retention_text = api_options_flag_text(o, "storage.tsdb.retention.time");
+	if (o->retention_ms == 0 && o->retention_bytes == 0) {
+		o->retention_ms = 15 * 86400000LL;
+		o->retention_text = "15d";
+	}
 	/* enums were validated by the table */
 	tp_log_level_parse(o->log_level_text, &o->log_level);
 	tp_log_format_parse(o->log_format_text, &o->log_format);

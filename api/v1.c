@@ -646,11 +646,10 @@ static void h_runtimeinfo(api_server *s, api_request *req, api_response *resp)
 	tp_time_format_rfc3339(ts, s->cfg.start_time_ms);
 	if (!getcwd(cwd, sizeof cwd))
 		strcpy(cwd, "");
-	const char *rt = api_options_flag_text(o, "storage.tsdb.retention.time");
 	const char *rs = api_options_flag_text(o, "storage.tsdb.retention.size");
 	tp_strbuf ret = { 0 };
 	if (o->retention_ms > 0)
-		tp_sb_puts(&ret, rt);
+		tp_sb_puts(&ret, o->retention_text);
 	if (o->retention_bytes > 0)
 		tp_sb_printf(&ret, "%s%s", ret.len ? " or " : "", rs);
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -670,6 +669,33 @@ static void h_runtimeinfo(api_server *s, api_request *req, api_response *resp)
 	tp_sb_free(&ret);
 }
 
+/* headStats from the head; the cardinality lists need index statistics
+ * the tsdb API does not offer yet, so they are empty lists. */
+static void h_tsdb_status(api_server *s, api_request *req, api_response *resp)
+{
+	tsdb_stats st;
+	tsdb_head_stats(s->cfg.head, &st);
+	tp_strbuf *sb = &resp->body;
+	const char **names = NULL;
+	tsdb_querier *q = tsdb_querier_new(s->cfg.head, API_MIN_TIME_MS, API_MAX_TIME_MS);
+	size_t nn = tsdb_querier_label_names(q, NULL, 0, &names);
+	uint64_t pairs = 0;
+	for (size_t i = 0; i < nn; i++) {
+		const char **vals = NULL;
+		pairs += tsdb_querier_label_values(q, names[i], NULL, 0, &vals);
+		free(vals);
+	}
+	free(names);
+	tsdb_querier_free(q);
+	api_json_success_begin(sb);
+	tp_sb_printf(sb, "{\"headStats\":{\"numSeries\":%" PRIu64 ",\"numLabelPairs\":%" PRIu64
+			 ",\"chunkCount\":%" PRIu64 ",\"minTime\":%" PRId64 ",\"maxTime\":%" PRId64 "},"
+			 "\"seriesCountByMetricName\":[],\"labelValueCountByLabelName\":[],"
+			 "\"memoryInBytesByLabelName\":[],\"seriesCountByLabelValuePair\":[]}",
+		     st.num_series, pairs, st.num_chunks, st.min_time_ms, st.max_time_ms);
+	api_json_success_end(sb, NULL, 0, NULL, 0);
+}
+
 /* ---- the route table ---- */
 
 const api_route api_v1_routes[] = {
@@ -683,6 +709,7 @@ const api_route api_v1_routes[] = {
 	{ "/api/v1/status/buildinfo", API_GET, h_buildinfo, true },
 	{ "/api/v1/status/flags", API_GET, h_flags, true },
 	{ "/api/v1/status/runtimeinfo", API_GET, h_runtimeinfo, true },
+	{ "/api/v1/status/tsdb", API_GET, h_tsdb_status, true },
 	{ "/metrics", API_GET, api_web_metrics, false },
 	{ "/-/healthy", API_GET, api_web_healthy, false },
 	{ "/-/ready", API_GET, api_web_ready, false },

@@ -199,6 +199,18 @@ check "flags map" body_has '"web.listen-address":"127.0.0.1:0"'
 check "flags defaults" body_has '"query.lookback-delta":"5m"'
 req GET /api/v1/status/runtimeinfo
 check "runtimeinfo" body_has '"storageRetention":"15d"'
+req GET /api/v1/status/tsdb
+check "status/tsdb on the empty head" body_has '{"status":"success","data":{"headStats":{"numSeries":0,"numLabelPairs":0,'
+
+# a second server on the same port fails to start: status 1, error logged
+"$BIN" --web.listen-address="127.0.0.1:$port" --storage.tsdb.path="$tmp/data2" >"$tmp/log_busy" 2>&1 &
+busy=$!
+i=0
+while kill -0 "$busy" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+kill -KILL "$busy" 2>/dev/null
+wait "$busy"; rc=$?
+check "port in use: exit status 1" test "$rc" -eq 1
+check "port in use: error logged" grep -q 'level=error msg="Error starting web server, exiting gracefully..." err="listen tcp 127.0.0.1:' "$tmp/log_busy"
 
 # HTTP behaviour
 req DELETE /api/v1/query

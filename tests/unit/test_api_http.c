@@ -200,6 +200,21 @@ static void test_queries_with_data(void **state)
 	free(got);
 }
 
+static void test_tsdb_status(void **state)
+{
+	fixture *f = *state;
+	char *got;
+	assert_int_equal(http(f, "/api/v1/status/tsdb", NULL, &got), 200);
+	/* 3 series; pairs: __name__ x2, code=200, instance x2, job x2.
+	 * chunkCount is whatever the head reports (open chunks may not count). */
+	assert_true(strncmp(got, "{\"status\":\"success\",\"data\":{\"headStats\":{\"numSeries\":3,"
+				 "\"numLabelPairs\":7,\"chunkCount\":", 86) == 0);
+	assert_non_null(strstr(got, ",\"minTime\":0,\"maxTime\":120000},\"seriesCountByMetricName\":[],"
+				    "\"labelValueCountByLabelName\":[],\"memoryInBytesByLabelName\":[],"
+				    "\"seriesCountByLabelValuePair\":[]}}"));
+	free(got);
+}
+
 int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -207,6 +222,7 @@ int main(void)
 		cmocka_unit_test(test_series),
 		cmocka_unit_test(test_labels_and_values),
 		cmocka_unit_test(test_queries_with_data),
+		cmocka_unit_test(test_tsdb_status),
 	};
 	int rc = cmocka_run_group_tests_name("api_http", tests, setup, teardown);
 	curl_global_cleanup();
