@@ -483,7 +483,8 @@ static void write_names(api_response *resp, const char **v, size_t n, size_t lim
 static void append_names(const char ***dst, size_t *dn, size_t *dcap, const char **src, size_t n)
 {
 	TP_GROW(*dst, *dcap, *dn + n + 1);
-	memcpy(*dst + *dn, src, n * sizeof *src);
+	if (n)  /* src is NULL when there are no names */
+		memcpy(*dst + *dn, src, n * sizeof *src);
 	*dn += n;
 }
 
