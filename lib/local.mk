@@ -29,3 +29,6 @@ tests_unit_test_log_LDADD = $(TEST_LDADD)
 tests_unit_test_metrics_SOURCES = tests/unit/test_metrics.c
 tests_unit_test_metrics_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_metrics_LDADD = $(TEST_LDADD)
+
+# CRC-32C (Castagnoli) for the WAL and remote read frames
+libtinyprom_a_SOURCES += lib/crc32c.c lib/crc32c.h

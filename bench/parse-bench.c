@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * parse-bench.c - exposition parse throughput: parses one exposition file
+ * (default: the node_exporter dataset) N times with the zero-copy parser,
+ * materialising nothing, then again materialising labels into an arena
+ * reset per scrape, and prints series/s for both.
+ * Usage: bench/parse-bench [FILE] [ITERATIONS] */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/arena.h"
+#include "lib/common.h"
+#include "scrape/expfmt.h"
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 1 << 16, n = 0;
+	char *b = tp_xmalloc(cap);
+	size_t r;
+	while ((r = fread(b + n, 1, cap - n, f)) > 0) {
+		n += r;
+		if (n == cap)
+			b = tp_xrealloc(b, cap *= 2);
+	}
+	fclose(f);
+	*len = n;
+	return b;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = argc > 1 ? argv[1] : "../shared/datasets/expositions/node_exporter-1.5.0.prom";
+	long iters = argc > 2 ? atol(argv[2]) : 2000;
+	size_t len;
+	char *buf = slurp(path, &len);
+	if (!buf) {
+		fprintf(stderr, "parse-bench: cannot read %s\n", path);
+		return 1;
+	}
+	scrape_format f = strstr(path, ".openmetrics") ? SCRAPE_FORMAT_OPENMETRICS : SCRAPE_FORMAT_TEXT;
+	scrape_parser p;
+	scrape_parser_init(&p, f, buf, len);
+	tp_arena ar;
+	tp_arena_init(&ar);
+	for (int mode = 0; mode < 2; mode++) {
+		long series = 0;
+		double sum = 0;
+		int64_t t0 = tp_mono_ns();
+		for (long it = 0; it < iters; it++) {
+			scrape_parser_reset(&p, f, buf, len);
+			scrape_entry e;
+			while ((e = scrape_parser_next(&p)) > SCRAPE_ENTRY_EOF) {
+				if (e != SCRAPE_ENTRY_SERIES)
+					continue;
+				series++;
+				sum += p.value;
+				if (mode == 1) {
+					tp_labels l = scrape_parser_labels_arena(&p, &ar);
+					sum += l.n;
+				}
+			}
+			if (e == SCRAPE_ENTRY_INVALID) {
+				fprintf(stderr, "parse-bench: line %u: %s\n", p.err_line, p.err_msg);
+				return 1;
+			}
+			tp_arena_reset(&ar);
+		}
+		double s = (double)(tp_mono_ns() - t0) / 1e9;
+		printf("%s: %ld series in %.3f s = %.0f series/s, %.1f MB/s (%s, checksum %g)\n",
+		       mode ? "parse+labels" : "parse", series, s, (double)series / s,
+		       (double)len * (double)iters / s / 1e6, path, sum);
+	}
+	scrape_parser_free(&p);
+	tp_arena_free(&ar);
+	free(buf);
+	return 0;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * codec.h - remote write 1.0 and remote read: snappy block framing,
+ * protobuf decoding into a per-request arena (protobuf-c with an arena
+ * allocator, so a request of N samples makes O(log N) mallocs), applying a
+ * write request to the head, and answering a read request.
+ *
+ * Invariant: a write request lands whole or not at all: every sample goes
+ * through one appender, and the first rejected sample rolls all of them
+ * back (as Prometheus 2.42's receiver does). */
+#ifndef REMOTE_CODEC_H
+#define REMOTE_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/arena.h"
+#include "remote/remote.pb-c.h"
+#include "tsdb/tsdb.h"
+
+/* Largest uncompressed body accepted (Prometheus's decodeReadLimit is
+ * 32 MiB for reads; senders stay far below it for writes). */
+#define REMOTE_MAX_DECODED_BYTES (32u << 20)
+
+/* Uncompresses a snappy *block* into the arena. Rejects the framed format
+ * and declared lengths over max_bytes. Returns 0, or -1 with err set. */
+int remote_snappy_decode(const void *in, size_t n, size_t max_bytes, tp_arena *a, const char **out,
+			 size_t *outn, char *err, size_t errlen);
+/* Compresses into a malloc'd buffer (the caller frees it). */
+char *remote_snappy_encode(const void *in, size_t n, size_t *outn);
+
+/* Decode a snappy-compressed WriteRequest / ReadRequest body; the message
+ * lives in the arena. NULL with err set on failure. */
+Prometheus__WriteRequest *remote_write_decode(const void *body, size_t n, tp_arena *a, char *err,
+					      size_t errlen);
+Prometheus__ReadRequest *remote_read_decode(const void *body, size_t n, tp_arena *a, char *err,
+					    size_t errlen);
+
+typedef struct remote_write_result {
+	size_t series;            /* series carrying float samples that were applied */
+	size_t samples;           /* samples committed */
+	size_t exemplars;         /* received (not stored yet) */
+	size_t metadata;          /* metadata entries received */
+	size_t series_skipped;    /* no __name__, duplicate or empty label names */
+	size_t series_no_samples; /* series with no float samples (e.g. native histograms) */
+	char error[512];          /* why the request was rejected, "" when it landed */
+} remote_write_result;
+
+/* Applies req to the head. Returns 0 when it landed, -1 when a sample was
+ * rejected (out of order, duplicate, out of bounds): nothing was committed
+ * and res->error says why (the HTTP layer answers 400 with it). */
+int remote_write_apply(tsdb_head *h, const Prometheus__WriteRequest *req, remote_write_result *res);
+
+/* Converts a protobuf label list into a normalised label set in the arena:
+ * sorted, empty values dropped. Returns -1 (with err) for a duplicate or
+ * empty name; 0 otherwise. */
+int remote_labels_from_proto(tp_arena *a, Prometheus__Label *const *pl, size_t n, tp_labels *out, char *err,
+			     size_t errlen);
+
+/* Answers a ReadRequest with SAMPLES: one QueryResult per query, in order,
+ * series sorted by labels. Returns a malloc'd snappy-compressed body
+ * (*outn bytes), or NULL with err set (a bad matcher). */
+char *remote_read_samples(tsdb_head *h, const Prometheus__ReadRequest *req, size_t *outn, char *err,
+			  size_t errlen);
+
+#endif

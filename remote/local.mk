@@ -1,0 +1,11 @@
+# remote/local.mk - remote write / remote read codec (protobuf-c + snappy).
+# remote.pb-c.[ch] are generated from remote.proto by protoc-c.
+BUILT_SOURCES += remote/remote.pb-c.c remote/remote.pb-c.h
+CLEANFILES += remote/remote.pb-c.c remote/remote.pb-c.h
+EXTRA_DIST += remote/remote.proto
+libtinyprom_a_SOURCES += remote/codec.c remote/codec.h
+nodist_libtinyprom_a_SOURCES = remote/remote.pb-c.c remote/remote.pb-c.h
+
+remote/remote.pb-c.c remote/remote.pb-c.h: $(srcdir)/remote/remote.proto
+	$(AM_V_GEN)$(MKDIR_P) remote && \
+	$(PROTOC_C) --c_out=remote --proto_path=$(srcdir)/remote $(srcdir)/remote/remote.proto

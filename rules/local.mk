@@ -1,0 +1,18 @@
+# rules/local.mk - rule files, groups, alert state, templates, notifier.
+libtinyprom_a_SOURCES += rules/rulefile.c rules/rulefile.h \
+	rules/template.c rules/template.h \
+	rules/group.c rules/group.h \
+	rules/notifier.c rules/notifier.h \
+	rules/manager.c rules/manager.h
+
+check_PROGRAMS += tests/unit/test_template
+TESTS += tests/unit/test_template
+tests_unit_test_template_SOURCES = tests/unit/test_template.c
+tests_unit_test_template_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_template_LDADD = $(TEST_LDADD)
+
+check_PROGRAMS += tests/unit/test_notifier
+TESTS += tests/unit/test_notifier
+tests_unit_test_notifier_SOURCES = tests/unit/test_notifier.c
+tests_unit_test_notifier_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_notifier_LDADD = $(TEST_LDADD)

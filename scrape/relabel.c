@@ -1,0 +1,654 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * relabel.c - Prometheus relabeling over tp_labels (see relabel.h).
+ *
+ * Invariants: a finished relabel_config owns a compiled anchored PCRE2
+ * pattern; relabel_process works on a tp_labels_builder in the caller's
+ * arena and never writes the input set. Every string the result holds is
+ * either shared with the input or allocated in that arena.
+ *
+ * Regex dialect: Prometheus uses Go's RE2 syntax. PCRE2 accepts a superset;
+ * the constructs RE2 rejects and users are most likely to try (lookaround,
+ * atomic groups, backreferences) are rejected here with Go's wording, the
+ * rest of PCRE2's extras are accepted. Matching uses PCRE2_UTF with
+ * PCRE2_MATCH_INVALID_UTF and PCRE2_DOLLAR_ENDONLY ($ is end of text, as in
+ * Go). Known difference: Go decodes an invalid byte as U+FFFD, which `.`
+ * matches; PCRE2 never matches invalid sequences. Label values are valid
+ * UTF-8 by the time they are relabelled (the parsers reject others), so
+ * this only matters for hand-built sets. */
+#include "config.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/common.h"
+#include "lib/strbuf.h"
+#include "scrape/relabel.h"
+
+/* ---- types ---- */
+
+struct relabel_regex {
+	pcre2_code *code;
+	uint32_t ngroups;  /* capture groups + 1 (group 0) */
+};
+
+/* ORDER RELABEL_ACTION */
+static const char *const action_names[] = {
+	"replace", "keep", "drop", "keepequal", "dropequal", "hashmod",
+	"labelmap", "labeldrop", "labelkeep", "lowercase", "uppercase",
+};
+
+#define DEFAULT_SEPARATOR ";"
+#define DEFAULT_REGEX "(.*)"
+#define DEFAULT_REPLACEMENT "$1"
+
+/* ---- MD5 (RFC 1321) ----
+ * Written here because none of tinyprom's dependencies exports one (libcurl
+ * and zlib keep theirs internal, and linking OpenSSL's libcrypto for 16
+ * bytes of hashing is not worth a new dependency). Checked against the
+ * RFC 1321 test suite in tests/unit/test_relabel.c. */
+
+typedef struct md5_ctx {
+	uint32_t s[4];
+	uint64_t nbytes;
+	uint8_t buf[64];
+} md5_ctx;
+
+static const uint32_t md5_k[64] = {
+	0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
+	0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
+	0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
+	0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a,
+	0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70,
+	0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
+	0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
+	0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391,
+};
+static const uint8_t md5_r[64] = {
+	7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
+	5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
+	4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
+	6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
+};
+
+static void md5_block(uint32_t s[4], const uint8_t *p)
+{
+	uint32_t m[16];
+	for (int i = 0; i < 16; i++)
+		m[i] = (uint32_t)p[i * 4] | (uint32_t)p[i * 4 + 1] << 8 |
+		       (uint32_t)p[i * 4 + 2] << 16 | (uint32_t)p[i * 4 + 3] << 24;
+	uint32_t a = s[0], b = s[1], c = s[2], d = s[3];
+	for (int i = 0; i < 64; i++) {
+		uint32_t f;
+		int g;
+		if (i < 16) {
+			f = (b & c) | (~b & d);
+			g = i;
+		} else if (i < 32) {
+			f = (d & b) | (~d & c);
+			g = (5 * i + 1) % 16;
+		} else if (i < 48) {
+			f = b ^ c ^ d;
+			g = (3 * i + 5) % 16;
+		} else {
+			f = c ^ (b | ~d);
+			g = (7 * i) % 16;
+		}
+		uint32_t t = d;
+		d = c;
+		c = b;
+		uint32_t x = a + f + md5_k[i] + m[g];
+		b = b + ((x << md5_r[i]) | (x >> (32 - md5_r[i])));
+		a = t;
+	}
+	s[0] += a;
+	s[1] += b;
+	s[2] += c;
+	s[3] += d;
+}
+
+static void md5_update(md5_ctx *c, const uint8_t *p, size_t n)
+{
+	size_t have = (size_t)(c->nbytes % 64);
+	c->nbytes += n;
+	if (have) {
+		size_t take = TP_MIN(n, 64 - have);
+		memcpy(c->buf + have, p, take);
+		p += take;
+		n -= take;
+		if (have + take < 64)
+			return;
+		md5_block(c->s, c->buf);
+	}
+	for (; n >= 64; p += 64, n -= 64)
+		md5_block(c->s, p);
+	memcpy(c->buf, p, n);
+}
+
+void relabel_md5(const void *data, size_t len, uint8_t out[16])
+{
+	md5_ctx c = { { 0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476 }, 0, { 0 } };
+	md5_update(&c, data, len);
+	uint64_t bits = c.nbytes * 8;
+	uint8_t pad[72] = { 0x80 };
+	size_t have = (size_t)(c.nbytes % 64);
+	size_t padn = (have < 56 ? 56 - have : 120 - have);
+	for (int i = 0; i < 8; i++)
+		pad[padn + i] = (uint8_t)(bits >> (8 * i));
+	md5_update(&c, pad, padn + 8);
+	for (int i = 0; i < 4; i++)
+		for (int j = 0; j < 4; j++)
+			out[i * 4 + j] = (uint8_t)(c.s[i] >> (8 * j));
+}
+
+uint64_t relabel_hashmod(const char *val, size_t len, uint64_t modulus)
+{
+	uint8_t h[16];
+	relabel_md5(val, len, h);
+	uint64_t v = 0;
+	for (int i = 8; i < 16; i++)
+		v = v << 8 | h[i];
+	return v % modulus;
+}
+
+/* ---- config lifecycle ---- */
+
+void relabel_config_set_str(char **field, const char *value)
+{
+	free(*field);
+	*field = value ? tp_xstrdup(value) : NULL;
+}
+
+void relabel_config_init(relabel_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->separator = tp_xstrdup(DEFAULT_SEPARATOR);
+	c->regex = tp_xstrdup(DEFAULT_REGEX);
+	c->target_label = tp_xstrdup("");
+	c->replacement = tp_xstrdup(DEFAULT_REPLACEMENT);
+	c->action = RELABEL_REPLACE;
+}
+
+static void regex_free(struct relabel_regex *re)
+{
+	if (!re)
+		return;
+	pcre2_code_free(re->code);
+	free(re);
+}
+
+void relabel_config_clear(relabel_config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n_source_labels; i++)
+		free(c->source_labels[i]);
+	free(c->source_labels);
+	free(c->separator);
+	free(c->regex);
+	free(c->target_label);
+	free(c->replacement);
+	free(c->action_text);
+	regex_free(c->re);
+	memset(c, 0, sizeof(*c));
+}
+
+relabel_action relabel_action_parse(const char *s)
+{
+	for (size_t i = 0; i < TP_ARRAY_LEN(action_names); i++)
+		if (strcasecmp(s, action_names[i]) == 0)
+			return (relabel_action)i;
+	return RELABEL_ACTION_INVALID;
+}
+
+const char *relabel_action_name(relabel_action a)
+{
+	return a < RELABEL_ACTION_INVALID ? action_names[a] : "";
+}
+
+/* Constructs Go's RE2 rejects but PCRE2 accepts; reported with Go's text. */
+static int regex_go_check(const char *re, char *err, size_t errlen)
+{
+	static const char *const bad[] = { "(?=", "(?!", "(?<=", "(?<!", "(?>", "(?|", "(?#" };
+	for (const char *p = re; *p; p++) {
+		if (*p == '\\') {
+			if (p[1] >= '1' && p[1] <= '9') {
+				snprintf(err, errlen, "error parsing regexp: invalid escape sequence: `\\%c`", p[1]);
+				return -1;
+			}
+			if (p[1])
+				p++;
+			continue;
+		}
+		for (size_t i = 0; i < TP_ARRAY_LEN(bad); i++) {
+			if (strncmp(p, bad[i], strlen(bad[i])) == 0) {
+				snprintf(err, errlen,
+					 "error parsing regexp: invalid or unsupported Perl syntax: `%.3s`", p);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static struct relabel_regex *regex_compile(const char *src, char *err, size_t errlen)
+{
+	if (regex_go_check(src, err, errlen) != 0)
+		return NULL;
+	tp_strbuf sb = { 0 };
+	tp_sb_printf(&sb, "^(?:%s)$", src);
+	int ec;
+	PCRE2_SIZE off;
+	pcre2_code *code = pcre2_compile((PCRE2_SPTR)sb.buf, sb.len,
+					 PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY,
+					 &ec, &off, NULL);
+	if (!code) {
+		PCRE2_UCHAR msg[256];
+		pcre2_get_error_message(ec, msg, sizeof(msg));
+		snprintf(err, errlen, "error parsing regexp: %s: `%s`", (char *)msg, sb.buf);
+		tp_sb_free(&sb);
+		return NULL;
+	}
+	tp_sb_free(&sb);
+	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* optional speed-up */
+	struct relabel_regex *re = tp_xcalloc(1, sizeof(*re));
+	re->code = code;
+	uint32_t cap = 0;
+	pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &cap);
+	re->ngroups = cap + 1;
+	return re;
+}
+
+/* model.LabelName.IsValid (legacy charset). */
+static bool label_name_ok(const char *s)
+{
+	return tp_label_name_valid(s, strlen(s));
+}
+
+/* relabelTarget: ^(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+$ , i.e. a
+ * non-empty sequence of: letter/underscore, $name, ${name}, or a word char
+ * following one of those. Equivalently: the first item is not a digit and
+ * no character outside [A-Za-z0-9_] appears except in a $ reference. */
+static bool is_word(int c)
+{
+	return isalnum(c) || c == '_';
+}
+
+static bool relabel_target_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	bool first = true;
+	while (*s) {
+		if (*s == '$') {
+			s++;
+			if (*s == '{') {
+				s++;
+				const char *b = s;
+				while (is_word((unsigned char)*s))
+					s++;
+				if (s == b || *s != '}')
+					return false;
+				s++;
+			} else {
+				const char *b = s;
+				while (is_word((unsigned char)*s))
+					s++;
+				if (s == b)
+					return false;
+			}
+		} else if (isalpha((unsigned char)*s) || *s == '_') {
+			s++;
+		} else if (isdigit((unsigned char)*s)) {
+			if (first)
+				return false;
+			s++;
+		} else {
+			return false;
+		}
+		first = false;
+	}
+	return true;
+}
+
+int relabel_config_finish(relabel_config *c, char *err, size_t errlen)
+{
+	const char *act = c->action_text ? c->action_text : relabel_action_name(c->action);
+	if (c->action_text) {
+		c->action = relabel_action_parse(c->action_text);
+		if (c->action == RELABEL_ACTION_INVALID) {
+			snprintf(err, errlen, "unknown relabel action \"%s\"", c->action_text);
+			return -1;
+		}
+		act = relabel_action_name(c->action);
+	}
+	if (c->source_labels_set) {
+		for (size_t i = 0; i < c->n_source_labels; i++) {
+			if (!label_name_ok(c->source_labels[i])) {
+				snprintf(err, errlen, "\"%s\" is not a valid label name", c->source_labels[i]);
+				return -1;
+			}
+		}
+	}
+	regex_free(c->re);
+	c->re = regex_compile(c->regex, err, errlen);
+	if (!c->re)
+		return -1;
+
+	relabel_action a = c->action;
+	const char *tl = c->target_label;
+	if (a == RELABEL_HASHMOD && c->modulus == 0) {
+		snprintf(err, errlen, "relabel configuration for hashmod requires non-zero modulus");
+		return -1;
+	}
+	bool needs_target = a == RELABEL_REPLACE || a == RELABEL_HASHMOD || a == RELABEL_LOWERCASE ||
+			    a == RELABEL_UPPERCASE || a == RELABEL_KEEPEQUAL || a == RELABEL_DROPEQUAL;
+	if (needs_target && tl[0] == '\0') {
+		snprintf(err, errlen, "relabel configuration for %s action requires 'target_label' value", act);
+		return -1;
+	}
+	bool simple_target = a == RELABEL_LOWERCASE || a == RELABEL_UPPERCASE ||
+			     a == RELABEL_KEEPEQUAL || a == RELABEL_DROPEQUAL;
+	if ((a == RELABEL_REPLACE && !strchr(tl, '$') && !label_name_ok(tl)) ||
+	    (a == RELABEL_REPLACE && strchr(tl, '$') && !relabel_target_ok(tl)) ||
+	    (simple_target && !label_name_ok(tl))) {
+		snprintf(err, errlen, "\"%s\" is invalid 'target_label' for %s action", tl, act);
+		return -1;
+	}
+	if (simple_target && strcmp(c->replacement, DEFAULT_REPLACEMENT) != 0) {
+		snprintf(err, errlen, "'replacement' can not be set for %s action", act);
+		return -1;
+	}
+	if (a == RELABEL_LABELMAP && !relabel_target_ok(c->replacement)) {
+		snprintf(err, errlen, "\"%s\" is invalid 'replacement' for %s action", c->replacement, act);
+		return -1;
+	}
+	if (a == RELABEL_HASHMOD && !label_name_ok(tl)) {
+		snprintf(err, errlen, "\"%s\" is invalid 'target_label' for %s action", tl, act);
+		return -1;
+	}
+	if (a == RELABEL_KEEPEQUAL || a == RELABEL_DROPEQUAL) {
+		if (c->regex_set || c->modulus != 0 || strcmp(c->separator, DEFAULT_SEPARATOR) != 0 ||
+		    strcmp(c->replacement, DEFAULT_REPLACEMENT) != 0) {
+			snprintf(err, errlen,
+				 "%s action requires only 'source_labels' and `target_label`, and no other fields",
+				 act);
+			return -1;
+		}
+	}
+	if (a == RELABEL_LABELDROP || a == RELABEL_LABELKEEP) {
+		if (c->source_labels_set || tl[0] != '\0' || c->modulus != 0 ||
+		    strcmp(c->separator, DEFAULT_SEPARATOR) != 0 ||
+		    strcmp(c->replacement, DEFAULT_REPLACEMENT) != 0) {
+			snprintf(err, errlen, "%s action requires only 'regex', and no other fields", act);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static bool streq_null(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+bool relabel_config_equal(const relabel_config *a, const relabel_config *b)
+{
+	if (a->action != b->action || a->modulus != b->modulus ||
+	    a->n_source_labels != b->n_source_labels || !streq_null(a->separator, b->separator) ||
+	    !streq_null(a->regex, b->regex) || !streq_null(a->target_label, b->target_label) ||
+	    !streq_null(a->replacement, b->replacement))
+		return false;
+	for (size_t i = 0; i < a->n_source_labels; i++)
+		if (strcmp(a->source_labels[i], b->source_labels[i]) != 0)
+			return false;
+	return true;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? tp_xstrdup(s) : NULL;
+}
+
+int relabel_config_copy(relabel_config *dst, const relabel_config *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	if (!src->re)
+		return -1;
+	dst->n_source_labels = src->n_source_labels;
+	dst->source_labels_set = src->source_labels_set;
+	if (src->n_source_labels) {
+		dst->source_labels = tp_xmalloc(sizeof(char *) * src->n_source_labels);
+		for (size_t i = 0; i < src->n_source_labels; i++)
+			dst->source_labels[i] = tp_xstrdup(src->source_labels[i]);
+	}
+	dst->separator = dup_or_null(src->separator);
+	dst->regex = dup_or_null(src->regex);
+	dst->regex_set = src->regex_set;
+	dst->modulus = src->modulus;
+	dst->target_label = dup_or_null(src->target_label);
+	dst->replacement = dup_or_null(src->replacement);
+	dst->action = src->action;
+	dst->action_text = dup_or_null(src->action_text);
+	char err[256];
+	dst->re = regex_compile(dst->regex, err, sizeof(err));
+	return dst->re ? 0 : -1;
+}
+
+/* ---- expansion (Go regexp.Expand) ---- */
+
+/* Go extract(): parses a group reference after the dollar. Sets name, name_len,
+ * *num (-1 if not numeric) and returns the bytes consumed, or 0 when
+ * malformed. Letters/digits are ASCII here (Go also accepts Unicode ones). */
+static size_t expand_extract(const char *s, const char **name, size_t *name_len, long *num)
+{
+	size_t i = 0;
+	bool brace = false;
+	if (s[0] == '{') {
+		brace = true;
+		i = 1;
+	}
+	size_t start = i;
+	while (s[i] && is_word((unsigned char)s[i]))
+		i++;
+	if (i == start)
+		return 0;
+	*name = s + start;
+	*name_len = i - start;
+	if (brace) {
+		if (s[i] != '}')
+			return 0;
+		i++;
+	}
+	long n = 0;
+	for (size_t k = 0; k < *name_len; k++) {
+		char ch = (*name)[k];
+		if (ch < '0' || ch > '9' || n >= 100000000) {
+			n = -1;
+			break;
+		}
+		n = n * 10 + (ch - '0');
+	}
+	if ((*name)[0] == '0' && *name_len > 1)
+		n = -1;
+	*num = n;
+	return i;
+}
+
+void relabel_expand(const relabel_config *c, tp_strbuf *sb, const char *tmpl,
+		    const char *subject, const size_t *ov, uint32_t ngroups)
+{
+	const char *p = tmpl;
+	for (;;) {
+		const char *d = strchr(p, '$');
+		if (!d)
+			break;
+		tp_sb_append(sb, p, (size_t)(d - p));
+		p = d + 1;
+		if (*p == '$') {
+			tp_sb_putc(sb, '$');
+			p++;
+			continue;
+		}
+		const char *name;
+		size_t nlen;
+		long num;
+		size_t used = expand_extract(p, &name, &nlen, &num);
+		if (!used) {
+			tp_sb_putc(sb, '$');
+			continue;
+		}
+		p += used;
+		long g = num;
+		if (g < 0) {
+			char nm[128];
+			if (nlen >= sizeof(nm))
+				continue;
+			memcpy(nm, name, nlen);
+			nm[nlen] = '\0';
+			int r = pcre2_substring_number_from_name(c->re->code, (PCRE2_SPTR)nm);
+			if (r < 0)
+				continue;
+			g = r;
+		}
+		if ((uint32_t)g < ngroups && ov[2 * g] != PCRE2_UNSET)
+			tp_sb_append(sb, subject + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
+	}
+	tp_sb_puts(sb, p);
+}
+
+/* ---- processing ---- */
+
+/* Match subject against c's regex; returns true and fills md on a match. */
+static bool re_match(const relabel_config *c, pcre2_match_data *md, const char *s, size_t n)
+{
+	return pcre2_match(c->re->code, (PCRE2_SPTR)s, n, 0, 0, md, NULL) >= 0;
+}
+
+static const char *lb_get(const tp_labels_builder *b, const char *name)
+{
+	for (uint32_t i = 0; i < b->n; i++)
+		if (strcmp(b->v[i].name, name) == 0)
+			return b->v[i].value;
+	return "";
+}
+
+static char *arena_sb(tp_arena *a, tp_strbuf *sb)
+{
+	return tp_arena_strndup(a, sb->buf ? sb->buf : "", sb->len);
+}
+
+/* One rule. Returns false when the set is dropped. */
+static bool relabel_one(const relabel_config *c, tp_labels_builder *lb, tp_arena *a,
+			pcre2_match_data *md, tp_strbuf *val, tp_strbuf *tmp)
+{
+	tp_sb_reset(val);
+	for (size_t i = 0; i < c->n_source_labels; i++) {
+		if (i)
+			tp_sb_puts(val, c->separator);
+		tp_sb_puts(val, lb_get(lb, c->source_labels[i]));
+	}
+	const char *v = tp_sb_cstr(val);
+	size_t vn = val->len;
+	size_t *ov = pcre2_get_ovector_pointer(md);
+
+	switch (c->action) {
+	case RELABEL_DROP:
+		return !re_match(c, md, v, vn);
+	case RELABEL_KEEP:
+		return re_match(c, md, v, vn);
+	case RELABEL_DROPEQUAL:
+		return strcmp(lb_get(lb, c->target_label), v) != 0;
+	case RELABEL_KEEPEQUAL:
+		return strcmp(lb_get(lb, c->target_label), v) == 0;
+	case RELABEL_REPLACE: {
+		if (!re_match(c, md, v, vn))
+			break;
+		uint32_t ng = c->re->ngroups;
+		tp_sb_reset(tmp);
+		relabel_expand(c, tmp, c->target_label, v, ov, ng);
+		if (!tp_label_name_valid(tmp->buf ? tmp->buf : "", tmp->len))
+			break;
+		char *target = arena_sb(a, tmp);
+		tp_sb_reset(tmp);
+		relabel_expand(c, tmp, c->replacement, v, ov, ng);
+		if (tmp->len == 0)
+			tp_lb_del(lb, target);
+		else
+			tp_lb_set(lb, target, arena_sb(a, tmp));
+		break;
+	}
+	case RELABEL_LOWERCASE:
+	case RELABEL_UPPERCASE: {
+		/* ASCII case mapping; Go's strings.ToLower/ToUpper also map
+		 * non-ASCII letters. */
+		char *s = tp_arena_strndup(a, v, vn);
+		for (size_t i = 0; i < vn; i++)
+			s[i] = (char)(c->action == RELABEL_LOWERCASE ? tolower((unsigned char)s[i])
+								     : toupper((unsigned char)s[i]));
+		tp_lb_set(lb, c->target_label, s);
+		break;
+	}
+	case RELABEL_HASHMOD: {
+		char buf[24];
+		snprintf(buf, sizeof(buf), "%" PRIu64, relabel_hashmod(v, vn, c->modulus));
+		tp_lb_set(lb, c->target_label, tp_arena_strdup(a, buf));
+		break;
+	}
+	case RELABEL_LABELMAP:
+	case RELABEL_LABELDROP:
+	case RELABEL_LABELKEEP: {
+		/* Iterate a snapshot: the rule may change the builder. */
+		uint32_t n = lb->n;
+		tp_label *snap = tp_arena_alloc(a, sizeof(tp_label) * (n ? n : 1));
+		memcpy(snap, lb->v, sizeof(tp_label) * n);
+		for (uint32_t i = 0; i < n; i++) {
+			bool m = re_match(c, md, snap[i].name, strlen(snap[i].name));
+			if (c->action == RELABEL_LABELMAP && m) {
+				tp_sb_reset(tmp);
+				relabel_expand(c, tmp, c->replacement, snap[i].name, ov, c->re->ngroups);
+				tp_lb_set(lb, arena_sb(a, tmp), snap[i].value);
+			} else if ((c->action == RELABEL_LABELDROP && m) ||
+				   (c->action == RELABEL_LABELKEEP && !m)) {
+				tp_lb_del(lb, snap[i].name);
+			}
+		}
+		break;
+	}
+	case RELABEL_ACTION_INVALID:
+		break;
+	}
+	return true;
+}
+
+bool relabel_process(const relabel_config *cfgs, size_t n, tp_arena *a,
+		     const tp_labels *in, tp_labels *out)
+{
+	tp_labels_builder lb;
+	tp_lb_init(&lb, a, in);
+	tp_strbuf val = { 0 }, tmp = { 0 };
+	bool keep = true;
+	for (size_t i = 0; i < n && keep; i++) {
+		pcre2_match_data *md = pcre2_match_data_create_from_pattern(cfgs[i].re->code, NULL);
+		if (!md)
+			abort(); /* OOM, as tp_xmalloc */
+		keep = relabel_one(&cfgs[i], &lb, a, md, &val, &tmp);
+		pcre2_match_data_free(md);
+	}
+	tp_sb_free(&val);
+	tp_sb_free(&tmp);
+	if (!keep) {
+		*out = (tp_labels){ 0 };
+		return false;
+	}
+	*out = tp_lb_labels(&lb);
+	return true;
+}
