@@ -224,7 +224,7 @@ static enum MHD_Result send_response(api_server *s, struct MHD_Connection *c, ap
 	size_t len = resp->body.len;
 	bool gz = false;
 	char *body = tp_sb_steal(&resp->body);
-	if (may_gzip && len > 0 && accepts_gzip(c)) {
+	if (may_gzip && len > 0 && !resp->content_encoding && accepts_gzip(c)) {
 		size_t zn;
 		char *z = api_gzip(body, len, &zn);
 		if (z) {
@@ -249,6 +249,8 @@ static enum MHD_Result send_response(api_server *s, struct MHD_Connection *c, ap
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
 	if (gz)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+	else if (resp->content_encoding)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, resp->content_encoding);
 	if (may_gzip)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
 	if (resp->allow)
@@ -284,12 +286,12 @@ static enum MHD_Result dispatch(api_server *s, struct MHD_Connection *c, const c
 	const api_route *route = NULL;
 	const char *arg = NULL;
 	size_t arg_n = 0;
-	for (const api_route *r = api_v1_routes; r->pattern; r++) {
-		if (route_match(r->pattern, url, &arg, &arg_n)) {
+	for (const api_route *r = api_v1_routes; r->pattern && !route; r++)
+		if (route_match(r->pattern, url, &arg, &arg_n))
 			route = r;
-			break;
-		}
-	}
+	for (const api_route *r = api_ext_routes; r->pattern && !route; r++)
+		if (route_match(r->pattern, url, &arg, &arg_n))
+			route = r;
 	bool is_api = strncmp(url, "/api/v1/", 8) == 0;
 	if (req.method == API_OPTIONS && is_api) {
 		/* CORS preflight for any API path */
@@ -323,6 +325,8 @@ static enum MHD_Result dispatch(api_server *s, struct MHD_Connection *c, const c
 		}
 	}
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &req.params);
+	req.body = st->body.len ? st->body.buf : NULL;
+	req.body_len = st->body.len;
 	/* MHD has already %-decoded the path: copy the segment as is */
 	char *decoded_arg = arg ? tp_xstrndup(arg, arg_n) : NULL;
 	req.path_arg = decoded_arg;

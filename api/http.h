@@ -35,6 +35,8 @@ typedef struct api_request {
 	const char *path;        /* %-decoded by MHD, without the query string */
 	const char *path_arg;    /* the :name segment of a pattern route (MHD decoded the path), or NULL */
 	api_params params;       /* body (form) then query-string parameters */
+	const char *body;        /* the raw request body (remote write/read), or NULL */
+	size_t body_len;
 	void *conn;              /* struct MHD_Connection *, for header lookups */
 } api_request;
 
@@ -43,6 +45,7 @@ typedef struct api_response {
 	const char *content_type;  /* static string */
 	tp_strbuf body;
 	const char *allow;         /* Allow header for 405, static */
+	const char *content_encoding;  /* static; set when the body is already encoded (no gzip then) */
 } api_response;
 
 typedef void api_handler_fn(api_server *s, api_request *req, api_response *resp);
@@ -79,6 +82,9 @@ void api_respond_text(api_response *resp, int status, const char *text);
 
 /* Routes of v1.c and lifecycle.c, terminated by a NULL pattern. */
 extern const api_route api_v1_routes[];
+/* Routes of v1_ext.c (rules, alerts, targets, remote write/read,
+ * federation, reload), consulted after api_v1_routes. */
+extern const api_route api_ext_routes[];
 
 /* Query admission: waits for a slot (max-concurrency). */
 void api_query_begin(api_server *s);

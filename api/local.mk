@@ -4,7 +4,7 @@ libtinyprom_a_SOURCES += \
 	api/params.c api/params.h \
 	api/json.c api/json.h \
 	api/http.c api/http.h api/server.h \
-	api/v1.c \
+	api/v1.c api/v1_ext.c \
 	api/web.c api/web.h
 
 # Build information for --version and /api/v1/status/buildinfo: branch,

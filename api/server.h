@@ -15,12 +15,33 @@
 #include <stdint.h>
 
 #include "api/options.h"
+#include "lib/labels.h"
 #include "lib/metrics.h"
+#include "lib/strbuf.h"
 #include "promql/engine.h"
 #include "tsdb/tsdb.h"
 
 typedef struct api_server api_server;
 typedef void api_quit_fn(void *ud);
+struct rules_manager;
+struct scrape_manager;
+struct rules_notifier;
+struct tp_arena;
+
+/* What cmd/ runs besides the head and the engine, for the endpoints of
+ * v1_ext.c. Every member may be NULL (the endpoint then answers empty). */
+typedef struct api_app {
+	struct rules_manager *rules;       /* /api/v1/rules, /api/v1/alerts */
+	struct scrape_manager *scrape;     /* /api/v1/targets, /api/v1/metadata */
+	struct rules_notifier *notifier;   /* /api/v1/alertmanagers */
+	/* POST /-/reload: 0, or -1 with the reason in err */
+	int (*reload)(void *ud, char *err, size_t errlen);
+	/* the loaded configuration as YAML (/api/v1/status/config) */
+	void (*config_yaml)(void *ud, tp_strbuf *out);
+	/* the current external labels, copied into a (/federate) */
+	void (*external_labels)(void *ud, struct tp_arena *a, tp_labels *out);
+	void *ud;
+} api_app;
 
 typedef struct api_server_config {
 	const api_options *opts;        /* flags: listen address, limits, lifecycle, ... */
@@ -31,6 +52,7 @@ typedef struct api_server_config {
 	void *quit_ud;
 	int64_t start_time_ms;          /* for runtimeinfo */
 	unsigned threads;               /* request threads; 0: a default from the CPU count */
+	api_app app;                    /* rules, targets, reload, remote write/read, federation */
 } api_server_config;
 
 /* Binds and starts serving. Returns NULL with a one-line reason in err

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "api/options.h"
+#include "cmd/app.h"
 #include "api/server.h"
 #include "lib/common.h"
 #include "lib/duration.h"
@@ -128,14 +129,7 @@ static void register_build_metrics(tp_metrics_registry *r)
 		"A metric with a constant '1' value labeled by version, revision, branch, and goversion from which prometheus was built.",
 		names, 4, NULL, 0);
 	tp_metrics_gauge_set(tp_metrics_child(f, vals), 1);
-	double now_s = (double)tp_now_ms() / 1000.0;
-	tp_metrics_gauge_set(tp_metrics_gauge_new(r, "prometheus_config_last_reload_successful",
-						  "Whether the last configuration reload attempt was successful."),
-			     1);
-	tp_metrics_gauge_set(
-		tp_metrics_gauge_new(r, "prometheus_config_last_reload_success_timestamp_seconds",
-				     "Timestamp of the last successful configuration reload."),
-		now_s);
+	/* the reload gauges belong to cmd/app.c, which reloads */
 }
 
 /* ---- run loop ---- */
@@ -161,7 +155,7 @@ static void request_quit(void *ud)
 
 /* Waits for a stop request, doing periodic work meanwhile. Returns the
  * name of what stopped us, for the log. */
-static const char *run_loop(const sigset_t *set, tsdb_head *h, int64_t retention_ms)
+static const char *run_loop(const sigset_t *set, tsdb_head *h, int64_t retention_ms, tp_app *app)
 {
 	int64_t next_retention = tp_mono_ns() / 1000000 + RETENTION_INTERVAL_MS;
 	for (;;) {
@@ -174,8 +168,11 @@ static const char *run_loop(const sigset_t *set, tsdb_head *h, int64_t retention
 			return "SIGTERM";
 		if (sig == SIGUSR1)
 			return "web";
-		if (sig == SIGHUP)
-			tp_log_info("Received SIGHUP; configuration reload is not supported yet");
+		if (sig == SIGHUP) {
+			char err[1024];
+			tp_log_info("Received SIGHUP, reloading configuration");
+			tp_app_reload(app, err, sizeof err);
+		}
 		int64_t now = tp_mono_ns() / 1000000;
 		if (now >= next_retention) {
 			retention_tick(h, retention_ms);
@@ -280,6 +277,14 @@ int cmd_server(int argc, char **argv)
 		goto out;
 	}
 
+	tp_app app;
+	if (tp_app_start(&app, &o, head, engine, reg, err, sizeof err) != 0) {
+		tp_log_error("Error loading config", "file", o.config_file, "err", err);
+		promql_engine_free(engine);
+		tsdb_head_free(head);
+		goto out;
+	}
+
 	api_server_config acfg = {
 		.opts = &o,
 		.head = head,
@@ -287,10 +292,12 @@ int cmd_server(int argc, char **argv)
 		.metrics = reg,
 		.on_quit = request_quit,
 		.start_time_ms = tp_now_ms(),
+		.app = tp_app_api(&app),
 	};
 	api_server *web = api_server_start(&acfg, err, sizeof err);
 	if (!web) {
 		tp_log_error("Error starting web server, exiting gracefully...", "err", err);
+		tp_app_stop(&app);
 		promql_engine_free(engine);
 		tsdb_head_free(head);
 		goto out;
@@ -304,7 +311,7 @@ int cmd_server(int argc, char **argv)
 	api_server_set_ready(web, true);
 	tp_metrics_gauge_set(ready, 1);
 	tp_log_info("Server is ready to receive web requests.");
-	const char *why = run_loop(&set, head, o.retention_ms);
+	const char *why = run_loop(&set, head, o.retention_ms, &app);
 	tp_metrics_gauge_set(ready, 0);
 	api_server_set_ready(web, false);
 	if (strcmp(why, "web") == 0)
@@ -316,6 +323,8 @@ int cmd_server(int argc, char **argv)
 
 	api_server_stop(web);
 	tp_log_info("HTTP server stopped");
+	tp_app_stop(&app);
+	tp_log_info("Scrape, rule and notification managers stopped");
 	promql_engine_free(engine);
 	tsdb_head_free(head);
 	tp_log_info("See you next time!");
