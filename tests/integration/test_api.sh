@@ -102,6 +102,8 @@ check "logfmt start-up line" grep -q '^ts=[0-9T:.-]*Z caller=server.c:[0-9]* lev
 
 req GET /-/healthy; check "/-/healthy 200" test "$code" = 200
 req GET /-/ready; check "/-/ready 200" test "$code" = 200
+code=$(curl -s -I -o /dev/null -w '%{http_code}' "$base/-/healthy")
+check "HEAD /-/healthy 200" test "$code" = 200
 req GET /; check "/ answers 2xx (prometheus-api-client connection check)" test "$code" = 200
 
 # instant queries without data
