@@ -322,6 +322,11 @@ static void test_corrupt(void **state)
 		while (tsdb_chunk_iter_next(&it))
 			k++;
 		assert_true(k < 50);
+		tsdb_sample out[64];
+		long d = tsdb_chunk_decode(b, cut, UINT32_MAX, INT64_MIN, INT64_MAX, out);
+		assert_true(d < 50);
+		if (cut >= 2)
+			assert_int_equal(d, -1);
 		if (cut >= 2)
 			assert_int_equal(tsdb_chunk_iter_err(&it), TSDB_ECORRUPT);
 		tsdb_chunk_app r;
@@ -338,6 +343,17 @@ static void test_corrupt(void **state)
 		tsdb_chunk_iter_init(&it, g, sizeof(g), UINT32_MAX);
 		while (tsdb_chunk_iter_next(&it))
 			;
+		/* the bulk decoder agrees with the iterator on whatever it reads */
+		static tsdb_sample out[0x8000];
+		long d = tsdb_chunk_decode(g, sizeof(g), UINT32_MAX, INT64_MIN, INT64_MAX, out);
+		tsdb_chunk_iter_init(&it, g, sizeof(g), UINT32_MAX);
+		for (long i = 0; i < d; i++) {
+			assert_true(tsdb_chunk_iter_next(&it));
+			assert_int_equal(it.t, out[i].t);
+			assert_int_equal(it.vbits, f2u(out[i].v));
+		}
+		if (d >= 0)
+			assert_false(tsdb_chunk_iter_next(&it));
 	}
 }
 
