@@ -150,6 +150,7 @@ void tsdb_chunk_app_rebase(tsdb_chunk_app *a, uint8_t *buf, size_t cap_bytes)
 }
 
 static bool rescale(tsdb_chunk_app *a, unsigned k, int64_t t, double v);
+static void switch_xor(tsdb_chunk_app *a);
 
 bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 {
@@ -162,11 +163,15 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 	bool ok;
 	if (a->n == 0) {
 		int k = -1;
-		if (a->force_scale >= 0 && as_dec(v, (unsigned)a->force_scale, &iv))
+		if (a->force_scale == TSDB_CHUNK_FORCE_XOR)
+			k = MAX_SCALE + 1;  /* skips the search */
+		else if (a->force_scale >= 0 && as_dec(v, (unsigned)a->force_scale, &iv))
 			k = a->force_scale;
 		for (unsigned s = 0; k < 0 && s <= MAX_SCALE; s++)
 			if (as_dec(v, s, &iv))
 				k = (int)s;
+		if (k > MAX_SCALE)
+			k = -1;
 		a->int_mode = k >= 0;
 		a->scale = k >= 0 ? (uint8_t)k : 0;
 		ok = (!a->int_mode || tsdb_bstream_write_bits(&a->bs, a->scale, 4)) && put_varint(&a->bs, zz(t)) &&
@@ -208,6 +213,7 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 				ok = tsdb_bstream_write_bits(&a->bs, (1u << (INT_NCLASS - 1)) - 1, INT_NCLASS - 1) &&
 				     tsdb_bstream_write_bits(&a->bs, vb >> 32, 32) &&
 				     tsdb_bstream_write_bits(&a->bs, vb & 0xffffffffu, 32);
+				a->nesc++;
 			}
 		} else if (ok) {
 			ok = put_xor(a, vb);
@@ -227,6 +233,10 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 	a->vbits = vb;
 	a->n++;
 	set_header(a->bs.buf, a->n, a->int_mode);
+	/* many escapes: the values are not decimal after all; switch the
+	 * chunk to XOR when that is smaller (checked at 4, 8, 16, ... escapes) */
+	if (a->int_mode && !a->no_rescale && a->nesc >= 4 && (a->nesc & (a->nesc - 1)) == 0 && a->force_scale == -1)
+		switch_xor(a);
 	return true;
 }
 
@@ -258,6 +268,41 @@ static bool rescale(tsdb_chunk_app *a, unsigned k, int64_t t, double v)
 	free(tmp);
 	free(orig);
 	return ok;
+}
+
+size_t tsdb_chunk_reencode_xor(const uint8_t *src, size_t len, uint8_t *dst, size_t cap)
+{
+	uint32_t n = tsdb_chunk_count(src, len);
+	tsdb_sample *tmp = malloc((n + 1) * sizeof(*tmp));
+	if (!tmp || cap < TSDB_CHUNK_HEADER_BYTES ||
+	    tsdb_chunk_decode(src, len, UINT32_MAX, INT64_MIN, INT64_MAX, tmp) != (long)n) {
+		free(tmp);
+		return 0;
+	}
+	tsdb_chunk_app a;
+	tsdb_chunk_app_init(&a, dst, cap);
+	a.force_scale = TSDB_CHUNK_FORCE_XOR;
+	bool ok = true;
+	for (uint32_t i = 0; ok && i < n; i++)
+		ok = tsdb_chunk_app_append(&a, tmp[i].t, tmp[i].v);
+	free(tmp);
+	return ok ? tsdb_chunk_app_bytes(&a) : 0;
+}
+
+static void switch_xor(tsdb_chunk_app *a)
+{
+	size_t len = tsdb_chunk_app_bytes(a);
+	uint8_t *tmp = malloc(len);
+	if (!tmp)
+		return;
+	size_t alt = tsdb_chunk_reencode_xor(a->bs.buf, len, tmp, len - 1);
+	if (alt) {
+		memcpy(a->bs.buf, tmp, alt);
+		tsdb_chunk_app b;
+		if (tsdb_chunk_app_resume(&b, a->bs.buf, alt, a->bs.cap_bytes) == TSDB_OK)
+			*a = b;
+	}
+	free(tmp);
 }
 
 uint32_t tsdb_chunk_count(const uint8_t *b, size_t len)
@@ -402,6 +447,7 @@ static inline __attribute__((always_inline)) bool step(tsdb_chunk_iter *it)
 		if (esc) {
 			if (!get_raw64(r, &it->vbits))
 				goto corrupt;
+			it->nesc++;
 		} else {
 			it->idv += ddv;
 			it->iv += it->idv;
@@ -452,6 +498,7 @@ int tsdb_chunk_app_resume(tsdb_chunk_app *a, uint8_t *buf, size_t len, size_t ca
 	a->n = it.n;
 	a->int_mode = it.int_mode;
 	a->scale = it.scale;
+	a->nesc = it.nesc;
 	a->force_scale = -1;
 	a->leading = it.leading;
 	a->trailing = it.trailing;
