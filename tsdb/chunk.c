@@ -187,38 +187,42 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 	} else {
 		/* wrapping arithmetic: any int64 timestamps round-trip */
 		int64_t d = (int64_t)((uint64_t)t - (uint64_t)a->t);
-		ok = put_class(&a->bs, ts_bits, TS_NCLASS, (int64_t)((uint64_t)d - (uint64_t)a->tdelta));
-		if (ok && a->int_mode) {
-			if (!as_dec(v, a->scale, &iv) && !a->no_rescale) {
-				for (unsigned k = a->scale + 1u; k <= MAX_SCALE; k++) {
-					if (as_dec(v, k, &iv)) {
-						*a = save;
-						return rescale(a, k, t, v);
-					}
-				}
-			}
-			if (as_dec(v, a->scale, &iv)) {
+		int64_t dod = (int64_t)((uint64_t)d - (uint64_t)a->tdelta);
+		bool have_iv = false;
+		if (a->int_mode) {
+			have_iv = as_dec(v, a->scale, &iv);
+			for (unsigned k = a->scale + 1u; !have_iv && !a->no_rescale && k <= MAX_SCALE; k++)
+				if (as_dec(v, k, &iv))
+					return rescale(a, k, t, v);  /* nothing written yet */
+		}
+		bool vzero = a->int_mode ? have_iv && iv - a->iv == a->idv : vb == a->vbits;
+		if (dod == 0 && vzero) {
+			/* the common case, one bit: same interval, value code zero */
+			ok = tsdb_bstream_write_bits(&a->bs, 0, 1);
+			if (ok && a->int_mode)
+				a->iv = iv;
+		} else {
+			ok = tsdb_bstream_write_bits(&a->bs, 1, 1) && put_class(&a->bs, ts_bits, TS_NCLASS, dod);
+			if (ok && a->int_mode) {
 				int64_t dv = iv - a->iv;
-				if (fits(dv - a->idv, 56)) {
+				if (have_iv && fits(dv - a->idv, 56)) {
 					ok = put_class(&a->bs, int_bits, INT_NCLASS, dv - a->idv);
 					if (ok) {
 						a->idv = dv;
 						a->iv = iv;
 					}
-					goto done_value;
+				} else {
+					/* escape: all-ones prefix, then the raw bits; integer state unchanged */
+					ok = tsdb_bstream_write_bits(&a->bs, (1u << (INT_NCLASS - 1)) - 1, INT_NCLASS - 1) &&
+					     tsdb_bstream_write_bits(&a->bs, vb >> 32, 32) &&
+					     tsdb_bstream_write_bits(&a->bs, vb & 0xffffffffu, 32);
+					if (ok)
+						a->nesc++;
 				}
+			} else if (ok) {
+				ok = put_xor(a, vb);
 			}
-			{
-				/* escape: all-ones prefix, then the raw bits; integer state unchanged */
-				ok = tsdb_bstream_write_bits(&a->bs, (1u << (INT_NCLASS - 1)) - 1, INT_NCLASS - 1) &&
-				     tsdb_bstream_write_bits(&a->bs, vb >> 32, 32) &&
-				     tsdb_bstream_write_bits(&a->bs, vb & 0xffffffffu, 32);
-				a->nesc++;
-			}
-		} else if (ok) {
-			ok = put_xor(a, vb);
 		}
-	done_value:
 		if (ok) {
 			a->tdelta = d;
 			a->t = t;
@@ -434,6 +438,19 @@ static inline __attribute__((always_inline)) bool step(tsdb_chunk_iter *it)
 		it->i = 1;
 		return true;
 	}
+	uint64_t joint;
+	if (!tsdb_bstream_read_bits(r, 1, &joint))
+		goto corrupt;
+	if (!joint) {
+		it->t = (int64_t)((uint64_t)it->t + (uint64_t)it->tdelta);
+		if (it->int_mode) {
+			it->iv += it->idv;
+			double d = from_dec(it->iv, it->scale);
+			memcpy(&it->vbits, &d, 8);
+		}
+		it->i++;
+		return true;
+	}
 	int64_t dod;
 	bool esc = false;
 	if (!get_class(r, ts_bits, TS_NCLASS, &dod, &esc))
@@ -576,6 +593,18 @@ long tsdb_chunk_decode(const uint8_t *b, size_t len, uint32_t max_samples, int64
 	while (i < cnt) {
 		REFILL();
 		uint64_t u;
+		if (!(acc >> 63)) {
+			/* same interval, value code zero */
+			SKIP(1);
+			t = (int64_t)((uint64_t)t + (uint64_t)tdelta);
+			if (it.int_mode) {
+				iv += idv;
+				double d = from_dec(iv, scale);
+				memcpy(&vbits, &d, 8);
+			}
+			goto emit;
+		}
+		SKIP(1);
 		if (!(acc >> 63)) {
 			SKIP(1);
 		} else {
