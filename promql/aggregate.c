@@ -373,7 +373,7 @@ static void hsort_reverse(hitem *h, size_t n, bool rev, hitem *tmp)
 static int64_t k_param(ev *e, double f)
 {
 	if (isnan(f))
-		return 0;
+		promql_ev_fail(e, PROMQL_ERR_EXECUTION, "Parameter value is NaN");
 	if (f >= 9223372036854775808.0 || f < -9223372036854775808.0) {
 		char b[32];
 		tp_format_float(b, f);

@@ -315,7 +315,7 @@ static ev_value vector_vector(ev *e, const promql_node *n, ev_value lv, ev_value
 				promql_ev_fail(e, PROMQL_ERR_EXECUTION,
 					       "found duplicate series for the match group %s on the %s hand-side of the operation: [%s, %s];many-to-many matching not allowed: matching labels must be unique on one side",
 					       lstr(e, &ml),
-					       swapped ? "left" : "right", lstr(e, rl), lstr(e, &R.series[d].labels));
+					       swapped ? "left" : "right", lstr(e, &R.series[d].labels), lstr(e, rl));
 			}
 			map_put(&rsig, sr[k], (int32_t)k);
 		}
@@ -333,6 +333,19 @@ static ev_value vector_vector(ev *e, const promql_node *n, ev_value lv, ev_value
 			}
 			bool keep;
 			double x = elem(op, fl, fr, &keep);
+			/* one-to-one duplicates are errors even when the
+			 * comparison filters the sample out */
+			if (m->card == PROMQL_CARD_ONE_TO_ONE) {
+				if (map_get(&matched, sl[k]) != -1) {
+					free(oh);
+					map_free(&rsig);
+					map_free(&matched);
+					map_free(&pairs);
+					promql_ev_fail(e, PROMQL_ERR_EXECUTION,
+						       "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
+				}
+				map_put(&matched, sl[k], 1);
+			}
 			if (rb) {
 				x = keep ? 1 : 0;
 			} else if (!keep) {
@@ -363,17 +376,7 @@ static ev_value vector_vector(ev *e, const promql_node *n, ev_value lv, ev_value
 				}
 				oh[oi] = tp_labels_hash(&ol);
 			}
-			if (m->card == PROMQL_CARD_ONE_TO_ONE) {
-				if (map_get(&matched, sl[k]) != -1) {
-					free(oh);
-					map_free(&rsig);
-					map_free(&matched);
-					map_free(&pairs);
-					promql_ev_fail(e, PROMQL_ERR_EXECUTION,
-						       "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
-				}
-				map_put(&matched, sl[k], 1);
-			} else {
+			if (m->card != PROMQL_CARD_ONE_TO_ONE) {
 				uint64_t key = tp_hash_mix(sl[k], oh[oi]);
 				if (map_get(&matched, key) != -1) {
 					free(oh);

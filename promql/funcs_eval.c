@@ -906,9 +906,23 @@ static void expand_template(tp_strbuf *sb, const char *tmpl, const char *src, co
 	}
 }
 
+/* Prometheus 3.x (UTF-8 names): any non-empty valid UTF-8 string. */
 static bool valid_label_name(const char *s)
 {
-	return s && s[0];
+	if (!s || !s[0])
+		return false;
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		unsigned c = *p;
+		size_t n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
+		if (n == 9 || (n == 1 && c < 0xc2))
+			return false;
+		p++;
+		for (size_t i = 0; i < n; i++, p++)
+			if ((*p & 0xc0) != 0x80)
+				return false;
+	}
+	return true;
 }
 
 static ev_value label_call(ev *e, const promql_node *n)

@@ -117,6 +117,17 @@ static double bucket_quantile(double q, bucket *b, size_t n, bool *forced)
 	return start + (end - start) * (rank / count);
 }
 
+/* Linear interpolation inside a bucket; an infinitely wide bucket puts
+ * all its observations at its finite end. */
+static double interp(double rank, double count, double lb, double ub, double v)
+{
+	if (isinf(lb))
+		return count;
+	if (isinf(ub))
+		return rank;
+	return rank + (count - rank) * (v - lb) / (ub - lb);
+}
+
 static double bucket_fraction(double lower, double upper, bucket *b, size_t n)
 {
 	qsort(b, n, sizeof(bucket), bucket_cmp);
@@ -144,11 +155,11 @@ static double bucket_fraction(double lower, double upper, bucket *b, size_t n)
 		if (lower_set && upper_set)
 			break;
 		if (!lower_set && lb < lower && ub > lower) {
-			lower_rank = rank + (b[i].count - rank) * (lower - lb) / (ub - lb);
+			lower_rank = interp(rank, b[i].count, lb, ub, lower);
 			lower_set = true;
 		}
 		if (!upper_set && lb < upper && ub > upper) {
-			upper_rank = rank + (b[i].count - rank) * (upper - lb) / (ub - lb);
+			upper_rank = interp(rank, b[i].count, lb, ub, upper);
 			upper_set = true;
 		}
 		if (lower_set && upper_set)
