@@ -167,7 +167,7 @@ static ev_value vector_scalar(ev *e, const promql_node *n, ev_value v, const dou
 	for (size_t k = 0; k < v.nseries; k++) {
 		ev_series *s = &v.series[k];
 		if (is_arith(op) || rb)
-			s->labels = promql_labels_drop_name(e, &s->labels);
+			promql_series_drop_name(e, s);
 		for (size_t i = 0; i < e->nsteps; i++) {
 			if (!s->ok[i])
 				continue;
@@ -254,8 +254,10 @@ static tp_labels result_metric(ev *e, const promql_node *n, const tp_labels *ll,
 	const promql_matching *m = n->u.binary.matching;
 	tp_labels_builder b;
 	tp_lb_init(&b, e->arena, ll);
-	if (is_arith(n->u.binary.op))
-		tp_lb_del(&b, TP_METRIC_NAME);
+	static const char *const meta[] = { TP_METRIC_NAME, "__type__", "__unit__" };
+	bool drop = is_arith(n->u.binary.op) || n->u.binary.return_bool;
+	if (drop && !e->delayed_names)
+		tp_lb_filter(&b, meta, 3, false);
 	if (m->card == PROMQL_CARD_ONE_TO_ONE) {
 		if (m->on)
 			tp_lb_filter(&b, (const char *const *)m->labels, m->nlabels, true);
@@ -269,8 +271,6 @@ static tp_labels result_metric(ev *e, const promql_node *n, const tp_labels *ll,
 		else
 			tp_lb_del(&b, m->include[i]);
 	}
-	if (n->u.binary.return_bool)
-		tp_lb_del(&b, TP_METRIC_NAME);
 	return tp_lb_labels(&b);
 }
 
@@ -368,6 +368,7 @@ static ev_value vector_vector(ev *e, const promql_node *n, ev_value lv, ev_value
 				tp_labels ol = result_metric(e, n, &L.series[k].labels, &R.series[ri].labels);
 				oi = (int32_t)out.nseries;
 				promql_ev_series_new(e, &out.series, &out.nseries, &cap, &ol);
+				out.series[oi].drop_name = e->delayed_names && (is_arith(op) || rb);
 				map_put(&pairs, pid, oi);
 				if ((size_t)oi >= ohcap) {
 					size_t nc = ohcap ? ohcap * 2 : 64;

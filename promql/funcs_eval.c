@@ -399,10 +399,9 @@ static void range_series(win_ctx *c, const int64_t *ref, const tp_labels *lbls, 
 		if (!win_apply(c, i, ref[i], pts + lo, hi - lo, &v))
 			continue;
 		if (!o) {
-			tp_labels l = *lbls;
-			if (c->id != PROMQL_FN_LAST_OVER_TIME)
-				l = promql_labels_drop_name(e, &l);
-			o = promql_ev_series_new(e, &r->series, &r->nseries, cap, &l);
+			o = promql_ev_series_new(e, &r->series, &r->nseries, cap, lbls);
+			if (c->id != PROMQL_FN_LAST_OVER_TIME && c->id != PROMQL_FN_FIRST_OVER_TIME)
+				promql_series_drop_name(e, o);
 		}
 		o->v[i] = v;
 		o->ok[i] = 1;
@@ -559,7 +558,7 @@ static ev_value range_call(ev *e, const promql_node *n, size_t marg)
 		}
 		return a;
 	}
-	if (c.id != PROMQL_FN_LAST_OVER_TIME)
+	if (!e->delayed_names)
 		check_same_labelsets(e, &r);
 	return r;
 }
@@ -687,7 +686,7 @@ static ev_value elementwise(ev *e, const promql_node *n)
 		p[i - 1] = promql_ev_eval(e, n->u.call.args[i]).scalar;
 	for (size_t k = 0; k < v.nseries; k++) {
 		ev_series *s = &v.series[k];
-		s->labels = promql_labels_drop_name(e, &s->labels);
+		promql_series_drop_name(e, s);
 		for (size_t i = 0; i < e->nsteps; i++) {
 			if (!s->ok[i])
 				continue;
@@ -995,6 +994,8 @@ static ev_value label_call(ev *e, const promql_node *n)
 		tp_lb_init(&b, e->arena, &s->labels);
 		tp_lb_set(&b, dst_i, tp_arena_strdup(e->arena, tp_sb_cstr(&sb)));
 		s->labels = tp_lb_labels(&b);
+		if (strcmp(dst, TP_METRIC_NAME) == 0)
+			s->drop_name = false;
 	}
 	tp_sb_free(&sb);
 	memcpy(e->jb, saved, sizeof(jmp_buf));
@@ -1093,7 +1094,7 @@ ev_value promql_ev_call(ev *e, const promql_node *n)
 					v.series[k].v[i] = (double)promql_ev_step_t(e, i) / 1000;
 		}
 		for (size_t k = 0; k < v.nseries; k++)
-			v.series[k].labels = promql_labels_drop_name(e, &v.series[k].labels);
+			promql_series_drop_name(e, &v.series[k]);
 		promql_ev_merge_same(e, &v);
 		return v;
 	}

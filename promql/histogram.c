@@ -203,7 +203,6 @@ typedef struct hgroups {
 } hgroups;
 
 static const char *const le_names[] = { "le" };
-static const char *const le_name_names[] = { "le", TP_METRIC_NAME };
 
 static hgroups group_buckets(ev *e, const ev_value *in, const promql_node *arg)
 {
@@ -238,8 +237,9 @@ static hgroups group_buckets(ev *e, const ev_value *in, const promql_node *arg)
 			vals[s] = (int32_t)g.n;
 			tp_labels_builder b;
 			tp_lb_init(&b, e->arena, l);
-			tp_lb_filter(&b, le_name_names, 2, false);
-			g.labels[g.n++] = tp_lb_labels(&b);
+			tp_lb_filter(&b, le_names, 1, false);
+			tp_labels gl = tp_lb_labels(&b);
+			g.labels[g.n++] = e->delayed_names ? gl : promql_labels_drop_name(e, &gl);
 		}
 		g.of[k] = vals[s];
 	}
@@ -304,6 +304,7 @@ static ev_value hist_eval(ev *e, const promql_node *n, bool fraction)
 			if (out[gi] < 0) {
 				out[gi] = (int32_t)r.nseries;
 				promql_ev_series_new(e, &r.series, &r.nseries, &cap, &g.labels[gi]);
+				r.series[out[gi]].drop_name = e->delayed_names;
 			}
 			r.series[out[gi]].ok[i] = 1;
 			r.series[out[gi]].v[i] = v;
