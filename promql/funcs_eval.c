@@ -25,16 +25,19 @@
 
 /* ---- scratch memory for per-window computations (not per sample) ---- */
 
+/* Grows geometrically in the query arena, so an error (longjmp) leaks
+ * nothing and the total stays below twice the largest window. */
 typedef struct scratch {
 	double *v;
 	size_t cap;
+	tp_arena *arena;
 } scratch;
 
 static double *scratch_get(scratch *s, size_t n)
 {
 	if (n > s->cap) {
 		s->cap = n * 2;
-		s->v = tp_xrealloc(s->v, sizeof(double) * s->cap);
+		s->v = tp_arena_alloc(s->arena, sizeof(double) * s->cap);
 	}
 	return s->v;
 }
@@ -499,7 +502,7 @@ static void check_same_labelsets(ev *e, const ev_value *r)
 
 static ev_value range_call(ev *e, const promql_node *n, size_t marg)
 {
-	win_ctx c = { .e = e, .call = n, .id = n->u.call.fn->id };
+	win_ctx c = { .e = e, .call = n, .id = n->u.call.fn->id, .tmp.arena = e->arena };
 	const promql_node *arg = promql_unwrap_paren(n->u.call.args[marg]);
 	size_t np = 0;
 	for (size_t i = 0; i < n->u.call.nargs && np < 2; i++) {
@@ -538,10 +541,8 @@ static ev_value range_call(ev *e, const promql_node *n, size_t marg)
 		for (size_t k = 0; k < m.nseries; k++)
 			range_series(&c, ref, &m.mseries[k].labels, m.mseries[k].pts, m.mseries[k].n, &r, &cap, any);
 	} else {
-		free(c.tmp.v);
 		promql_ev_fail(e, PROMQL_ERR_INTERNAL, "unexpected range argument");
 	}
-	free(c.tmp.v);
 	if (c.id == PROMQL_FN_ABSENT_OVER_TIME) {
 		ev_value a = { .type = PROMQL_TYPE_VECTOR };
 		size_t acap = 0;
