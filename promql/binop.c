@@ -264,9 +264,13 @@ static tp_labels result_metric(ev *e, const promql_node *n, const tp_labels *ll,
 			tp_lb_filter(&b, (const char *const *)m->labels, m->nlabels, false);
 	}
 	for (size_t i = 0; i < m->ninclude; i++) {
-		const char *v = tp_labels_get(rl, m->include[i]);
-		if (v && v[0])
-			tp_lb_set(&b, m->include[i], v);
+		/* names from the series, not the AST: results outlive the AST */
+		const tp_label *hit = NULL;
+		for (uint32_t x = 0; x < rl->n && !hit; x++)
+			if (strcmp(rl->v[x].name, m->include[i]) == 0)
+				hit = &rl->v[x];
+		if (hit && hit->value[0])
+			tp_lb_set(&b, hit->name, hit->value);
 		else
 			tp_lb_del(&b, m->include[i]);
 	}
