@@ -444,6 +444,10 @@ ev_value promql_ev_subquery(ev *e, const promql_node *n)
 	ev_value r = { .type = PROMQL_TYPE_MATRIX };
 	if (start > hi)
 		return r;
+	/* every inner step of a series is a sample: refuse grids that alone
+	 * exceed the limit before allocating them */
+	if ((hi - start) / step + 1 > e->max_samples)
+		promql_ev_count_samples(e, (hi - start) / step + 1);
 	int64_t s_start = e->start, s_end = e->end, s_int = e->interval;
 	size_t s_n = e->nsteps;
 	e->start = start;

@@ -386,6 +386,8 @@ static void range_series(win_ctx *c, const int64_t *ref, const tp_labels *lbls, 
 	ev_series *o = NULL;
 	size_t lo = 0, hi = 0, present = 0;
 	for (size_t i = 0; i < e->nsteps; i++) {
+		if ((i & 4095) == 4095)
+			promql_ev_check(e);
 		while (hi < cnt && pts[hi].t <= ref[i])
 			hi++;
 		while (lo < hi && pts[lo].t <= ref[i] - c->range_ms)
