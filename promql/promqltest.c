@@ -14,6 +14,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -137,10 +138,13 @@ static bool node_selects_hist(runner *r, const promql_node *n)
 }
 
 /* Fallback when the query does not parse: any identifier outside string
- * literals that names a histogram metric. */
+ * literals that names a histogram metric, or a selector without a name
+ * (`{` not right after an identifier), as the AST check does. */
 static bool text_names_hist(runner *r, const char *q)
 {
 	for (const char *p = q; *p;) {
+		if (*p == '{' && (p == q || !(isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == ':')))
+			return true;
 		if (*p == '"' || *p == '\'' || *p == '`') {
 			char c = *p++;
 			while (*p && *p != c)
