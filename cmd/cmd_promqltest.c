@@ -281,6 +281,7 @@ int cmd_promqltest(int argc, char **argv)
 		total.passed += cnt.passed;
 		total.failed += cnt.failed;
 		total.skipped += cnt.skipped;
+		total.queries += cnt.queries;
 		st.known_failed += st.f_known_failed;
 		st.unexpected += st.f_unexpected;
 		bad |= !file_ok;
@@ -313,6 +314,8 @@ int cmd_promqltest(int argc, char **argv)
 		printf("%s%u failed on the known-failures list, %u failed NOT on it, %u listed cases now pass\n", pfx,
 		       st.known_failed, st.unexpected, stale);
 	}
+	if (st.verbose)
+		printf("%s%lu queries run (the implicit re-runs of FORMAT.md section 9 included)\n", pfx, total.queries);
 	printf("%s%u passed, %u failed, %u skipped\n", pfx, total.passed, total.failed, total.skipped);
 	for (size_t k = 0; k < st.nknown; k++) {
 		free(st.known[k].file);

@@ -41,6 +41,7 @@ typedef struct runner {
 	bool any_hist;
 	tp_strbuf msg;       /* the current eval's failure report */
 	const char *run_desc;/* which run of the eval is being checked */
+	unsigned long queries;
 } runner;
 
 static bool failf(runner *r, const char *fmt, ...) TP_PRINTF(2, 3);
@@ -683,6 +684,7 @@ static bool range_check(runner *r, const promql_test_cmd *c, const promql_expr *
 			const promql_result *inst)
 {
 	promql_result rr;
+	r->queries++;
 	if (expr)
 		promql_eval_range(r->eng, expr, t - 60000, t + 60000, 60000, &rr);
 	else
@@ -727,6 +729,7 @@ static bool range_check(runner *r, const promql_test_cmd *c, const promql_expr *
 static bool instant_run(runner *r, const promql_test_cmd *c, const promql_expr *expr, int64_t t)
 {
 	promql_result res;
+	r->queries++;
 	if (expr)
 		promql_eval_instant(r->eng, expr, t, &res);
 	else
@@ -796,6 +799,7 @@ static bool eval_instant(runner *r, const promql_test_cmd *c)
 static bool eval_range(runner *r, const promql_test_cmd *c)
 {
 	promql_result res;
+	r->queries++;
 	promql_query_range(r->eng, c->expr, c->start_ms, c->end_ms, c->step_ms, &res);
 	bool ok = true;
 	r->run_desc = "range query";
@@ -893,6 +897,7 @@ int promql_test_run(const promql_test_file *f, const promql_test_opts *opts, pro
 			break;
 		}
 	}
+	counts->queries += r.queries;
 	promql_engine_free(r.eng);
 	tsdb_head_free(r.head);
 	hist_names_clear(&r);

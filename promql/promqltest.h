@@ -145,7 +145,8 @@ typedef struct promql_test_opts {
 } promql_test_opts;
 
 typedef struct promql_test_counts {
-	unsigned passed, failed, skipped;
+	unsigned passed, failed, skipped;  /* eval commands */
+	unsigned long queries;             /* queries run, the §9 re-runs included */
 } promql_test_counts;
 
 /* Runs every command of f on a fresh head, adding to *counts. Returns 0,
