@@ -36,6 +36,7 @@ typedef struct known_case {
 	char *reason;
 	bool failed;  /* seen failing in this run */
 	bool passed;  /* seen passing or skipped: the entry is stale */
+	bool file_run;/* its file was run: no outcome at all means no eval there */
 } known_case;
 
 typedef struct pt_state {
@@ -266,6 +267,9 @@ int cmd_promqltest(int argc, char **argv)
 				known_case *k = find_known(&st, path, 0);
 				if (k)
 					k->passed = true;
+				for (size_t j = 0; j < st.nknown; j++)
+					if (strcmp(st.known[j].file, base_name(path)) == 0)
+						st.known[j].file_run = true;
 			}
 			if (promql_test_run(&f, &opts, &cnt, err, sizeof err) != 0) {
 				tp_strbuf sb = { 0 };
@@ -311,8 +315,17 @@ int cmd_promqltest(int argc, char **argv)
 				printf("%s  %s:%d %s\n", pfx, kc->file, kc->line, kc->reason);
 			}
 		}
+		unsigned nowhere = 0;
+		for (size_t k = 0; k < st.nknown; k++) {
+			known_case *kc = &st.known[k];
+			if (kc->file_run && kc->line > 0 && !kc->passed && !kc->failed) {
+				if (!nowhere++)
+					printf("%sknown-failures entries that name no eval command (remove or fix them):\n", pfx);
+				printf("%s  %s:%d %s\n", pfx, kc->file, kc->line, kc->reason);
+			}
+		}
 		printf("%s%u failed on the known-failures list, %u failed NOT on it, %u listed cases now pass\n", pfx,
-		       st.known_failed, st.unexpected, stale);
+		       st.known_failed, st.unexpected, stale + nowhere);
 	}
 	if (st.verbose)
 		printf("%s%lu queries run (the implicit re-runs of FORMAT.md section 9 included)\n", pfx, total.queries);
