@@ -302,7 +302,8 @@ static int parse_metric(tp_arena *a, const char *s, size_t n, size_t *p, tp_labe
 	}
 	out->v = b.v;
 	out->n = (uint32_t)b.n;
-	tp_labels_normalize(out);
+	if (out->n) /* qsort(NULL, 0) is undefined: UBSan stops on it */
+		tp_labels_normalize(out);
 	*p = i;
 	return 0;
 }
