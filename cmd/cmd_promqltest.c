@@ -286,6 +286,8 @@ int cmd_promqltest(int argc, char **argv)
 		total.failed += cnt.failed;
 		total.skipped += cnt.skipped;
 		total.queries += cnt.queries;
+		total.failed_errtext += cnt.failed_errtext;
+		total.failed_annos += cnt.failed_annos;
 		st.known_failed += st.f_known_failed;
 		st.unexpected += st.f_unexpected;
 		bad |= !file_ok;
@@ -327,6 +329,9 @@ int cmd_promqltest(int argc, char **argv)
 		printf("%s%u failed on the known-failures list, %u failed NOT on it, %u listed cases now pass\n", pfx,
 		       st.known_failed, st.unexpected, stale + nowhere);
 	}
+	if (total.failed_errtext || total.failed_annos)
+		printf("%sof the failed: %u got an error whose text differs from the expected one, %u failed an annotation check\n", pfx,
+		       total.failed_errtext, total.failed_annos);
 	if (st.verbose)
 		printf("%s%lu queries run (the implicit re-runs of FORMAT.md section 9 included)\n", pfx, total.queries);
 	printf("%s%u passed, %u failed, %u skipped\n", pfx, total.passed, total.failed, total.skipped);

@@ -42,7 +42,10 @@ typedef struct runner {
 	tp_strbuf msg;       /* the current eval's failure report */
 	const char *run_desc;/* which run of the eval is being checked */
 	unsigned long queries;
+	int fail_kind;       /* why the current eval failed: FK_* */
 } runner;
+
+enum { FK_OTHER, FK_ERRTEXT, FK_ANNOS };
 
 static bool failf(runner *r, const char *fmt, ...) TP_PRINTF(2, 3);
 static bool failf(runner *r, const char *fmt, ...)
@@ -558,9 +561,11 @@ static bool check_fail(runner *r, const promql_test_cmd *c, const promql_result 
 		const char *m = res->err_msg ? res->err_msg : "";
 		if (!c->fail)
 			*ok = failf(r, "unexpected error: %s", m);
-		else if (!text_matches(r, c->fail_msg, c->fail_regex, m))
+		else if (!text_matches(r, c->fail_msg, c->fail_regex, m)) {
 			*ok = failf(r, "expected error %s%s%s, got: %s", c->fail_msg ? "\"" : "/",
 				    c->fail_msg ? c->fail_msg : c->fail_regex, c->fail_msg ? "\"" : "/", m);
+			r->fail_kind = FK_ERRTEXT;
+		}
 		else
 			*ok = true;
 		return true;
@@ -605,8 +610,11 @@ static bool check_annos_kind(runner *r, const promql_test_cmd *c, bool info, cha
 
 static bool check_annos(runner *r, const promql_test_cmd *c, const promql_result *res)
 {
-	return check_annos_kind(r, c, false, res->warnings, res->nwarnings) &&
-	       check_annos_kind(r, c, true, res->infos, res->ninfos);
+	if (check_annos_kind(r, c, false, res->warnings, res->nwarnings) &&
+	    check_annos_kind(r, c, true, res->infos, res->ninfos))
+		return true;
+	r->fail_kind = FK_ANNOS;
+	return false;
 }
 
 /* ---- §9: `@` rewrite and range-mode check ---- */
@@ -844,11 +852,14 @@ static void run_eval(runner *r, const promql_test_cmd *c, promql_test_counts *co
 		return;
 	}
 	tp_sb_reset(&r->msg);
+	r->fail_kind = FK_OTHER;
 	bool ok = c->is_range ? eval_range(r, c) : eval_instant(r, c);
 	if (ok) {
 		counts->passed++;
 	} else {
 		counts->failed++;
+		counts->failed_errtext += r->fail_kind == FK_ERRTEXT;
+		counts->failed_annos += r->fail_kind == FK_ANNOS;
 		eval_header(&det, r->f, c);
 		tp_sb_puts(&det, tp_sb_cstr(&r->msg));
 		describe_expected(&det, c);

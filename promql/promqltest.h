@@ -146,6 +146,8 @@ typedef struct promql_test_opts {
 
 typedef struct promql_test_counts {
 	unsigned passed, failed, skipped;  /* eval commands */
+	unsigned failed_errtext;           /* of failed: only the error text differed (§8.1) */
+	unsigned failed_annos;             /* of failed: an annotation check failed (§8.2) */
 	unsigned long queries;             /* queries run, the §9 re-runs included */
 } promql_test_counts;
 
