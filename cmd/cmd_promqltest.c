@@ -10,6 +10,8 @@
  *   --tap                  TAP output, one test point per file, details as
  *                          `#` diagnostics (for automake's tap-driver).
  *   --no-at-reruns, --no-range-check   switch off FORMAT.md §9.1 / §9.2.
+ *   --dialect v2.42        compare as the v2.42 harness did (for the files
+ *                          of shared/promqltest/upstream-v2.42).
  *   --write-failures OUT   write every failing eval to OUT in the
  *                          known-failures format, the reason being the
  *                          first problem found (a draft to edit by hand).
@@ -193,7 +195,7 @@ static void on_eval(void *ud, const promql_test_file *f, const promql_test_cmd *
 static int usage(void)
 {
 	fprintf(stderr, "usage: tinyprom promqltest [--known-failures LIST] [--tap] [--no-at-reruns] "
-			"[--no-range-check] [--write-failures OUT] [-v] FILE...\n");
+			"[--no-range-check] [--dialect main|v2.42] [--write-failures OUT] [-v] FILE...\n");
 	return 2;
 }
 
@@ -214,6 +216,9 @@ int cmd_promqltest(int argc, char **argv)
 			opts.no_at_reruns = true;
 		else if (strcmp(argv[i], "--no-range-check") == 0)
 			opts.no_range_check = true;
+		else if (strcmp(argv[i], "--dialect") == 0 && i + 1 < argc &&
+			 (strcmp(argv[i + 1], "v2.42") == 0 || strcmp(argv[i + 1], "main") == 0))
+			opts.v242 = strcmp(argv[++i], "v2.42") == 0;
 		else if (strcmp(argv[i], "--write-failures") == 0 && i + 1 < argc) {
 			if (st.failures_out)
 				fclose(st.failures_out);

@@ -332,6 +332,12 @@ static void describe_result(tp_strbuf *out, const promql_result *res)
 
 /* ---- comparison (§7) ---- */
 
+static bool feq(const runner *r, double expected, double actual)
+{
+	return r->opts->v242 ? promql_test_float_equal_v242(expected, actual)
+			     : promql_test_float_equal(expected, actual);
+}
+
 static const promql_test_series *find_expected(const promql_test_cmd *c, const tp_labels *l, size_t *idx)
 {
 	for (size_t i = 0; i < c->nseries; i++)
@@ -346,7 +352,7 @@ static bool compare_scalar(runner *r, const promql_test_cmd *c, double got)
 {
 	if (!c->has_scalar)
 		return failf(r, "expected %s, got a scalar", c->has_string ? "a string" : "a vector");
-	if (!promql_test_float_equal(c->scalar, got)) {
+	if (!feq(r, c->scalar, got)) {
 		tp_strbuf sb = { 0 };
 		tp_sb_puts(&sb, "expected scalar ");
 		tp_sb_float(&sb, c->scalar);
@@ -392,7 +398,7 @@ static bool compare_vector(runner *r, const promql_test_cmd *c, const promql_ser
 			break;
 		}
 		double want = e->slots[0].v, got = ss[i].points[0].v;
-		if (!promql_test_float_equal(want, got)) {
+		if (!feq(r, want, got)) {
 			tp_strbuf v = { 0 };
 			tp_sb_puts(&v, "expected ");
 			put_float(&v, want);
@@ -475,7 +481,7 @@ static bool compare_matrix(runner *r, const promql_test_cmd *c, const promql_ser
 			if (pt->t != t) {
 				ok = failf(r, "expected point %zu of %s at t=%lld, but it is at t=%lld", j - 1,
 					   fmt_labels(&sb, &e->labels), (long long)t, (long long)pt->t);
-			} else if (!promql_test_float_equal(e->slots[k].v, pt->v)) {
+			} else if (!feq(r, e->slots[k].v, pt->v)) {
 				tp_strbuf v = { 0 };
 				tp_sb_printf(&v, "expected value at t=%lld for %s to be ", (long long)t,
 					     fmt_labels(&sb, &e->labels));
@@ -510,6 +516,8 @@ static bool compare_result(runner *r, const promql_test_cmd *c, const promql_res
 	case PROMQL_TYPE_VECTOR:
 		return compare_vector(r, c, res->series, res->nseries, c->ordered);
 	case PROMQL_TYPE_MATRIX:
+		if (r->opts->v242 && !c->is_range)
+			return failf(r, "an instant eval returned a matrix (v2.42 dialect)");
 		if (c->is_range)
 			return compare_matrix(r, c, res->series, res->nseries, c->start_ms, c->end_ms, c->step_ms);
 		if (c->range_vector)
