@@ -213,6 +213,9 @@ static ev_value accumulate(ev *e, const promql_node *n, const ev_value *in)
 	for (size_t gi = 0; gi < g.ngroups; gi++) {
 		acc *row = &a[gi * nsteps];
 		ev_series *o = promql_ev_series_new(e, &r.series, &r.nseries, &cap, &g.labels[gi]);
+		for (size_t k = 0; k < in->nseries; k++)
+			if (g.of[k] == (int32_t)gi && in->series[k].drop_name)
+				o->drop_name = tp_labels_get(&o->labels, TP_METRIC_NAME) != NULL;
 		for (size_t i = 0; i < nsteps; i++) {
 			acc *x = &row[i];
 			if (!x->seen)
@@ -373,7 +376,7 @@ static void hsort_reverse(hitem *h, size_t n, bool rev, hitem *tmp)
 static int64_t k_param(ev *e, double f)
 {
 	if (isnan(f))
-		return 0;
+		promql_ev_fail(e, PROMQL_ERR_EXECUTION, "Parameter value is NaN");
 	if (f >= 9223372036854775808.0 || f < -9223372036854775808.0) {
 		char b[32];
 		tp_format_float(b, f);
@@ -487,6 +490,7 @@ static ev_value agg_k(ev *e, const promql_node *n, const ev_value *in, const dou
 				if (outidx[si] < 0) {
 					outidx[si] = (int32_t)r.nseries;
 					promql_ev_series_new(e, &r.series, &r.nseries, &cap, &in->series[si].labels);
+					r.series[outidx[si]].drop_name = in->series[si].drop_name;
 				}
 				ev_series *o = &r.series[outidx[si]];
 				o->ok[i] = 1;

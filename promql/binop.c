@@ -167,7 +167,7 @@ static ev_value vector_scalar(ev *e, const promql_node *n, ev_value v, const dou
 	for (size_t k = 0; k < v.nseries; k++) {
 		ev_series *s = &v.series[k];
 		if (is_arith(op) || rb)
-			s->labels = promql_labels_drop_name(e, &s->labels);
+			promql_series_drop_name(e, s);
 		for (size_t i = 0; i < e->nsteps; i++) {
 			if (!s->ok[i])
 				continue;
@@ -254,8 +254,10 @@ static tp_labels result_metric(ev *e, const promql_node *n, const tp_labels *ll,
 	const promql_matching *m = n->u.binary.matching;
 	tp_labels_builder b;
 	tp_lb_init(&b, e->arena, ll);
-	if (is_arith(n->u.binary.op))
-		tp_lb_del(&b, TP_METRIC_NAME);
+	static const char *const meta[] = { TP_METRIC_NAME, "__type__", "__unit__" };
+	bool drop = is_arith(n->u.binary.op) || n->u.binary.return_bool;
+	if (drop && !e->delayed_names)
+		tp_lb_filter(&b, meta, 3, false);
 	if (m->card == PROMQL_CARD_ONE_TO_ONE) {
 		if (m->on)
 			tp_lb_filter(&b, (const char *const *)m->labels, m->nlabels, true);
@@ -269,8 +271,6 @@ static tp_labels result_metric(ev *e, const promql_node *n, const tp_labels *ll,
 		else
 			tp_lb_del(&b, m->include[i]);
 	}
-	if (n->u.binary.return_bool)
-		tp_lb_del(&b, TP_METRIC_NAME);
 	return tp_lb_labels(&b);
 }
 
@@ -315,7 +315,7 @@ static ev_value vector_vector(ev *e, const promql_node *n, ev_value lv, ev_value
 				promql_ev_fail(e, PROMQL_ERR_EXECUTION,
 					       "found duplicate series for the match group %s on the %s hand-side of the operation: [%s, %s];many-to-many matching not allowed: matching labels must be unique on one side",
 					       lstr(e, &ml),
-					       swapped ? "left" : "right", lstr(e, rl), lstr(e, &R.series[d].labels));
+					       swapped ? "left" : "right", lstr(e, &R.series[d].labels), lstr(e, rl));
 			}
 			map_put(&rsig, sr[k], (int32_t)k);
 		}
@@ -333,6 +333,19 @@ static ev_value vector_vector(ev *e, const promql_node *n, ev_value lv, ev_value
 			}
 			bool keep;
 			double x = elem(op, fl, fr, &keep);
+			/* one-to-one duplicates are errors even when the
+			 * comparison filters the sample out */
+			if (m->card == PROMQL_CARD_ONE_TO_ONE) {
+				if (map_get(&matched, sl[k]) != -1) {
+					free(oh);
+					map_free(&rsig);
+					map_free(&matched);
+					map_free(&pairs);
+					promql_ev_fail(e, PROMQL_ERR_EXECUTION,
+						       "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
+				}
+				map_put(&matched, sl[k], 1);
+			}
 			if (rb) {
 				x = keep ? 1 : 0;
 			} else if (!keep) {
@@ -355,6 +368,7 @@ static ev_value vector_vector(ev *e, const promql_node *n, ev_value lv, ev_value
 				tp_labels ol = result_metric(e, n, &L.series[k].labels, &R.series[ri].labels);
 				oi = (int32_t)out.nseries;
 				promql_ev_series_new(e, &out.series, &out.nseries, &cap, &ol);
+				out.series[oi].drop_name = e->delayed_names && (is_arith(op) || rb);
 				map_put(&pairs, pid, oi);
 				if ((size_t)oi >= ohcap) {
 					size_t nc = ohcap ? ohcap * 2 : 64;
@@ -363,17 +377,7 @@ static ev_value vector_vector(ev *e, const promql_node *n, ev_value lv, ev_value
 				}
 				oh[oi] = tp_labels_hash(&ol);
 			}
-			if (m->card == PROMQL_CARD_ONE_TO_ONE) {
-				if (map_get(&matched, sl[k]) != -1) {
-					free(oh);
-					map_free(&rsig);
-					map_free(&matched);
-					map_free(&pairs);
-					promql_ev_fail(e, PROMQL_ERR_EXECUTION,
-						       "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
-				}
-				map_put(&matched, sl[k], 1);
-			} else {
+			if (m->card != PROMQL_CARD_ONE_TO_ONE) {
 				uint64_t key = tp_hash_mix(sl[k], oh[oi]);
 				if (map_get(&matched, key) != -1) {
 					free(oh);

@@ -399,10 +399,9 @@ static void range_series(win_ctx *c, const int64_t *ref, const tp_labels *lbls, 
 		if (!win_apply(c, i, ref[i], pts + lo, hi - lo, &v))
 			continue;
 		if (!o) {
-			tp_labels l = *lbls;
-			if (c->id != PROMQL_FN_LAST_OVER_TIME)
-				l = promql_labels_drop_name(e, &l);
-			o = promql_ev_series_new(e, &r->series, &r->nseries, cap, &l);
+			o = promql_ev_series_new(e, &r->series, &r->nseries, cap, lbls);
+			if (c->id != PROMQL_FN_LAST_OVER_TIME && c->id != PROMQL_FN_FIRST_OVER_TIME)
+				promql_series_drop_name(e, o);
 		}
 		o->v[i] = v;
 		o->ok[i] = 1;
@@ -559,7 +558,7 @@ static ev_value range_call(ev *e, const promql_node *n, size_t marg)
 		}
 		return a;
 	}
-	if (c.id != PROMQL_FN_LAST_OVER_TIME)
+	if (!e->delayed_names)
 		check_same_labelsets(e, &r);
 	return r;
 }
@@ -687,7 +686,7 @@ static ev_value elementwise(ev *e, const promql_node *n)
 		p[i - 1] = promql_ev_eval(e, n->u.call.args[i]).scalar;
 	for (size_t k = 0; k < v.nseries; k++) {
 		ev_series *s = &v.series[k];
-		s->labels = promql_labels_drop_name(e, &s->labels);
+		promql_series_drop_name(e, s);
 		for (size_t i = 0; i < e->nsteps; i++) {
 			if (!s->ok[i])
 				continue;
@@ -906,9 +905,23 @@ static void expand_template(tp_strbuf *sb, const char *tmpl, const char *src, co
 	}
 }
 
+/* Prometheus 3.x (UTF-8 names): any non-empty valid UTF-8 string. */
 static bool valid_label_name(const char *s)
 {
-	return s && s[0];
+	if (!s || !s[0])
+		return false;
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		unsigned c = *p;
+		size_t n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
+		if (n == 9 || (n == 1 && c < 0xc2))
+			return false;
+		p++;
+		for (size_t i = 0; i < n; i++, p++)
+			if ((*p & 0xc0) != 0x80)
+				return false;
+	}
+	return true;
 }
 
 static ev_value label_call(ev *e, const promql_node *n)
@@ -936,7 +949,7 @@ static ev_value label_call(ev *e, const promql_node *n)
 		}
 		md = pcre2_match_data_create_from_pattern(re, NULL);
 	} else {
-		for (size_t i = 3; i < ns; i++)
+		for (size_t i = 2; i < ns; i++)
 			if (!valid_label_name(strs[i]))
 				promql_ev_fail(e, PROMQL_ERR_EXECUTION, "invalid source label name in label_join(): %s", strs[i]);
 		if (!valid_label_name(dst))
@@ -969,8 +982,8 @@ static ev_value label_call(ev *e, const promql_node *n)
 				continue;
 			expand_template(&sb, strs[1], src, pcre2_get_ovector_pointer(md), rc, re);
 		} else {
-			for (size_t i = 3; i < ns; i++) {
-				if (i > 3)
+			for (size_t i = 2; i < ns; i++) {
+				if (i > 2)
 					tp_sb_puts(&sb, strs[1]);
 				const char *sv = tp_labels_get(&s->labels, strs[i]);
 				if (sv)
@@ -981,6 +994,8 @@ static ev_value label_call(ev *e, const promql_node *n)
 		tp_lb_init(&b, e->arena, &s->labels);
 		tp_lb_set(&b, dst_i, tp_arena_strdup(e->arena, tp_sb_cstr(&sb)));
 		s->labels = tp_lb_labels(&b);
+		if (strcmp(dst, TP_METRIC_NAME) == 0)
+			s->drop_name = false;
 	}
 	tp_sb_free(&sb);
 	memcpy(e->jb, saved, sizeof(jmp_buf));
@@ -1079,7 +1094,7 @@ ev_value promql_ev_call(ev *e, const promql_node *n)
 					v.series[k].v[i] = (double)promql_ev_step_t(e, i) / 1000;
 		}
 		for (size_t k = 0; k < v.nseries; k++)
-			v.series[k].labels = promql_labels_drop_name(e, &v.series[k].labels);
+			promql_series_drop_name(e, &v.series[k]);
 		promql_ev_merge_same(e, &v);
 		return v;
 	}

@@ -313,8 +313,10 @@ static void test_binary_ops(void **state)
 	expect_vec(f, 60, "a * on(job) group_left(team) info", false, 1, "{i=\"1\", job=\"x\", team=\"t1\"}", 1000.0);
 	expect_vec(f, 60, "a and on(job) info", false, 1, "a{i=\"1\", job=\"x\"}", 10.0);
 	expect_vec(f, 60, "a unless on(job) info", false, 1, "a{i=\"2\", job=\"y\"}", 20.0);
-	expect_vec(f, 60, "a or b", false, 4, "a{i=\"1\", job=\"x\"}", 10.0, "a{i=\"2\", job=\"y\"}", 20.0,
-		   "b{i=\"1\", job=\"x\"}", 2.0, "b{i=\"2\", job=\"y\"}", 4.0);
+	/* b matches a on all labels but the name: or keeps only a */
+	expect_vec(f, 60, "a or b", false, 2, "a{i=\"1\", job=\"x\"}", 10.0, "a{i=\"2\", job=\"y\"}", 20.0);
+	expect_vec(f, 60, "a or on(i) info", false, 3, "a{i=\"1\", job=\"x\"}", 10.0, "a{i=\"2\", job=\"y\"}", 20.0,
+		   "info{job=\"x\", team=\"t1\"}", 100.0);
 	expect_scalar(f, 60, "1 + 2 * 3", 7);
 	expect_scalar(f, 60, "2 ^ 10", 1024);
 	expect_err(f, 60, "a + on() b", PROMQL_ERR_EXECUTION,
