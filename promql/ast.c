@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -464,7 +465,14 @@ promql_node *promql_ast_at(promql_parser_ctx *p, promql_node *e, double ts)
 	if (!e)
 		return NULL;
 	if (isinf(ts) || isnan(ts) || ts >= (double)INT64_MAX || ts <= (double)INT64_MIN) {
-		promql_parse_errorf(p, e->pos_start, e->pos_end, "timestamp out of bounds for @ modifier: %f", ts);
+		/* Go's %f spells the specials +Inf, -Inf, NaN */
+		promql_parse_errorf(p, e->pos_start, e->pos_end, "timestamp out of bounds for @ modifier: %s",
+				    isnan(ts) ? "NaN" : isinf(ts) ? (ts > 0 ? "+Inf" : "-Inf") : "");
+		if (!isnan(ts) && !isinf(ts) && p->err) {
+			char *m = strstr(p->err->msg, "modifier: ");
+			if (m)
+				snprintf(m + 10, sizeof(p->err->msg) - (size_t)(m + 10 - p->err->msg), "%f", ts);
+		}
 		promql_ast_release(e);
 		return NULL;
 	}

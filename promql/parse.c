@@ -505,11 +505,12 @@ static void set_context(promql_parser_ctx *p, const lexstate *ls)
 	}
 }
 
-static void feed(promql_parser_ctx *p, void *engine, lexstate *ls, int type, const char *z, uint32_t n)
+static void feed(promql_parser_ctx *p, void *engine, lexstate *ls, const lexstate *before, int type, const char *z,
+		 uint32_t n)
 {
 	promql_token t = {.z = z, .n = n, .pos = (uint32_t)(z - p->text), .type = type};
 	p->last = t;
-	set_context(p, ls);
+	set_context(p, before);
 	promql_parser(engine, type, t);
 	/* grouping-label context for error messages */
 	switch (type) {
@@ -541,6 +542,14 @@ static void feed(promql_parser_ctx *p, void *engine, lexstate *ls, int type, con
 /* Validates a string token's escapes at lexing time, as lex.go does. */
 static bool check_string(promql_parser_ctx *p, const char *z, uint32_t n)
 {
+	for (uint32_t i = 0; i < n;) {
+		int rl = rune_len(z + i);
+		if (rl == 1 && (unsigned char)z[i] >= 0x80) {
+			promql_parse_errorf(p, (uint32_t)(z - p->text), (uint32_t)(z - p->text) + n, "invalid UTF-8 rune");
+			return false;
+		}
+		i += (uint32_t)rl;
+	}
 	tp_strbuf sb = {0};
 	char msg[128];
 	const char *e = unquote(z, n, &sb, msg, sizeof(msg));
@@ -555,6 +564,7 @@ static bool check_string(promql_parser_ctx *p, const char *z, uint32_t n)
 /* One token in the braces state (lexInsideBraces). Returns its length. */
 static int step_braces(promql_parser_ctx *p, void *engine, lexstate *ls, const char *z)
 {
+	const lexstate before = *ls;
 	uint32_t pos = (uint32_t)(z - p->text);
 	int type;
 	int n = promql_lex_next(z, &type);
@@ -603,13 +613,14 @@ static int step_braces(promql_parser_ctx *p, void *engine, lexstate *ls, const c
 		lex_error_rune(p, pos, "unexpected character inside braces: ", z);
 		return 0;
 	}
-	feed(p, engine, ls, type, z, (uint32_t)n);
+	feed(p, engine, ls, &before, type, z, (uint32_t)n);
 	return n;
 }
 
 /* One token in the brackets state (lexDurationExpr). */
 static int step_brackets(promql_parser_ctx *p, void *engine, lexstate *ls, const char *z)
 {
+	const lexstate before = *ls;
 	uint32_t pos = (uint32_t)(z - p->text);
 	int type;
 	int n = promql_lex_next(z, &type);
@@ -655,15 +666,14 @@ static int step_brackets(promql_parser_ctx *p, void *engine, lexstate *ls, const
 	}
 	case PROMQL_TK_ADD: case PROMQL_TK_SUB: case PROMQL_TK_MUL: case PROMQL_TK_DIV: case PROMQL_TK_MOD:
 	case PROMQL_TK_POW: case PROMQL_TK_COMMA: case PROMQL_TK_LEFT_PAREN: case PROMQL_TK_RIGHT_PAREN:
-		if (!p->opts.duration_expressions || true) {
-			promql_parse_errorf(p, pos, pos + 1, "experimental duration expression is not enabled");
-			return 0;
-		}
-		break;
+		/* Duration expressions (promql-duration-expr) are not implemented:
+		 * refuse them with Prometheus's text for the disabled feature. */
+		promql_parse_errorf(p, pos, pos + 1, "experimental duration expression is not enabled");
+		return 0;
 	default:
 		goto bad;
 	}
-	feed(p, engine, ls, type, z, (uint32_t)n);
+	feed(p, engine, ls, &before, type, z, (uint32_t)n);
 	return n;
 bad:
 	lex_error_rune(p, pos, "unexpected character in duration expression: ", z);
@@ -673,6 +683,7 @@ bad:
 /* One token in the statements state (lexStatements). */
 static int step_statements(promql_parser_ctx *p, void *engine, lexstate *ls, const char *z)
 {
+	const lexstate before = *ls;
 	uint32_t pos = (uint32_t)(z - p->text);
 	int type;
 	int n = promql_lex_next(z, &type);
@@ -735,12 +746,15 @@ static int step_statements(promql_parser_ctx *p, void *engine, lexstate *ls, con
 	case PROMQL_TK_RIGHT_BRACKET:
 		lex_error_rune(p, pos, "unexpected right bracket ", z);
 		return 0;
+	case PROMQL_TK_RIGHT_BRACE:
+		lex_error_rune(p, pos, "unexpected character: ", z);
+		return 0;
 	default:
 		if (is_aggregator(type) && aggregator_is_name(z + n))
 			type = PROMQL_TK_IDENTIFIER;
 		break;
 	}
-	feed(p, engine, ls, type, z, (uint32_t)n);
+	feed(p, engine, ls, &before, type, z, (uint32_t)n);
 	return n;
 }
 
@@ -759,7 +773,7 @@ static void run(promql_parser_ctx *p)
 		return;
 	}
 	if (p->selector_only)
-		feed(p, engine, &ls, PROMQL_TK_START_SELECTOR, z, 0);
+		feed(p, engine, &ls, &ls, PROMQL_TK_START_SELECTOR, z, 0);
 	while (!p->rc) {
 		int n;
 		if (ls.brace_open)

@@ -22,6 +22,19 @@ static void put_duration(tp_strbuf *sb, int64_t ms)
 	tp_sb_append(sb, buf, n);
 }
 
+/* Length of a valid UTF-8 sequence at c, 0 when invalid (Go's %q then
+ * escapes the byte as \xHH). */
+static int utf8_len(const unsigned char *c)
+{
+	int n = c[0] >= 0xf0 && c[0] < 0xf8 ? 4 : c[0] >= 0xe0 ? 3 : c[0] >= 0xc2 && c[0] < 0xe0 ? 2 : 0;
+	if (c[0] >= 0xf8)
+		return 0;
+	for (int i = 1; i < n; i++)
+		if ((c[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
 /* Go's %q for a string value (label values, string literals). */
 static void put_quoted(tp_strbuf *sb, const char *s)
 {
@@ -38,10 +51,19 @@ static void put_quoted(tp_strbuf *sb, const char *s)
 		case '\t': tp_sb_puts(sb, "\\t"); break;
 		case '\v': tp_sb_puts(sb, "\\v"); break;
 		default:
-			if (*c < 0x20 || *c == 0x7f)
+			if (*c < 0x20 || *c == 0x7f) {
 				tp_sb_printf(sb, "\\x%02x", *c);
-			else
+			} else if (*c >= 0x80) {
+				int k = utf8_len(c);
+				if (k == 0)
+					tp_sb_printf(sb, "\\x%02x", *c);
+				else {
+					tp_sb_append(sb, (const char *)c, (size_t)k);
+					c += k - 1;
+				}
+			} else {
 				tp_sb_putc(sb, (char)*c);
+			}
 		}
 	}
 	tp_sb_putc(sb, '"');
