@@ -496,6 +496,7 @@ api_server *api_server_start(const api_server_config *cfg, char *err, size_t err
 				     MHD_OPTION_THREAD_POOL_SIZE, threads,
 				     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)300,
+				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->opts->max_connections,
 				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 				     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
 				     MHD_OPTION_END);

@@ -58,6 +58,9 @@ static void build_table(api_options *o)
 	    "Enable shutdown and reload via HTTP request.");
 	add(o, "web.enable-remote-write-receiver", TP_FLAG_BOOL, NULL, &o->enable_remote_write, NULL,
 	    "Enable API endpoint accepting remote write requests.");
+	add(o, "web.max-connections", TP_FLAG_INT, "512", &o->max_connections, NULL,
+	    "Maximum number of simultaneous connections.");
+	o->flags[o->nflags - 1].min = 1;
 	add(o, "web.max-request-body-size", TP_FLAG_BYTES, "10MB", &o->max_body_bytes, "<size>",
 	    "Maximum size of an HTTP request body (tinyprom).");
 	add(o, "storage.tsdb.path", TP_FLAG_STRING, "data/", &o->tsdb_path, NULL,

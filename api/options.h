@@ -37,6 +37,7 @@ typedef struct api_options {
 	tp_log_format log_format;      /* parsed log_format_text */
 	tp_flag_list features;         /* --enable-feature, split at commas */
 	int64_t max_body_bytes;        /* --web.max-request-body-size (tinyprom extension) */
+	int64_t max_connections;       /* --web.max-connections */
 	tp_flag flags[API_OPTIONS_NFLAGS]; /* the table; text of each value */
 	size_t nflags;
 } api_options;

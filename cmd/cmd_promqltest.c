@@ -10,6 +10,8 @@
  *   --tap                  TAP output, one test point per file, details as
  *                          `#` diagnostics (for automake's tap-driver).
  *   --no-at-reruns, --no-range-check   switch off FORMAT.md §9.1 / §9.2.
+ *   --dialect v2.42        compare as the v2.42 harness did (for the files
+ *                          of shared/promqltest/upstream-v2.42).
  *   --write-failures OUT   write every failing eval to OUT in the
  *                          known-failures format, the reason being the
  *                          first problem found (a draft to edit by hand).
@@ -18,7 +20,7 @@
  * Invariants: counts are eval commands (never the implicit re-runs); the
  * last line is always "N passed, N failed, N skipped"; the exit status is
  * 0 only when no eval failed (or, with a list, none failed off the list)
- * and every file parsed. */
+ * and every file parsed; with --tap it is 0 and the "not ok" lines say it. */
 #include "config.h"
 #include "cmd/commands.h"
 
@@ -36,6 +38,7 @@ typedef struct known_case {
 	char *reason;
 	bool failed;  /* seen failing in this run */
 	bool passed;  /* seen passing or skipped: the entry is stale */
+	bool file_run;/* its file was run: no outcome at all means no eval there */
 } known_case;
 
 typedef struct pt_state {
@@ -192,7 +195,7 @@ static void on_eval(void *ud, const promql_test_file *f, const promql_test_cmd *
 static int usage(void)
 {
 	fprintf(stderr, "usage: tinyprom promqltest [--known-failures LIST] [--tap] [--no-at-reruns] "
-			"[--no-range-check] [--write-failures OUT] [-v] FILE...\n");
+			"[--no-range-check] [--dialect main|v2.42] [--write-failures OUT] [-v] FILE...\n");
 	return 2;
 }
 
@@ -213,6 +216,9 @@ int cmd_promqltest(int argc, char **argv)
 			opts.no_at_reruns = true;
 		else if (strcmp(argv[i], "--no-range-check") == 0)
 			opts.no_range_check = true;
+		else if (strcmp(argv[i], "--dialect") == 0 && i + 1 < argc &&
+			 (strcmp(argv[i + 1], "v2.42") == 0 || strcmp(argv[i + 1], "main") == 0))
+			opts.v242 = strcmp(argv[++i], "v2.42") == 0;
 		else if (strcmp(argv[i], "--write-failures") == 0 && i + 1 < argc) {
 			if (st.failures_out)
 				fclose(st.failures_out);
@@ -266,6 +272,9 @@ int cmd_promqltest(int argc, char **argv)
 				known_case *k = find_known(&st, path, 0);
 				if (k)
 					k->passed = true;
+				for (size_t j = 0; j < st.nknown; j++)
+					if (strcmp(st.known[j].file, base_name(path)) == 0)
+						st.known[j].file_run = true;
 			}
 			if (promql_test_run(&f, &opts, &cnt, err, sizeof err) != 0) {
 				tp_strbuf sb = { 0 };
@@ -281,6 +290,9 @@ int cmd_promqltest(int argc, char **argv)
 		total.passed += cnt.passed;
 		total.failed += cnt.failed;
 		total.skipped += cnt.skipped;
+		total.queries += cnt.queries;
+		total.failed_errtext += cnt.failed_errtext;
+		total.failed_annos += cnt.failed_annos;
 		st.known_failed += st.f_known_failed;
 		st.unexpected += st.f_unexpected;
 		bad |= !file_ok;
@@ -310,9 +322,23 @@ int cmd_promqltest(int argc, char **argv)
 				printf("%s  %s:%d %s\n", pfx, kc->file, kc->line, kc->reason);
 			}
 		}
+		unsigned nowhere = 0;
+		for (size_t k = 0; k < st.nknown; k++) {
+			known_case *kc = &st.known[k];
+			if (kc->file_run && kc->line > 0 && !kc->passed && !kc->failed) {
+				if (!nowhere++)
+					printf("%sknown-failures entries that name no eval command (remove or fix them):\n", pfx);
+				printf("%s  %s:%d %s\n", pfx, kc->file, kc->line, kc->reason);
+			}
+		}
 		printf("%s%u failed on the known-failures list, %u failed NOT on it, %u listed cases now pass\n", pfx,
-		       st.known_failed, st.unexpected, stale);
+		       st.known_failed, st.unexpected, stale + nowhere);
 	}
+	if (total.failed_errtext || total.failed_annos)
+		printf("%sof the failed: %u got an error whose text differs from the expected one, %u failed an annotation check\n", pfx,
+		       total.failed_errtext, total.failed_annos);
+	if (st.verbose)
+		printf("%s%lu queries run (the implicit re-runs of FORMAT.md section 9 included)\n", pfx, total.queries);
 	printf("%s%u passed, %u failed, %u skipped\n", pfx, total.passed, total.failed, total.skipped);
 	for (size_t k = 0; k < st.nknown; k++) {
 		free(st.known[k].file);
@@ -322,6 +348,8 @@ int cmd_promqltest(int argc, char **argv)
 	tp_sb_free(&st.out);
 	if (st.failures_out)
 		fclose(st.failures_out);
+	if (st.tap)
+		return 0; /* the TAP lines carry the verdict; a status would add an ERROR */
 	if (bad)
 		return 1;
 	return (!st.have_list && total.failed) ? 1 : 0;

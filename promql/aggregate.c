@@ -213,6 +213,9 @@ static ev_value accumulate(ev *e, const promql_node *n, const ev_value *in)
 	for (size_t gi = 0; gi < g.ngroups; gi++) {
 		acc *row = &a[gi * nsteps];
 		ev_series *o = promql_ev_series_new(e, &r.series, &r.nseries, &cap, &g.labels[gi]);
+		for (size_t k = 0; k < in->nseries; k++)
+			if (g.of[k] == (int32_t)gi && in->series[k].drop_name)
+				o->drop_name = tp_labels_get(&o->labels, TP_METRIC_NAME) != NULL;
 		for (size_t i = 0; i < nsteps; i++) {
 			acc *x = &row[i];
 			if (!x->seen)
@@ -373,7 +376,7 @@ static void hsort_reverse(hitem *h, size_t n, bool rev, hitem *tmp)
 static int64_t k_param(ev *e, double f)
 {
 	if (isnan(f))
-		return 0;
+		promql_ev_fail(e, PROMQL_ERR_EXECUTION, "Parameter value is NaN");
 	if (f >= 9223372036854775808.0 || f < -9223372036854775808.0) {
 		char b[32];
 		tp_format_float(b, f);
@@ -396,14 +399,15 @@ static ev_value agg_k(ev *e, const promql_node *n, const ev_value *in, const dou
 	int32_t *outidx = tp_arena_alloc(e->arena, sizeof(int32_t) * (ns ? ns : 1));
 	for (size_t k = 0; k < ns; k++)
 		outidx[k] = -1;
-	hitem *heap = tp_xmalloc(sizeof(hitem) * (ns ? ns : 1) * 2);
+	tp_arena *A = e->arena;
+	hitem *heap = tp_arena_alloc(A, sizeof(hitem) * (ns ? ns : 1) * 2);
 	hitem *tmp = heap + (ns ? ns : 1);
-	size_t *hstart = tp_xcalloc(g.ngroups + 1, sizeof(size_t));
-	size_t *hlen = tp_xcalloc(g.ngroups + 1, sizeof(size_t));
-	int32_t *gorder = tp_xmalloc(sizeof(int32_t) * (g.ngroups ? g.ngroups : 1));
-	uint8_t *gseen = tp_xmalloc(g.ngroups ? g.ngroups : 1);
+	size_t *hstart = tp_arena_zalloc(A, (g.ngroups + 1) * sizeof(size_t));
+	size_t *hlen = tp_arena_zalloc(A, (g.ngroups + 1) * sizeof(size_t));
+	int32_t *gorder = tp_arena_alloc(A, sizeof(int32_t) * (g.ngroups ? g.ngroups : 1));
+	uint8_t *gseen = tp_arena_alloc(A, g.ngroups ? g.ngroups : 1);
 	/* group sizes to lay the heaps out contiguously */
-	size_t *gsize = tp_xcalloc(g.ngroups + 1, sizeof(size_t));
+	size_t *gsize = tp_arena_zalloc(A, (g.ngroups + 1) * sizeof(size_t));
 	for (size_t k = 0; k < ns; k++)
 		gsize[g.of[k]]++;
 	for (size_t gi = 1; gi < g.ngroups; gi++)
@@ -487,6 +491,7 @@ static ev_value agg_k(ev *e, const promql_node *n, const ev_value *in, const dou
 				if (outidx[si] < 0) {
 					outidx[si] = (int32_t)r.nseries;
 					promql_ev_series_new(e, &r.series, &r.nseries, &cap, &in->series[si].labels);
+					r.series[outidx[si]].drop_name = in->series[si].drop_name;
 				}
 				ev_series *o = &r.series[outidx[si]];
 				o->ok[i] = 1;
@@ -494,12 +499,6 @@ static ev_value agg_k(ev *e, const promql_node *n, const ev_value *in, const dou
 			}
 		}
 	}
-	free(heap);
-	free(hstart);
-	free(hlen);
-	free(gorder);
-	free(gseen);
-	free(gsize);
 	return r;
 }
 

@@ -177,20 +177,55 @@ ev_series *promql_ev_series_new(ev *e, ev_series **arr, size_t *n, size_t *cap, 
 	}
 	ev_series *s = &(*arr)[(*n)++];
 	s->labels = l ? *l : (tp_labels){ 0 };
+	s->drop_name = false;
 	s->v = tp_arena_alloc(e->arena, sizeof(double) * e->nsteps);
 	s->ok = tp_arena_zalloc(e->arena, e->nsteps);
 	return s;
 }
 
+static bool is_meta(const char *n)
+{
+	return strcmp(n, TP_METRIC_NAME) == 0 || strcmp(n, "__type__") == 0 || strcmp(n, "__unit__") == 0;
+}
+
 tp_labels promql_labels_drop_name(ev *e, const tp_labels *l)
 {
-	if (!tp_labels_get(l, TP_METRIC_NAME))
+	bool any = false;
+	for (uint32_t i = 0; i < l->n && !any; i++)
+		any = is_meta(l->v[i].name);
+	if (!any)
 		return *l;
 	tp_labels r = { .v = tp_arena_alloc(e->arena, sizeof(tp_label) * (l->n ? l->n : 1)), .n = 0 };
 	for (uint32_t i = 0; i < l->n; i++)
-		if (strcmp(l->v[i].name, TP_METRIC_NAME) != 0)
+		if (!is_meta(l->v[i].name))
 			r.v[r.n++] = l->v[i];
 	return r;
+}
+
+void promql_series_drop_name(ev *e, ev_series *s)
+{
+	if (e->delayed_names)
+		s->drop_name = true;
+	else
+		s->labels = promql_labels_drop_name(e, &s->labels);
+}
+
+void promql_ev_cleanup_names(ev *e, ev_value *v)
+{
+	if (!e->delayed_names)
+		return;
+	if (v->type == PROMQL_TYPE_VECTOR) {
+		bool any = false;
+		for (size_t k = 0; k < v->nseries; k++) {
+			if (v->series[k].drop_name) {
+				v->series[k].labels = promql_labels_drop_name(e, &v->series[k].labels);
+				v->series[k].drop_name = false;
+				any = true;
+			}
+		}
+		if (any)
+			promql_ev_merge_same(e, v);
+	}
 }
 
 /* Open-addressing map from a 64-bit hash to the index of the first series
@@ -254,6 +289,7 @@ void promql_ev_merge_same(ev *e, ev_value *v)
 			d->ok[k] = 1;
 			d->v[k] = s->v[k];
 		}
+		d->drop_name |= s->drop_name;
 	}
 	v->nseries = o;
 }
@@ -311,8 +347,8 @@ ev_value promql_ev_vector_selector(ev *e, const promql_node *n, bool want_ts)
 	size_t cap = 0;
 	int64_t *ref = promql_ev_ref_times(e, n);
 	int64_t mint = ref[0] - e->lookback_ms + 1, maxt = ref[e->nsteps - 1];
-	double *tv = tp_xmalloc(sizeof(double) * e->nsteps);
-	uint8_t *tok = tp_xmalloc(e->nsteps);
+	double *tv = tp_arena_alloc(e->arena, sizeof(double) * e->nsteps);
+	uint8_t *tok = tp_arena_alloc(e->arena, e->nsteps);
 	tsdb_series_set *ss = promql_ev_select(e, n);
 	size_t iter = 0;
 	while (tsdb_series_set_next(ss)) {
@@ -346,8 +382,6 @@ ev_value promql_ev_vector_selector(ev *e, const promql_node *n, bool want_ts)
 		memcpy(o->ok, tok, e->nsteps);
 	}
 	promql_ev_select_done(e);
-	free(tv);
-	free(tok);
 	return r;
 }
 
@@ -410,6 +444,10 @@ ev_value promql_ev_subquery(ev *e, const promql_node *n)
 	ev_value r = { .type = PROMQL_TYPE_MATRIX };
 	if (start > hi)
 		return r;
+	/* every inner step of a series is a sample: refuse grids that alone
+	 * exceed the limit before allocating them */
+	if ((hi - start) / step + 1 > e->max_samples)
+		promql_ev_count_samples(e, (hi - start) / step + 1);
 	int64_t s_start = e->start, s_end = e->end, s_int = e->interval;
 	size_t s_n = e->nsteps;
 	e->start = start;
@@ -417,6 +455,7 @@ ev_value promql_ev_subquery(ev *e, const promql_node *n)
 	e->nsteps = (size_t)((hi - start) / step) + 1;
 	e->end = start + (int64_t)(e->nsteps - 1) * step;
 	ev_value in = promql_ev_eval(e, n->u.sq.expr);
+	promql_ev_cleanup_names(e, &in);
 	if (in.type == PROMQL_TYPE_SCALAR) {
 		r.mseries = tp_arena_zalloc(e->arena, sizeof(ev_mseries));
 		r.nseries = 1;
@@ -513,7 +552,7 @@ static ev_value eval_node(ev *e, const promql_node *n)
 			return v;
 		}
 		for (size_t k = 0; k < v.nseries; k++) {
-			v.series[k].labels = promql_labels_drop_name(e, &v.series[k].labels);
+			promql_series_drop_name(e, &v.series[k]);
 			for (size_t i = 0; i < e->nsteps; i++)
 				v.series[k].v[i] = -v.series[k].v[i];
 		}
@@ -626,6 +665,7 @@ static promql_err run(promql_engine *eng, const promql_expr *expr, const char *t
 	e->q_start = start_ms;
 	e->q_end = end_ms;
 	e->range_query = range;
+	e->delayed_names = eng->opts.delayed_name_removal;
 	e->lookback_ms = eng->opts.lookback_ms;
 	e->subquery_step_ms = eng->opts.subquery_step_ms;
 	e->max_samples = eng->opts.max_samples;
@@ -635,6 +675,7 @@ static promql_err run(promql_engine *eng, const promql_expr *expr, const char *t
 	e->querier = tsdb_querier_new(eng->head, INT64_MIN + 1, INT64_MAX);
 	if (setjmp(e->jb) == 0) {
 		ev_value v = promql_ev_eval(e, expr->root);
+		promql_ev_cleanup_names(e, &v);
 		build_result(e, &v, out);
 	} else {
 		out->err = e->err;

@@ -117,6 +117,17 @@ static double bucket_quantile(double q, bucket *b, size_t n, bool *forced)
 	return start + (end - start) * (rank / count);
 }
 
+/* Linear interpolation inside a bucket; an infinitely wide bucket puts
+ * all its observations at its finite end. */
+static double interp(double rank, double count, double lb, double ub, double v)
+{
+	if (isinf(lb))
+		return count;
+	if (isinf(ub))
+		return rank;
+	return rank + (count - rank) * (v - lb) / (ub - lb);
+}
+
 static double bucket_fraction(double lower, double upper, bucket *b, size_t n)
 {
 	qsort(b, n, sizeof(bucket), bucket_cmp);
@@ -144,11 +155,11 @@ static double bucket_fraction(double lower, double upper, bucket *b, size_t n)
 		if (lower_set && upper_set)
 			break;
 		if (!lower_set && lb < lower && ub > lower) {
-			lower_rank = rank + (b[i].count - rank) * (lower - lb) / (ub - lb);
+			lower_rank = interp(rank, b[i].count, lb, ub, lower);
 			lower_set = true;
 		}
 		if (!upper_set && lb < upper && ub > upper) {
-			upper_rank = rank + (b[i].count - rank) * (upper - lb) / (ub - lb);
+			upper_rank = interp(rank, b[i].count, lb, ub, upper);
 			upper_set = true;
 		}
 		if (lower_set && upper_set)
@@ -192,7 +203,6 @@ typedef struct hgroups {
 } hgroups;
 
 static const char *const le_names[] = { "le" };
-static const char *const le_name_names[] = { "le", TP_METRIC_NAME };
 
 static hgroups group_buckets(ev *e, const ev_value *in, const promql_node *arg)
 {
@@ -227,8 +237,9 @@ static hgroups group_buckets(ev *e, const ev_value *in, const promql_node *arg)
 			vals[s] = (int32_t)g.n;
 			tp_labels_builder b;
 			tp_lb_init(&b, e->arena, l);
-			tp_lb_filter(&b, le_name_names, 2, false);
-			g.labels[g.n++] = tp_lb_labels(&b);
+			tp_lb_filter(&b, le_names, 1, false);
+			tp_labels gl = tp_lb_labels(&b);
+			g.labels[g.n++] = e->delayed_names ? gl : promql_labels_drop_name(e, &gl);
 		}
 		g.of[k] = vals[s];
 	}
@@ -293,6 +304,7 @@ static ev_value hist_eval(ev *e, const promql_node *n, bool fraction)
 			if (out[gi] < 0) {
 				out[gi] = (int32_t)r.nseries;
 				promql_ev_series_new(e, &r.series, &r.nseries, &cap, &g.labels[gi]);
+				r.series[out[gi]].drop_name = e->delayed_names;
 			}
 			r.series[out[gi]].ok[i] = 1;
 			r.series[out[gi]].v[i] = v;

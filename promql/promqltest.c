@@ -14,6 +14,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -40,7 +41,11 @@ typedef struct runner {
 	bool any_hist;
 	tp_strbuf msg;       /* the current eval's failure report */
 	const char *run_desc;/* which run of the eval is being checked */
+	unsigned long queries;
+	int fail_kind;       /* why the current eval failed: FK_* */
 } runner;
+
+enum { FK_OTHER, FK_ERRTEXT, FK_ANNOS };
 
 static bool failf(runner *r, const char *fmt, ...) TP_PRINTF(2, 3);
 static bool failf(runner *r, const char *fmt, ...)
@@ -137,10 +142,13 @@ static bool node_selects_hist(runner *r, const promql_node *n)
 }
 
 /* Fallback when the query does not parse: any identifier outside string
- * literals that names a histogram metric. */
+ * literals that names a histogram metric, or a selector without a name
+ * (`{` not right after an identifier), as the AST check does. */
 static bool text_names_hist(runner *r, const char *q)
 {
 	for (const char *p = q; *p;) {
+		if (*p == '{' && (p == q || !(isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == ':')))
+			return true;
 		if (*p == '"' || *p == '\'' || *p == '`') {
 			char c = *p++;
 			while (*p && *p != c)
@@ -324,6 +332,12 @@ static void describe_result(tp_strbuf *out, const promql_result *res)
 
 /* ---- comparison (§7) ---- */
 
+static bool feq(const runner *r, double expected, double actual)
+{
+	return r->opts->v242 ? promql_test_float_equal_v242(expected, actual)
+			     : promql_test_float_equal(expected, actual);
+}
+
 static const promql_test_series *find_expected(const promql_test_cmd *c, const tp_labels *l, size_t *idx)
 {
 	for (size_t i = 0; i < c->nseries; i++)
@@ -338,7 +352,7 @@ static bool compare_scalar(runner *r, const promql_test_cmd *c, double got)
 {
 	if (!c->has_scalar)
 		return failf(r, "expected %s, got a scalar", c->has_string ? "a string" : "a vector");
-	if (!promql_test_float_equal(c->scalar, got)) {
+	if (!feq(r, c->scalar, got)) {
 		tp_strbuf sb = { 0 };
 		tp_sb_puts(&sb, "expected scalar ");
 		tp_sb_float(&sb, c->scalar);
@@ -384,7 +398,7 @@ static bool compare_vector(runner *r, const promql_test_cmd *c, const promql_ser
 			break;
 		}
 		double want = e->slots[0].v, got = ss[i].points[0].v;
-		if (!promql_test_float_equal(want, got)) {
+		if (!feq(r, want, got)) {
 			tp_strbuf v = { 0 };
 			tp_sb_puts(&v, "expected ");
 			put_float(&v, want);
@@ -467,7 +481,7 @@ static bool compare_matrix(runner *r, const promql_test_cmd *c, const promql_ser
 			if (pt->t != t) {
 				ok = failf(r, "expected point %zu of %s at t=%lld, but it is at t=%lld", j - 1,
 					   fmt_labels(&sb, &e->labels), (long long)t, (long long)pt->t);
-			} else if (!promql_test_float_equal(e->slots[k].v, pt->v)) {
+			} else if (!feq(r, e->slots[k].v, pt->v)) {
 				tp_strbuf v = { 0 };
 				tp_sb_printf(&v, "expected value at t=%lld for %s to be ", (long long)t,
 					     fmt_labels(&sb, &e->labels));
@@ -502,6 +516,8 @@ static bool compare_result(runner *r, const promql_test_cmd *c, const promql_res
 	case PROMQL_TYPE_VECTOR:
 		return compare_vector(r, c, res->series, res->nseries, c->ordered);
 	case PROMQL_TYPE_MATRIX:
+		if (r->opts->v242 && !c->is_range)
+			return failf(r, "an instant eval returned a matrix (v2.42 dialect)");
 		if (c->is_range)
 			return compare_matrix(r, c, res->series, res->nseries, c->start_ms, c->end_ms, c->step_ms);
 		if (c->range_vector)
@@ -553,9 +569,11 @@ static bool check_fail(runner *r, const promql_test_cmd *c, const promql_result 
 		const char *m = res->err_msg ? res->err_msg : "";
 		if (!c->fail)
 			*ok = failf(r, "unexpected error: %s", m);
-		else if (!text_matches(r, c->fail_msg, c->fail_regex, m))
+		else if (!text_matches(r, c->fail_msg, c->fail_regex, m)) {
 			*ok = failf(r, "expected error %s%s%s, got: %s", c->fail_msg ? "\"" : "/",
 				    c->fail_msg ? c->fail_msg : c->fail_regex, c->fail_msg ? "\"" : "/", m);
+			r->fail_kind = FK_ERRTEXT;
+		}
 		else
 			*ok = true;
 		return true;
@@ -600,8 +618,11 @@ static bool check_annos_kind(runner *r, const promql_test_cmd *c, bool info, cha
 
 static bool check_annos(runner *r, const promql_test_cmd *c, const promql_result *res)
 {
-	return check_annos_kind(r, c, false, res->warnings, res->nwarnings) &&
-	       check_annos_kind(r, c, true, res->infos, res->ninfos);
+	if (check_annos_kind(r, c, false, res->warnings, res->nwarnings) &&
+	    check_annos_kind(r, c, true, res->infos, res->ninfos))
+		return true;
+	r->fail_kind = FK_ANNOS;
+	return false;
 }
 
 /* ---- §9: `@` rewrite and range-mode check ---- */
@@ -679,6 +700,7 @@ static bool range_check(runner *r, const promql_test_cmd *c, const promql_expr *
 			const promql_result *inst)
 {
 	promql_result rr;
+	r->queries++;
 	if (expr)
 		promql_eval_range(r->eng, expr, t - 60000, t + 60000, 60000, &rr);
 	else
@@ -723,6 +745,7 @@ static bool range_check(runner *r, const promql_test_cmd *c, const promql_expr *
 static bool instant_run(runner *r, const promql_test_cmd *c, const promql_expr *expr, int64_t t)
 {
 	promql_result res;
+	r->queries++;
 	if (expr)
 		promql_eval_instant(r->eng, expr, t, &res);
 	else
@@ -792,6 +815,7 @@ static bool eval_instant(runner *r, const promql_test_cmd *c)
 static bool eval_range(runner *r, const promql_test_cmd *c)
 {
 	promql_result res;
+	r->queries++;
 	promql_query_range(r->eng, c->expr, c->start_ms, c->end_ms, c->step_ms, &res);
 	bool ok = true;
 	r->run_desc = "range query";
@@ -836,11 +860,14 @@ static void run_eval(runner *r, const promql_test_cmd *c, promql_test_counts *co
 		return;
 	}
 	tp_sb_reset(&r->msg);
+	r->fail_kind = FK_OTHER;
 	bool ok = c->is_range ? eval_range(r, c) : eval_instant(r, c);
 	if (ok) {
 		counts->passed++;
 	} else {
 		counts->failed++;
+		counts->failed_errtext += r->fail_kind == FK_ERRTEXT;
+		counts->failed_annos += r->fail_kind == FK_ANNOS;
 		eval_header(&det, r->f, c);
 		tp_sb_puts(&det, tp_sb_cstr(&r->msg));
 		describe_expected(&det, c);
@@ -889,6 +916,7 @@ int promql_test_run(const promql_test_file *f, const promql_test_opts *opts, pro
 			break;
 		}
 	}
+	counts->queries += r.queries;
 	promql_engine_free(r.eng);
 	tsdb_head_free(r.head);
 	hist_names_clear(&r);

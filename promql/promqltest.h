@@ -121,6 +121,8 @@ bool promql_test_parse_scalar(const char *s, size_t n, double *v);
 /* Float equality of an expectation and a result (FORMAT.md §7.6, main):
  * relative epsilon 1e-6, stale-NaN aware, NaN equals NaN. */
 bool promql_test_float_equal(double expected, double actual);
+/* The v2.42 variant (almostEqual): the stale marker is just a NaN. */
+bool promql_test_float_equal_v242(double expected, double actual);
 bool promql_test_is_stale(double v);
 double promql_test_stale(void);
 
@@ -140,12 +142,17 @@ typedef void (*promql_test_report_fn)(void *ud, const promql_test_file *f, const
 typedef struct promql_test_opts {
 	bool no_at_reruns;        /* skip FORMAT.md §9.1 */
 	bool no_range_check;      /* skip FORMAT.md §9.2 */
+	bool v242;                /* v2.42 dialect: §7.6 v2.42 tolerance, a matrix
+				   * from an instant eval always fails (§7.5) */
 	promql_test_report_fn report;
 	void *ud;
 } promql_test_opts;
 
 typedef struct promql_test_counts {
-	unsigned passed, failed, skipped;
+	unsigned passed, failed, skipped;  /* eval commands */
+	unsigned failed_errtext;           /* of failed: only the error text differed (§8.1) */
+	unsigned failed_annos;             /* of failed: an annotation check failed (§8.2) */
+	unsigned long queries;             /* queries run, the §9 re-runs included */
 } promql_test_counts;
 
 /* Runs every command of f on a fresh head, adding to *counts. Returns 0,

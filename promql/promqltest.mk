@@ -32,5 +32,7 @@ PROMQLTEST_OWN = \
 
 TESTS += tests/promql/run-own.sh tests/promql/run-upstream.sh
 EXTRA_DIST += tests/promql/run-own.sh tests/promql/run-upstream.sh \
-	tests/promql/known-failures.txt tests/promql/crosscheck-promtool.py \
+	tests/promql/known-failures.txt tests/promql/own-known-failures.txt \
+	tests/promql/crosscheck-promtool.py tests/promql/draft-known-failures.py \
+	tests/promql/README.md \
 	$(PROMQLTEST_OWN)

@@ -29,6 +29,7 @@ typedef struct ev_series {
 	tp_labels labels;
 	double *v;     /* nsteps values */
 	uint8_t *ok;   /* nsteps presence flags */
+	bool drop_name; /* delayed name removal: drop __name__ at the end */
 } ev_series;
 
 /* One series of a range vector (a subquery's output, or a top-level
@@ -64,6 +65,7 @@ typedef struct ev {
 	size_t nsteps;
 	int64_t q_start, q_end;   /* the query's own bounds: @ start()/end() */
 	bool range_query;         /* the outermost query is a range query */
+	bool delayed_names;       /* promql-delayed-name-removal */
 	int64_t lookback_ms;
 	int64_t subquery_step_ms;
 	int64_t deadline_ns;      /* 0: none */
@@ -96,7 +98,13 @@ ev_series *promql_ev_series_new(ev *e, ev_series **arr, size_t *n, size_t *cap, 
  * the same step is the error "vector cannot contain metrics with the same
  * labelset". Series without any point are dropped. */
 void promql_ev_merge_same(ev *e, ev_value *v);
+/* Drops __name__, __type__ and __unit__ (Prometheus's metadata labels). */
 tp_labels promql_labels_drop_name(ev *e, const tp_labels *l);
+/* Drops the name of a series now, or flags it for the end of the query
+ * with delayed name removal. */
+void promql_series_drop_name(ev *e, ev_series *s);
+/* Applies pending name drops (delayed name removal) to v. */
+void promql_ev_cleanup_names(ev *e, ev_value *v);
 const promql_node *promql_unwrap_paren(const promql_node *n);
 int64_t *promql_ev_ref_times(ev *e, const promql_node *sel_or_subquery);
 tsdb_series_set *promql_ev_select(ev *e, const promql_node *vs);

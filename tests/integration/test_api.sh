@@ -102,6 +102,8 @@ check "logfmt start-up line" grep -q '^ts=[0-9T:.-]*Z caller=server.c:[0-9]* lev
 
 req GET /-/healthy; check "/-/healthy 200" test "$code" = 200
 req GET /-/ready; check "/-/ready 200" test "$code" = 200
+code=$(curl -s -I -o /dev/null -w '%{http_code}' "$base/-/healthy")
+check "HEAD /-/healthy 200" test "$code" = 200
 req GET /; check "/ answers 2xx (prometheus-api-client connection check)" test "$code" = 200
 
 # instant queries without data
@@ -164,6 +166,8 @@ req GET '/api/v1/series'
 check "series without match[]" body_is '{"status":"error","errorType":"bad_data","error":"no match[] parameter provided"}'
 req GET '/api/v1/series?match[]=up'
 check "series empty list" body_is '{"status":"success","data":[]}'
+req GET '/api/v1/series?match%5B%5D=up'
+check "percent-escaped key match%5B%5D in the query string" body_is '{"status":"success","data":[]}'
 req POST '/api/v1/series' --data 'match%5B%5D=up&start=0&end=100'
 check "series via POST with escaped match[]" body_is '{"status":"success","data":[]}'
 req GET '/api/v1/series' -G --data-urlencode 'match[]={job=~".*"}'

@@ -38,6 +38,8 @@ static void test_defaults(void **state)
 	assert_int_equal(o.query_timeout_ms, 120000);
 	assert_int_equal(o.max_samples, 50000000);
 	assert_int_equal(o.max_concurrency, 20);
+	assert_int_equal(o.max_connections, 512);
+	assert_int_equal(o.max_body_bytes, 10LL << 20);
 	assert_false(o.enable_lifecycle);
 	assert_false(o.enable_remote_write);
 	assert_int_equal(o.log_level, TP_LOG_INFO);

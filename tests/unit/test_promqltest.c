@@ -188,6 +188,11 @@ static void test_tolerance(void **state)
 	assert_false(promql_test_float_equal(promql_test_stale(), NAN));
 	assert_false(promql_test_float_equal(NAN, promql_test_stale()));
 	assert_false(promql_test_float_equal(NAN, 1));
+	/* v2.42: no stale-marker rule, otherwise the same */
+	assert_true(promql_test_float_equal_v242(promql_test_stale(), NAN));
+	assert_true(promql_test_float_equal_v242(0.3333333333333333, 1.0 / 3));
+	assert_false(promql_test_float_equal_v242(0, 1e-17));
+	assert_false(promql_test_float_equal_v242(1, 1.00001));
 }
 
 static const char *sample_file =

@@ -194,10 +194,56 @@ static void test_outcomes(void **state)
 	promql_test_file_free(&f);
 }
 
+static unsigned long queries_for(const char *text, unsigned *passed)
+{
+	promql_test_file f;
+	char err[300];
+	assert_int_equal(promql_test_file_parse(&f, "q.test", text, err, sizeof err), 0);
+	promql_test_counts cnt = { 0 };
+	assert_int_equal(promql_test_run(&f, NULL, &cnt, err, sizeof err), 0);
+	promql_test_file_free(&f);
+	*passed = cnt.passed;
+	return cnt.queries;
+}
+
+/* FORMAT.md §9: an instant eval at T != 0 runs as written, then with @ T
+ * at -10T, 0, T/5, T, 10T, each also as a range query: 12 queries. At
+ * T == 0 the re-runs are at -1000, 0, 1000 ms: 8. Time-dependent
+ * functions skip the @ re-runs (2), expected failures the range mode (6),
+ * ordered evals still run the range query (12), range evals run once. */
+static void test_reruns(void **state)
+{
+	(void)state;
+	const char *load = "load 1m\n  m{a=\"1\"} 1 2 3\n\n";
+	char buf[512];
+	unsigned p;
+	struct {
+		const char *eval;
+		unsigned long want;
+	} cases[] = {
+		{ "eval instant at 2m m\n  m{a=\"1\"} 3\n", 12 },
+		{ "eval instant at 0m m\n  m{a=\"1\"} 1\n", 8 },
+		{ "eval instant at 2m timestamp(m)\n  {a=\"1\"} 120\n", 2 },
+		{ "eval instant at 2m m @ start()\n  m{a=\"1\"} 3\n", 1 },
+		{ "eval instant at 2m sort(m)\n  expect ordered\n  m{a=\"1\"} 3\n", 12 },
+		{ "eval instant at 2m label_replace(m, \"b\", \"\", \"a\", \"(.*\")\n  expect fail\n", 6 },
+		{ "eval range from 0 to 2m step 1m m\n  m{a=\"1\"} 1 2 3\n", 1 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(buf, sizeof buf, "%s%s", load, cases[i].eval);
+		unsigned long q = queries_for(buf, &p);
+		if (q != cases[i].want || p != 1)
+			fprintf(stderr, "case %zu: %lu queries, %u passed\n", i, q, p);
+		assert_int_equal(p, 1);
+		assert_int_equal(q, cases[i].want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_outcomes),
+		cmocka_unit_test(test_reruns),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
