@@ -52,6 +52,7 @@ static int load_config(const api_options *o, config *cfg, char **yaml, tp_strbuf
 {
 	bool use_default = !config_flag_given(o) && access(o->config_file, F_OK) != 0;
 	if (use_default) {
+		tp_log_info("No --config.file and no prometheus.yml here; using the embedded default configuration");
 		char self[128];
 		self_address(o, self, sizeof self);
 		*yaml = config_default_yaml(self);

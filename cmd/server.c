@@ -224,9 +224,6 @@ int cmd_server(int argc, char **argv)
 		else
 			tp_log_warn("Unknown option for --enable-feature", "option", o.features.v[i]);
 	}
-	if (access(o.config_file, R_OK) != 0)
-		tp_log_info("Configuration file not found; using the embedded default configuration",
-			    "filename", o.config_file);
 	if (o.retention_bytes > 0)
 		tp_log_warn("Size-based retention is not enforced yet; only time-based retention applies",
 			    "retention.size", api_options_flag_text(&o, "storage.tsdb.retention.size"));

@@ -72,6 +72,7 @@ check "unknown flag message names the flag" grep -q "^tinyprom: error: unknown l
 # the port in the log, sets $pid and $base.
 start_server() {
 	log=$1; shift
+	[ -f "$tmp/none.yml" ] || : >"$tmp/none.yml"  # an empty configuration: all defaults
 	"$BIN" --web.listen-address=127.0.0.1:0 --storage.tsdb.path="$tmp/data" \
 		--config.file="$tmp/none.yml" "$@" >"$log" 2>&1 &
 	pid=$!
@@ -97,6 +98,11 @@ body_is() { [ "$(cat "$tmp/body")" = "$1" ]; }
 body_has() { grep -qF -- "$1" "$tmp/body"; }
 hdr_has() { tr -d '\r' <"$tmp/hdr" | grep -qi -- "$1"; }
 
+"$BIN" --config.file="$tmp/missing.yml" --web.listen-address=127.0.0.1:0 \
+	--storage.tsdb.path="$tmp/dm" >"$tmp/log_missing" 2>&1
+rc=$?
+check "a missing --config.file: exit status 1" test "$rc" -eq 1
+check "a missing --config.file: the error names it" grep -q 'msg="Error loading config".*no such file or directory' "$tmp/log_missing"
 check "server starts and logs its port" start_server "$tmp/log1"
 check "logfmt start-up line" grep -q '^ts=[0-9T:.-]*Z caller=server.c:[0-9]* level=info msg="Starting tinyprom"' "$tmp/log1"
 
