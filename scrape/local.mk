@@ -3,6 +3,7 @@ include scrape/relabel.mk
 
 libtinyprom_a_SOURCES += \
 	scrape/expfmt.c scrape/expfmt.h \
+	scrape/expfmt_lint.c scrape/expfmt_lint.h \
 	scrape/metadata.c scrape/metadata.h
 
 check_PROGRAMS += tests/unit/test_expfmt
