@@ -706,7 +706,8 @@ int scrape_lint_run(const char *buf, size_t len, bool ext, FILE *out, FILE *err)
 		for (size_t i = 0; i < l.nf; i++)
 			if (l.f[i].samples)
 				lint_family(&l, &l.f[i]);
-		qsort(l.p, l.np, sizeof(problem), cmp_problem);
+		if (l.np)
+			qsort(l.p, l.np, sizeof(problem), cmp_problem);
 		for (size_t i = 0; i < l.np; i++)
 			fprintf(err, "%s %s\n", l.p[i].metric, l.p[i].text);
 		if (l.np)

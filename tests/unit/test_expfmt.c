@@ -591,7 +591,7 @@ static void test_om_fixture(void **state)
 	assert_int_equal(e, SCRAPE_ENTRY_EOF);
 	assert_int_equal(series, (int)count_sample_lines(b, n));
 	assert_int_equal(exemplars, 3);
-	assert_int_equal(units, 3);
+	assert_int_equal(units, 4);
 	assert_true(saw_utf8);
 	assert_true(saw_path);
 	const scrape_metadata_entry *me = scrape_metadata_get(md, "acme_http_requests", 18);
@@ -607,6 +607,10 @@ static void test_om_fixture(void **state)
 	assert_non_null(me);
 	assert_int_equal(me->type, SCRAPE_TYPE_GAUGE);
 	assert_null(scrape_metadata_get(md, "acme_nope", 9));
+	me = scrape_metadata_get(md, "acme_empty", 10);
+	assert_non_null(me);
+	assert_null(me->help); /* empty HELP and UNIT count as absent */
+	assert_null(me->unit);
 	assert_string_equal(scrape_metric_type_name(SCRAPE_TYPE_STATESET), "stateset");
 	scrape_metadata_free(md);
 	tp_arena_free(&a);
