@@ -897,6 +897,19 @@ static scrape_entry dup_label(scrape_parser *p, size_t s, size_t e)
 	return fail(p, SCRAPE_ERR_LABEL_DUP, "label name %s is not unique: invalid sample", q);
 }
 
+/* tp_labels strings are NUL-terminated, so a NUL inside a name or value
+ * (which Prometheus tolerates) cannot be stored: refuse it. */
+static bool has_nul(scrape_parser *p, size_t s, size_t e, const char *what)
+{
+	if (e <= s || !memchr(p->b + s, '\0', e - s))
+		return false;
+	char q[256];
+	p->err_pos = s;
+	scrape_quote(q, sizeof(q), p->b + s, e - s);
+	fail(p, SCRAPE_ERR_LABEL_UTF8, "%s %s contains a NUL byte", what, q);
+	return true;
+}
+
 /* Parses the inside of {...}; offs is p->offs or p->eoffs. Returns
  * SCRAPE_ENTRY_SERIES on success. */
 static scrape_entry parse_lvals(scrape_parser *p, bool exemplar)
@@ -929,6 +942,8 @@ static scrape_entry parse_lvals(scrape_parser *p, bool exemplar)
 				quote_span(p, q, sizeof(q), p->start, p->i);
 				return fail(p, SCRAPE_ERR_NAME_TWICE, "metric name already set while parsing: %s", q);
 			}
+			if (has_nul(p, cs + 1, ce - 1, "metric name"))
+				return SCRAPE_ENTRY_INVALID;
 			p->offs[0] = cs + 1;
 			p->offs[1] = ce - 1;
 			if (t == T_BCLOSE)
@@ -939,6 +954,8 @@ static scrape_entry parse_lvals(scrape_parser *p, bool exemplar)
 		if (isq) {
 			cs++;
 			ce--;
+			if (has_nul(p, cs, ce, "label name"))
+				return SCRAPE_ENTRY_INVALID;
 		}
 		/* Duplicate names, including a __name__ label next to a name. */
 		for (size_t k = exemplar ? 0 : 2; k < *cnt; k += 4)
@@ -958,6 +975,8 @@ static scrape_entry parse_lvals(scrape_parser *p, bool exemplar)
 			scrape_quote(q, sizeof(q), p->b + p->tok_start, p->i - p->tok_start);
 			return fail(p, SCRAPE_ERR_LABEL_UTF8, "invalid UTF-8 label value: %s", q);
 		}
+		if (has_nul(p, p->tok_start + 1, p->i - 1, "label value"))
+			return SCRAPE_ENTRY_INVALID;
 		push_off(arr, cnt, cap, p->tok_start + 1, p->i - 1);
 		t = next_token(p);
 		if (t == T_COMMA)
@@ -1137,6 +1156,8 @@ static scrape_entry parse_meta(scrape_parser *p, int t)
 		ms++;
 		me--;
 	}
+	if (has_nul(p, ms, me, "metric name"))
+		return SCRAPE_ENTRY_INVALID;
 	push_off(&p->offs, &p->noffs, &p->cap_offs, ms, me);
 	t2 = next_token(p);
 	if (t2 != T_TEXT) {

@@ -213,7 +213,10 @@ static void map_parse_error(lint *l, const scrape_parser *p)
 		return;
 	}
 	case SCRAPE_ERR_LABEL_DUP:
-		lint_error(l, line, "duplicate label names for metric %s", qn);
+		if (n - pos >= 8 && memcmp(b + pos, "__name__", 8) == 0)
+			lint_error(l, line, "label name \"__name__\" is reserved");
+		else
+			lint_error(l, line, "duplicate label names for metric %s", qn);
 		return;
 	case SCRAPE_ERR_LABEL_NAME:
 		lint_error(l, line, "invalid label name for metric %s", qn);
@@ -315,9 +318,22 @@ static void label_problems(lint *l, family *f, const tp_labels *ls)
 static bool sample(lint *l, scrape_parser *p, uint32_t line, tp_arena *a)
 {
 	/* expfmt strictness on the raw line */
-	for (size_t k = 2; k + 3 < p->noffs; k += 4)
-		if (!check_value(l, line, p->b + p->offs[k + 2], p->offs[k + 3] - p->offs[k + 2]))
+	for (size_t k = 2; k + 3 < p->noffs; k += 4) {
+		const char *v = p->b + p->offs[k + 2];
+		size_t vn = p->offs[k + 3] - p->offs[k + 2];
+		if (!check_value(l, line, v, vn))
 			return false;
+		/* expfmt wants ',' or '}' right after a value (blanks allowed) */
+		size_t j = p->offs[k + 3] + 1;
+		while (j < p->n && (p->b[j] == ' ' || p->b[j] == '\t'))
+			j++;
+		if (j < p->n && p->b[j] != ',' && p->b[j] != '}') {
+			char q[256];
+			scrape_quote(q, sizeof(q), v, vn);
+			lint_error(l, line, "unexpected end of label value %s", q);
+			return false;
+		}
+	}
 	size_t end = p->i <= p->n ? p->i : p->n; /* after the newline */
 	if (end >= 1 && end - 1 < p->n && p->b[end - 1] == '\n')
 		end--;
@@ -364,6 +380,13 @@ static bool sample(lint *l, scrape_parser *p, uint32_t line, tp_arena *a)
 			is_new = false;
 	group *g = group_for(f, tp_sb_cstr(&key));
 	tp_sb_free(&key);
+	double lev = 0;
+	if (le && (f->type == F_SUMMARY || suffix == 3) && scrape_parse_float(le, strlen(le), &lev) != 0) {
+		char q[256];
+		scrape_quote(q, sizeof(q), le, strlen(le));
+		lint_error(l, line, "expected float as value for '%s' label, got %s", skip, q);
+		return false;
+	}
 	if (is_new) {
 		tp_labels without = ls;
 		tp_label tmp[64];
@@ -381,14 +404,11 @@ static bool sample(lint *l, scrape_parser *p, uint32_t line, tp_arena *a)
 		g->has_count = true;
 		g->count_v = p->value;
 	} else if (suffix == 3 && le) {
-		double lev;
-		if (scrape_parse_float(le, strlen(le), &lev) == 0) {
-			TP_GROW(g->b, g->capb, g->nb + 1);
-			g->b[g->nb++] = (bucket){ lev, p->value, tp_xstrdup(le) };
-			if (isinf(lev) && lev > 0) {
-				g->inf = true;
-				g->inf_v = p->value;
-			}
+		TP_GROW(g->b, g->capb, g->nb + 1);
+		g->b[g->nb++] = (bucket){ lev, p->value, tp_xstrdup(le) };
+		if (isinf(lev) && lev > 0) {
+			g->inf = true;
+			g->inf_v = p->value;
 		}
 	}
 	return true;

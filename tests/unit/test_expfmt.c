@@ -440,6 +440,16 @@ static void test_text_errors(void **state)
 	expect_err(T, "# HELP a \xff\n", "help text \"\\xff\" is not a valid utf8 string", 1);
 	expect_err(T, "a{b=1} 1\n", "expected label value, got \"1\" (\"INVALID\") while parsing: \"a{b=1\"", 1);
 	expect_err(T, "a{b-c=\"1\"} 1\n", "expected equal, got \"-\" (\"INVALID\") while parsing: \"a{b-\"", 1);
+	/* NUL bytes cannot live in tp_labels' C strings: refused (Prometheus keeps them) */
+	{
+		static const char nul[] = "a{b=\"x\0y\"} 1\n";
+		char msg[1024];
+		assert_int_equal(parse_count(T, nul, sizeof(nul) - 1, msg, sizeof(msg), NULL), -1);
+		assert_string_equal(msg, "label value \"x\\x00y\" contains a NUL byte");
+		static const char nul2[] = "{\"\0\"} 1\n";
+		assert_int_equal(parse_count(T, nul2, sizeof(nul2) - 1, msg, sizeof(msg), NULL), -1);
+		assert_string_equal(msg, "metric name \"\\x00\" contains a NUL byte");
+	}
 	/* accepted by Prometheus: no comma between labels, tabs, quoted names */
 	expect_ok(T, "a{b=\"1\" c=\"2\"} 1\n", 1);
 	expect_ok(T, "{\"my.metric\",a=\"b\"} 1\n{\"x\"} 2\n{a=\"1\",\"y\"} 3\n", 3);
@@ -767,6 +777,16 @@ static void test_check_metrics(void **state)
 	expect_lint("a{1b=\"x\"} 1\n", 1, want);
 	snprintf(want, sizeof(want), "%s1: expected '=' after label name, found '-'\n", pfx);
 	expect_lint("a{b-c=\"x\"} 1\n", 1, want);
+	snprintf(want, sizeof(want), "%s1: label name \"__name__\" is reserved\n", pfx);
+	expect_lint("a{__name__=\"a\"} 1\n", 1, want);
+	snprintf(want, sizeof(want), "%s1: unexpected end of label value \"c\"\n", pfx);
+	expect_lint("a{b=\"c\" d=\"e\"} 1\n", 1, want);
+	snprintf(want, sizeof(want), "%s2: expected float as value for 'le' label, got \"x\"\n", pfx);
+	expect_lint("# TYPE h histogram\nh_bucket{le=\"x\"} 1\n", 1, want);
+	snprintf(want, sizeof(want), "%s2: expected float as value for 'quantile' label, got \"x\"\n", pfx);
+	expect_lint("# TYPE s summary\ns{quantile=\"x\"} 1\n", 1, want);
+	snprintf(want, sizeof(want), "%s3: label value \"x\" contains unescaped new-line\n", pfx);
+	expect_lint("# HELP a x\n# TYPE a gauge\na{b=\"x\ny\"} 1\n", 1, want);
 	/* tinyprom's own histogram checks (promtool 2.42 has none) */
 	expect_lint("# TYPE h histogram\n# HELP h x\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n", 3,
 		    "h histogram has no bucket with le=\"+Inf\"\n");
