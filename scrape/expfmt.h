@@ -12,6 +12,8 @@
  *  - in the steady state (after the first few lines have grown the offset
  *    arrays) scrape_parser_next allocates nothing;
  *  - the first error is sticky: every later next() returns INVALID again;
+ *    for OpenMetrics (where a missing "# EOF" or data after it is an error)
+ *    the caller must then discard the whole scrape, as Prometheus does;
  *    error texts are Prometheus's (same wording, same %q quoting), and the
  *    1-based line of the failing entry is kept beside them.
  *

@@ -17,7 +17,7 @@ noinst_PROGRAMS += bench/parse-bench
 bench_parse_bench_SOURCES = bench/parse-bench.c
 bench_parse_bench_LDADD = libtinyprom.a $(DEP_LIBS)
 
-EXTRA_DIST += tests/fuzz/corpus
+EXTRA_DIST += tests/fuzz/corpus tests/data/expositions tests/data/promtool
 
 if FUZZING
 # libFuzzer targets: ./configure --enable-fuzzing --enable-sanitizers CC=clang

@@ -904,6 +904,57 @@ static void test_check_metrics_datasets(void **state)
 	free(err);
 }
 
+/* Fuzz seeds and regressions (tests/fuzz/corpus): every parser and the
+ * linter must finish on them; under --enable-sanitizers this replays the
+ * crashes the fuzzers found. */
+static void test_fuzz_corpus(void **state)
+{
+	(void)state;
+	const char *src = getenv("TP_SRCDIR");
+	char dir[2048];
+	snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus", src ? src : ".");
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	struct dirent *de;
+	int files = 0;
+	FILE *null = fopen("/dev/null", "w");
+	assert_non_null(null);
+	tp_arena a;
+	tp_arena_init(&a);
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[4096];
+		size_t n;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		char *b = slurp(path, &n);
+		assert_non_null(b);
+		for (int f = 0; f < 2; f++) {
+			scrape_parser p;
+			scrape_parser_init(&p, (scrape_format)f, b, n);
+			scrape_entry e;
+			while ((e = scrape_parser_next(&p)) > SCRAPE_ENTRY_EOF) {
+				if (e == SCRAPE_ENTRY_SERIES) {
+					tp_labels l = scrape_parser_labels_arena(&p, &a);
+					assert_non_null(tp_labels_get(&l, TP_METRIC_NAME));
+				}
+				tp_arena_reset(&a);
+			}
+			if (e == SCRAPE_ENTRY_INVALID)
+				assert_true(p.err_msg[0] && p.err_line >= 1);
+			scrape_parser_free(&p);
+		}
+		int rc = scrape_lint_run(b, n, true, null, null);
+		assert_true(rc == 0 || rc == 1 || rc == 3);
+		free(b);
+		files++;
+	}
+	closedir(d);
+	fclose(null);
+	tp_arena_free(&a);
+	assert_true(files >= 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -924,6 +975,7 @@ int main(void)
 		cmocka_unit_test(test_check_metrics),
 		cmocka_unit_test(test_check_metrics_extended),
 		cmocka_unit_test(test_check_metrics_datasets),
+		cmocka_unit_test(test_fuzz_corpus),
 	};
 	return cmocka_run_group_tests_name("expfmt", tests, NULL, NULL);
 }
