@@ -261,8 +261,9 @@ static int lex_text(scrape_parser *p)
 			p->state = S_LABELS;
 			return T_BOPEN;
 		}
-		if (c != '\n' && c >= 0) {
-			while (at(p, p->i) >= 0 && at(p, p->i) != '{' && at(p, p->i) != ' ' &&
+		/* [^{ \t\n]+; golex never matches NUL in a negated class */
+		if (c != '\n' && c > 0) {
+			while (at(p, p->i) > 0 && at(p, p->i) != '{' && at(p, p->i) != ' ' &&
 			       at(p, p->i) != '\t' && at(p, p->i) != '\n')
 				p->i++;
 			p->state = S_TIMESTAMP;
@@ -330,7 +331,7 @@ static bool om_spaced_word(scrape_parser *p)
 	if (at(p, p->i) != ' ')
 		return false;
 	size_t i = p->i + 1;
-	while (at(p, i) >= 0 && at(p, i) != ' ' && at(p, i) != '\n')
+	while (at(p, i) > 0 && at(p, i) != ' ' && at(p, i) != '\n')
 		i++;
 	if (i == p->i + 1) {
 		p->i = i;

@@ -440,6 +440,27 @@ static void test_text_errors(void **state)
 	expect_err(T, "# HELP a \xff\n", "help text \"\\xff\" is not a valid utf8 string", 1);
 	expect_err(T, "a{b=1} 1\n", "expected label value, got \"1\" (\"INVALID\") while parsing: \"a{b=1\"", 1);
 	expect_err(T, "a{b-c=\"1\"} 1\n", "expected equal, got \"-\" (\"INVALID\") while parsing: \"a{b-\"", 1);
+	expect_err(T, "a{\xff=\"foo\"} 1\n", "expected label name, got \"\\xff\" (\"INVALID\") while parsing: \"a{\\xff\"", 1);
+	expect_err(T, "{\"a\", \"b = \"c\"}",
+		   "expected equal, got \"c\\\"\" (\"LNAME\") while parsing: \"{\\\"a\\\", \\\"b = \\\"c\\\"\"", 1);
+	expect_err(T, "{\"a\",b\\nc=\"d\"} 1", "expected equal, got \"\\\\\" (\"INVALID\") while parsing: \"{\\\"a\\\",b\\\\\"", 1);
+	expect_err(T, "foo 0x1P-3\n", "unsupported character in float while parsing: \"foo 0x1P-3\"", 1);
+	{
+		/* TestPromNullByteHandling */
+		static const struct { const char *in; size_t n; const char *err; } nb[] = {
+			{ "a{b=\0\"ssss\"} 1\n", 16, "expected label value, got \"\\x00\" (\"INVALID\") while parsing: \"a{b=\\x00\"" },
+			{ "a{b=\"\0", 6, "expected label value, got \"\\\"\\x00\\n\" (\"INVALID\") while parsing: \"a{b=\\\"\\x00\\n\"" },
+			{ "a{b\0=\"hiih\"}\t1", 14, "expected equal, got \"\\x00\" (\"INVALID\") while parsing: \"a{b\\x00\"" },
+			{ "a\0{b=\"ddd\"} 1", 14, "expected value after metric, got \"\\x00\" (\"INVALID\") while parsing: \"a\\x00\"" },
+			{ "a 0 1\0", 6, "expected next entry after timestamp, got \"\\x00\" (\"INVALID\") while parsing: \"a 0 1\\x00\"" },
+		};
+		for (size_t k = 0; k < sizeof(nb) / sizeof(nb[0]); k++) {
+			char msg[1024] = "";
+			long r = parse_count(T, nb[k].in, nb[k].n, msg, sizeof(msg), NULL);
+			if (r != -1 || strcmp(msg, nb[k].err) != 0)
+				fail_msg("null case %zu: got %s\n want %s", k, msg, nb[k].err);
+		}
+	}
 	/* NUL bytes cannot live in tp_labels' C strings: refused (Prometheus keeps them) */
 	{
 		static const char nul[] = "a{b=\"x\0y\"} 1\n";
