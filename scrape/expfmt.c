@@ -114,19 +114,22 @@ static inline bool is_d(int c)
 }
 
 /* Scans a quoted string starting at p->i (a '"'); returns true with p->i
- * after the closing quote, or false with p->i at the offending byte. */
+ * after the closing quote, or false with p->i at the offending byte.
+ * NUL only passes inside label values (Prometheus's lexer skips NULs in
+ * that state; golex's negated classes never match NUL elsewhere). */
 static bool scan_quoted(scrape_parser *p, bool allow_nl)
 {
+	bool allow_nul = p->state == S_LVALUE;
 	size_t i = p->i + 1;
 	for (;;) {
 		int c = at(p, i);
-		if (c < 0 || (c == '\n' && !allow_nl)) {
+		if (c < 0 || (c == '\n' && !allow_nl) || (c == 0 && !allow_nul)) {
 			p->i = i;
 			return false;
 		}
 		if (c == '\\') {
 			int d = at(p, i + 1);
-			if (d < 0 || (d == '\n' && !allow_nl)) {
+			if (d < 0 || (d == '\n' && !allow_nl) || (d == 0 && !allow_nul)) {
 				p->i = i + 1;
 				return false;
 			}
@@ -350,7 +353,11 @@ static int lex_om(scrape_parser *p)
 	int c = at(p, p->i);
 	switch (p->state) {
 	case S_INIT:
-		if (c == '#' && at(p, p->i + 1) == ' ') {
+		if (c == '#' && at(p, p->i + 1) != ' ') {
+			p->i++; /* golex consumed the '#' before failing */
+			return T_INVALID;
+		}
+		if (c == '#') {
 			p->i += 2;
 			p->state = S_COMMENT;
 			if (om_word(p, "HELP ")) {
@@ -371,6 +378,16 @@ static int lex_om(scrape_parser *p)
 				p->state = S_INIT;
 				return T_EOFWORD;
 			}
+			/* fail where golex does: after the longest keyword prefix */
+			size_t best = 0;
+			static const char *const kw[] = { "HELP ", "TYPE ", "UNIT ", "EOF" };
+			for (size_t k = 0; k < TP_ARRAY_LEN(kw); k++) {
+				size_t j = 0;
+				while (kw[k][j] && at(p, p->i + j) == kw[k][j])
+					j++;
+				best = TP_MAX(best, j);
+			}
+			p->i += best;
 			return T_INVALID;
 		}
 		if (is_m(c)) {
@@ -935,7 +952,10 @@ static scrape_entry parse_lvals(scrape_parser *p, bool exemplar)
 			return parse_error(p, SCRAPE_ERR_LABEL_NAME, "expected label name", t);
 		}
 		t = next_token(p);
-		if (isq && (t == T_COMMA || t == T_BCLOSE)) {
+		/* A quoted string followed by ',' or '}' is the metric name; the
+		 * OpenMetrics parser applies this to bare names too, and refuses
+		 * it inside exemplars. */
+		if ((isq || om) && (t == T_COMMA || t == T_BCLOSE)) {
 			if (exemplar)
 				return parse_error(p, SCRAPE_ERR_EXEMPLAR, "expected label name", t);
 			if (p->offs[0] != NO_OFF || p->offs[1] != NO_OFF) {
@@ -943,10 +963,14 @@ static scrape_entry parse_lvals(scrape_parser *p, bool exemplar)
 				quote_span(p, q, sizeof(q), p->start, p->i);
 				return fail(p, SCRAPE_ERR_NAME_TWICE, "metric name already set while parsing: %s", q);
 			}
-			if (has_nul(p, cs + 1, ce - 1, "metric name"))
+			if (isq) {
+				cs++;
+				ce--;
+			}
+			if (has_nul(p, cs, ce, "metric name"))
 				return SCRAPE_ENTRY_INVALID;
-			p->offs[0] = cs + 1;
-			p->offs[1] = ce - 1;
+			p->offs[0] = cs;
+			p->offs[1] = ce;
 			if (t == T_BCLOSE)
 				return SCRAPE_ENTRY_SERIES;
 			t = next_token(p);
