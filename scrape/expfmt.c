@@ -852,6 +852,8 @@ void scrape_parser_reset(scrape_parser *p, scrape_format f, const char *buf, siz
 	p->value = 0;
 	p->has_ts = p->has_exemplar = false;
 	p->mtype = SCRAPE_TYPE_UNKNOWN;
+	p->fam = NULL;
+	p->fam_len = 0;
 	p->text = NULL;
 	p->text_len = 0;
 	p->err = SCRAPE_ERR_NONE;
@@ -1226,6 +1228,8 @@ static scrape_entry parse_meta(scrape_parser *p, int t)
 			scrape_quote(q, sizeof(q), p->text, tl);
 			return fail(p, SCRAPE_ERR_TYPE, "invalid metric type %s", q);
 		}
+		p->fam = p->b + ms;
+		p->fam_len = me - ms;
 	} else if (t == T_HELP) {
 		if (!scrape_utf8_valid(p->text, tl)) {
 			char q[256];
@@ -1348,6 +1352,19 @@ void scrape_parser_metric_name(const scrape_parser *p, const char **name, size_t
 {
 	*name = p->b + p->offs[0];
 	*len = p->offs[1] - p->offs[0];
+}
+
+bool scrape_parser_is_created(const scrape_parser *p)
+{
+	if (p->format != SCRAPE_FORMAT_OPENMETRICS || !p->fam || p->noffs < 2)
+		return false;
+	if (p->mtype != SCRAPE_TYPE_COUNTER && p->mtype != SCRAPE_TYPE_HISTOGRAM &&
+	    p->mtype != SCRAPE_TYPE_SUMMARY)
+		return false;
+	size_t n = p->offs[1] - p->offs[0];
+	const char *name = p->b + p->offs[0];
+	return n == p->fam_len + 8 && memcmp(name, p->fam, p->fam_len) == 0 &&
+	       memcmp(name + p->fam_len, "_created", 8) == 0;
 }
 
 static const char *arena_unescape(tp_arena *a, const char *s, size_t n, bool help)

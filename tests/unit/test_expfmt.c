@@ -649,7 +649,9 @@ static void test_om_exemplars(void **state)
 	assert_false(ex.has_ts);
 	next_series(&p);
 	assert_false(scrape_parser_exemplar(&p, &a, &ex));
+	assert_false(scrape_parser_is_created(&p));
 	next_series(&p); /* _created is an ordinary series */
+	assert_true(scrape_parser_is_created(&p));
 	assert_string_equal(labels_str(&a, &p), "{__name__=\"foo_created\", a=\"1\"}");
 	assert_true(fabs(p.value - 1520872607.123) < 1e-6);
 	assert_int_equal(scrape_parser_next(&p), SCRAPE_ENTRY_EOF);
@@ -672,7 +674,7 @@ static void test_om_fixture(void **state)
 	tp_arena a;
 	tp_arena_init(&a);
 	scrape_entry e;
-	int exemplars = 0, series = 0, units = 0;
+	int exemplars = 0, series = 0, units = 0, created = 0;
 	bool saw_utf8 = false, saw_path = false;
 	while ((e = scrape_parser_next(&p)) > SCRAPE_ENTRY_EOF) {
 		scrape_metadata_observe(md, &p, e);
@@ -681,6 +683,7 @@ static void test_om_fixture(void **state)
 		if (e != SCRAPE_ENTRY_SERIES)
 			continue;
 		series++;
+		created += scrape_parser_is_created(&p);
 		scrape_exemplar ex;
 		if (scrape_parser_exemplar(&p, &a, &ex))
 			exemplars++;
@@ -698,6 +701,7 @@ static void test_om_fixture(void **state)
 	assert_int_equal(e, SCRAPE_ENTRY_EOF);
 	assert_int_equal(series, (int)count_sample_lines(b, n));
 	assert_int_equal(exemplars, 3);
+	assert_int_equal(created, 2); /* counter and histogram _created */
 	assert_int_equal(units, 4);
 	assert_true(saw_utf8);
 	assert_true(saw_path);
