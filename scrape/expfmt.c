@@ -100,13 +100,20 @@ static inline int at(const scrape_parser *p, size_t i)
 	return -1;
 }
 
+/* Character classes of the grammars: L [a-zA-Z_], D [0-9], C ':' . */
+enum { CL_L = 1, CL_D = 2, CL_C = 4 };
+static const uint8_t cls[256] = {
+	['a' ... 'z'] = CL_L, ['A' ... 'Z'] = CL_L, ['_'] = CL_L,
+	['0' ... '9'] = CL_D, [':'] = CL_C,
+};
+
 static inline bool is_l(int c) /* [a-zA-Z_] */
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+	return c >= 0 && (cls[c] & CL_L);
 }
 static inline bool is_m(int c) /* [a-zA-Z_:] */
 {
-	return is_l(c) || c == ':';
+	return c >= 0 && (cls[c] & (CL_L | CL_C));
 }
 static inline bool is_d(int c)
 {
@@ -144,22 +151,21 @@ static bool scan_quoted(scrape_parser *p, bool allow_nl)
 	}
 }
 
+/* {M}({M}|{D})* or {L}({L}|{D})*; the virtual '\n' at b[n] ends it. */
 static void scan_name(scrape_parser *p, bool metric)
 {
-	size_t i = p->i + 1;
-	for (;;) {
-		int c = at(p, i);
-		if (!(is_l(c) || is_d(c) || (metric && c == ':')))
-			break;
+	const uint8_t mask = CL_L | CL_D | (metric ? CL_C : 0);
+	const unsigned char *b = (const unsigned char *)p->b;
+	size_t i = p->i + 1, n = p->n;
+	while (i < n && (cls[b[i]] & mask))
 		i++;
-	}
 	p->i = i;
 }
 
 static int text_comment(scrape_parser *p)
 {
-	while (at(p, p->i) != '\n' && at(p, p->i) >= 0)
-		p->i++;
+	const char *nl = p->i < p->n ? memchr(p->b + p->i, '\n', p->n - p->i) : NULL;
+	p->i = nl ? (size_t)(nl - p->b) : TP_MAX(p->i, p->n);
 	p->state = S_INIT;
 	return T_COMMENT;
 }
@@ -246,12 +252,13 @@ static int lex_text(scrape_parser *p)
 	case S_META2:
 	meta2: {
 		size_t i = p->i;
+		const char *nl = i < p->n ? memchr(p->b + i, '\n', p->n - i) : NULL;
+		size_t e = nl ? (size_t)(nl - p->b) : TP_MAX(i, p->n);
 		bool blank = true;
-		while (at(p, i) >= 0 && at(p, i) != '\n') {
-			if (at(p, i) != ' ' && at(p, i) != '\t')
+		for (size_t k = i; k < e && blank; k++)
+			if (p->b[k] != ' ' && p->b[k] != '\t')
 				blank = false;
-			i++;
-		}
+		i = e;
 		p->i = i;
 		if (blank && i > p->tok_start)
 			return T_WHITESPACE;
@@ -266,9 +273,11 @@ static int lex_text(scrape_parser *p)
 		}
 		/* [^{ \t\n]+; golex never matches NUL in a negated class */
 		if (c != '\n' && c > 0) {
-			while (at(p, p->i) > 0 && at(p, p->i) != '{' && at(p, p->i) != ' ' &&
-			       at(p, p->i) != '\t' && at(p, p->i) != '\n')
-				p->i++;
+			const char *b = p->b;
+			size_t i = p->i, n = p->n;
+			while (i < n && b[i] != '\0' && b[i] != '{' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n')
+				i++;
+			p->i = i;
 			p->state = S_TIMESTAMP;
 			return T_VALUE;
 		}
