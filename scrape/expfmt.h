@@ -48,7 +48,7 @@ typedef enum scrape_format {
  * text format; *known (may be NULL) tells whether the type was recognised. */
 scrape_format scrape_format_from_content_type(const char *content_type, bool *known);
 
-/* ORDER SCRAPE_ENTRY: Prometheus's textparse.Entry. */
+/* Prometheus's textparse.Entry kinds, plus EOF (Go returns io.EOF). */
 typedef enum scrape_entry {
 	SCRAPE_ENTRY_INVALID = -1, /* an error: see err_msg / err_line */
 	SCRAPE_ENTRY_EOF = 0,      /* end of the exposition (after # EOF in OpenMetrics) */
