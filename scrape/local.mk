@@ -42,3 +42,7 @@ tests_fuzz_fuzz_lint_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_lint_LDFLAGS = $(FUZZ_FLAGS)
 tests_fuzz_fuzz_lint_LDADD = libtinyprom.a $(DEP_LIBS)
 endif
+
+# `tinyprom check metrics` end to end, and against promtool 2.42 if present.
+TESTS += tests/unit/test_expfmt_cli.sh
+EXTRA_DIST += tests/unit/test_expfmt_cli.sh
