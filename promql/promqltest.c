@@ -735,8 +735,10 @@ static bool range_check(runner *r, const promql_test_cmd *c, const promql_expr *
 	} else {
 		ok = false;
 	}
-	if (!ok)
+	if (!ok) {
+		tp_sb_printf(&r->msg, "  run: %s\n", r->run_desc);
 		describe_result(&r->msg, &rr);
+	}
 	promql_result_free(&rr);
 	return ok;
 }
@@ -762,8 +764,6 @@ static bool instant_run(runner *r, const promql_test_cmd *c, const promql_expr *
 		tp_sb_printf(&d, "%s, range-mode check (t-1m to t+1m step 1m)", prev);
 		r->run_desc = tp_sb_cstr(&d);
 		ok = range_check(r, c, expr, t, &res);
-		if (!ok)
-			tp_sb_printf(&r->msg, "  run: %s\n", r->run_desc);
 		r->run_desc = prev;
 		tp_sb_free(&d);
 		promql_result_free(&res);
@@ -824,8 +824,10 @@ static bool eval_range(runner *r, const promql_test_cmd *c)
 	} else if (!check_annos(r, c, &res) || !compare_result(r, c, &res)) {
 		ok = false;
 	}
-	if (!ok)
+	if (!ok) {
+		tp_sb_printf(&r->msg, "  run: %s\n", r->run_desc);
 		describe_result(&r->msg, &res);
+	}
 	promql_result_free(&res);
 	return ok;
 }
