@@ -202,7 +202,7 @@ static void run_clear(runner *r)
 	hist_names_clear(r);
 }
 
-static void run_load(runner *r, const promql_test_cmd *c)
+static void run_load(runner *r, const promql_test_cmd *c, promql_test_counts *counts)
 {
 	tsdb_appender *app = tsdb_appender_new(r->head);
 	for (size_t s = 0; s < c->nseries; s++) {
@@ -227,6 +227,7 @@ static void run_load(runner *r, const promql_test_cmd *c)
 				     : tsdb_appender_add(app, &ser->labels, t, ser->slots[k].v, &ref);
 			if (rc != TSDB_OK) {
 				tp_strbuf sb = { 0 };
+				counts->load_errors++;
 				fprintf(stderr, "%s:%d: load: %s at t=%lld: %s\n", r->f->path, ser->line,
 					fmt_labels(&sb, &ser->labels), (long long)t, tsdb_rc_str(rc));
 				tp_sb_free(&sb);
@@ -911,7 +912,7 @@ int promql_test_run(const promql_test_file *f, const promql_test_opts *opts, pro
 			run_clear(&r);
 			break;
 		case PROMQL_TEST_LOAD:
-			run_load(&r, c);
+			run_load(&r, c, counts);
 			break;
 		case PROMQL_TEST_EVAL:
 			run_eval(&r, c, counts);
