@@ -5,7 +5,7 @@
  * (step 60 s over the 4 h) and instant queries, printing per query the
  * median latency of N runs and the samples scanned per second as JSON.
  *
- * Usage: promql-bench [runs] [instances_scale_percent]
+ * Usage: promql-bench [runs] [instances_scale_percent] [query_substring]
  * Data is deterministic (fixed seed), so runs are comparable. */
 #include "config.h"
 
@@ -52,6 +52,7 @@ int main(int argc, char **argv)
 {
 	int runs = argc > 1 ? atoi(argv[1]) : 5;
 	int scale = argc > 2 ? atoi(argv[2]) : 100;
+	const char *only = argc > 3 ? argv[3] : NULL;
 	if (runs < 1)
 		runs = 1;
 	int instances = 1000 * scale / 100, hist_instances = 334 * scale / 100;
@@ -145,8 +146,13 @@ int main(int argc, char **argv)
 	int64_t *lat = tp_xmalloc(sizeof(int64_t) * (size_t)runs);
 	size_t nq = sizeof(queries) / sizeof(queries[0]);
 	bool first = true;
+	const char *mode_env = getenv("BENCH_MODE"); /* "range" or "instant": only that mode */
 	for (int mode = 0; mode < 2; mode++) {
+		if (mode_env && strcmp(mode_env, mode == 0 ? "range" : "instant") != 0)
+			continue;
 		for (size_t q = 0; q < nq; q++) {
+			if (only && !strstr(queries[q], only))
+				continue;
 			uint64_t scanned = 0;
 			size_t nseries = 0;
 			const char *err = NULL;

@@ -399,14 +399,15 @@ static ev_value agg_k(ev *e, const promql_node *n, const ev_value *in, const dou
 	int32_t *outidx = tp_arena_alloc(e->arena, sizeof(int32_t) * (ns ? ns : 1));
 	for (size_t k = 0; k < ns; k++)
 		outidx[k] = -1;
-	hitem *heap = tp_xmalloc(sizeof(hitem) * (ns ? ns : 1) * 2);
+	tp_arena *A = e->arena;
+	hitem *heap = tp_arena_alloc(A, sizeof(hitem) * (ns ? ns : 1) * 2);
 	hitem *tmp = heap + (ns ? ns : 1);
-	size_t *hstart = tp_xcalloc(g.ngroups + 1, sizeof(size_t));
-	size_t *hlen = tp_xcalloc(g.ngroups + 1, sizeof(size_t));
-	int32_t *gorder = tp_xmalloc(sizeof(int32_t) * (g.ngroups ? g.ngroups : 1));
-	uint8_t *gseen = tp_xmalloc(g.ngroups ? g.ngroups : 1);
+	size_t *hstart = tp_arena_zalloc(A, (g.ngroups + 1) * sizeof(size_t));
+	size_t *hlen = tp_arena_zalloc(A, (g.ngroups + 1) * sizeof(size_t));
+	int32_t *gorder = tp_arena_alloc(A, sizeof(int32_t) * (g.ngroups ? g.ngroups : 1));
+	uint8_t *gseen = tp_arena_alloc(A, g.ngroups ? g.ngroups : 1);
 	/* group sizes to lay the heaps out contiguously */
-	size_t *gsize = tp_xcalloc(g.ngroups + 1, sizeof(size_t));
+	size_t *gsize = tp_arena_zalloc(A, (g.ngroups + 1) * sizeof(size_t));
 	for (size_t k = 0; k < ns; k++)
 		gsize[g.of[k]]++;
 	for (size_t gi = 1; gi < g.ngroups; gi++)
@@ -498,12 +499,6 @@ static ev_value agg_k(ev *e, const promql_node *n, const ev_value *in, const dou
 			}
 		}
 	}
-	free(heap);
-	free(hstart);
-	free(hlen);
-	free(gorder);
-	free(gseen);
-	free(gsize);
 	return r;
 }
 

@@ -64,14 +64,15 @@ typedef struct u64map {
 	size_t nused;
 } u64map;
 
-static void map_init(u64map *m, size_t n)
+/* Maps live in the query arena: an error path leaks nothing. */
+static void map_init(tp_arena *map_arena, u64map *m, size_t n)
 {
 	m->cap = 16;
 	while (m->cap < n * 2 + 2)
 		m->cap *= 2;
-	m->keys = tp_xmalloc(sizeof(uint64_t) * m->cap);
-	m->vals = tp_xmalloc(sizeof(int32_t) * m->cap);
-	m->used = tp_xmalloc(sizeof(uint32_t) * m->cap);
+	m->keys = tp_arena_alloc(map_arena, sizeof(uint64_t) * m->cap);
+	m->vals = tp_arena_alloc(map_arena, sizeof(int32_t) * m->cap);
+	m->used = tp_arena_alloc(map_arena, sizeof(uint32_t) * m->cap);
 	m->nused = 0;
 	for (size_t i = 0; i < m->cap; i++)
 		m->vals[i] = -1;
@@ -86,9 +87,7 @@ static void map_clear(u64map *m)
 
 static void map_free(u64map *m)
 {
-	free(m->keys);
-	free(m->vals);
-	free(m->used);
+	(void)m;
 }
 
 static size_t map_slot(const u64map *m, uint64_t k)
@@ -209,7 +208,7 @@ static ev_value set_op(ev *e, const promql_node *n, ev_value l, ev_value r)
 	for (size_t k = 0; k < r.nseries; k++)
 		sr[k] = sig_of(&sp, &r.series[k].labels);
 	u64map m;
-	map_init(&m, l.nseries + r.nseries);
+	map_init(e->arena, &m, l.nseries + r.nseries);
 	ev_value out = { .type = PROMQL_TYPE_VECTOR };
 	if (op == PROMQL_OP_OR) {
 		/* rhs series present where their signature is absent from lhs */
@@ -265,9 +264,13 @@ static tp_labels result_metric(ev *e, const promql_node *n, const tp_labels *ll,
 			tp_lb_filter(&b, (const char *const *)m->labels, m->nlabels, false);
 	}
 	for (size_t i = 0; i < m->ninclude; i++) {
-		const char *v = tp_labels_get(rl, m->include[i]);
-		if (v && v[0])
-			tp_lb_set(&b, m->include[i], v);
+		/* names from the series, not the AST: results outlive the AST */
+		const tp_label *hit = NULL;
+		for (uint32_t x = 0; x < rl->n && !hit; x++)
+			if (strcmp(rl->v[x].name, m->include[i]) == 0)
+				hit = &rl->v[x];
+		if (hit && hit->value[0])
+			tp_lb_set(&b, hit->name, hit->value);
 		else
 			tp_lb_del(&b, m->include[i]);
 	}
@@ -293,9 +296,9 @@ static ev_value vector_vector(ev *e, const promql_node *n, ev_value lv, ev_value
 	if (L.nseries == 0 || R.nseries == 0)
 		return out;
 	u64map rsig, matched, pairs, ohash;
-	map_init(&rsig, R.nseries);
-	map_init(&matched, L.nseries);
-	map_init(&pairs, L.nseries + 16);
+	map_init(e->arena, &rsig, R.nseries);
+	map_init(e->arena, &matched, L.nseries);
+	map_init(e->arena, &pairs, L.nseries + 16);
 	/* output label hash of each output series, for many-to-one checks */
 	size_t ohcap = 0;
 	uint64_t *oh = NULL;
@@ -337,7 +340,6 @@ static ev_value vector_vector(ev *e, const promql_node *n, ev_value lv, ev_value
 			 * comparison filters the sample out */
 			if (m->card == PROMQL_CARD_ONE_TO_ONE) {
 				if (map_get(&matched, sl[k]) != -1) {
-					free(oh);
 					map_free(&rsig);
 					map_free(&matched);
 					map_free(&pairs);
@@ -357,7 +359,7 @@ static ev_value vector_vector(ev *e, const promql_node *n, ev_value lv, ev_value
 			if (pairs.nused * 2 + 2 > pairs.cap) {
 				/* grow: rebuild with double capacity */
 				u64map np;
-				map_init(&np, pairs.cap);
+				map_init(e->arena, &np, pairs.cap);
 				for (size_t u = 0; u < pairs.nused; u++)
 					map_put(&np, pairs.keys[pairs.used[u]], pairs.vals[pairs.used[u]]);
 				map_free(&pairs);
@@ -372,7 +374,7 @@ static ev_value vector_vector(ev *e, const promql_node *n, ev_value lv, ev_value
 				map_put(&pairs, pid, oi);
 				if ((size_t)oi >= ohcap) {
 					size_t nc = ohcap ? ohcap * 2 : 64;
-					oh = tp_xrealloc(oh, sizeof(uint64_t) * nc);
+					oh = tp_arena_realloc(e->arena, oh, ohcap * sizeof(uint64_t), nc * sizeof(uint64_t));
 					ohcap = nc;
 				}
 				oh[oi] = tp_labels_hash(&ol);
@@ -380,7 +382,6 @@ static ev_value vector_vector(ev *e, const promql_node *n, ev_value lv, ev_value
 			if (m->card != PROMQL_CARD_ONE_TO_ONE) {
 				uint64_t key = tp_hash_mix(sl[k], oh[oi]);
 				if (map_get(&matched, key) != -1) {
-					free(oh);
 					map_free(&rsig);
 					map_free(&matched);
 					map_free(&pairs);
@@ -389,7 +390,7 @@ static ev_value vector_vector(ev *e, const promql_node *n, ev_value lv, ev_value
 				}
 				if (matched.nused * 2 + 2 > matched.cap) {
 					u64map nm;
-					map_init(&nm, matched.cap);
+					map_init(e->arena, &nm, matched.cap);
 					for (size_t u = 0; u < matched.nused; u++)
 						map_put(&nm, matched.keys[matched.used[u]], 1);
 					map_free(&matched);
@@ -401,7 +402,6 @@ static ev_value vector_vector(ev *e, const promql_node *n, ev_value lv, ev_value
 			out.series[oi].v[i] = x;
 		}
 	}
-	free(oh);
 	map_free(&rsig);
 	map_free(&matched);
 	map_free(&pairs);

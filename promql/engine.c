@@ -347,8 +347,8 @@ ev_value promql_ev_vector_selector(ev *e, const promql_node *n, bool want_ts)
 	size_t cap = 0;
 	int64_t *ref = promql_ev_ref_times(e, n);
 	int64_t mint = ref[0] - e->lookback_ms + 1, maxt = ref[e->nsteps - 1];
-	double *tv = tp_xmalloc(sizeof(double) * e->nsteps);
-	uint8_t *tok = tp_xmalloc(e->nsteps);
+	double *tv = tp_arena_alloc(e->arena, sizeof(double) * e->nsteps);
+	uint8_t *tok = tp_arena_alloc(e->arena, e->nsteps);
 	tsdb_series_set *ss = promql_ev_select(e, n);
 	size_t iter = 0;
 	while (tsdb_series_set_next(ss)) {
@@ -382,8 +382,6 @@ ev_value promql_ev_vector_selector(ev *e, const promql_node *n, bool want_ts)
 		memcpy(o->ok, tok, e->nsteps);
 	}
 	promql_ev_select_done(e);
-	free(tv);
-	free(tok);
 	return r;
 }
 
@@ -446,6 +444,10 @@ ev_value promql_ev_subquery(ev *e, const promql_node *n)
 	ev_value r = { .type = PROMQL_TYPE_MATRIX };
 	if (start > hi)
 		return r;
+	/* every inner step of a series is a sample: refuse grids that alone
+	 * exceed the limit before allocating them */
+	if ((hi - start) / step + 1 > e->max_samples)
+		promql_ev_count_samples(e, (hi - start) / step + 1);
 	int64_t s_start = e->start, s_end = e->end, s_int = e->interval;
 	size_t s_n = e->nsteps;
 	e->start = start;

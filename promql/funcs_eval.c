@@ -25,16 +25,19 @@
 
 /* ---- scratch memory for per-window computations (not per sample) ---- */
 
+/* Grows geometrically in the query arena, so an error (longjmp) leaks
+ * nothing and the total stays below twice the largest window. */
 typedef struct scratch {
 	double *v;
 	size_t cap;
+	tp_arena *arena;
 } scratch;
 
 static double *scratch_get(scratch *s, size_t n)
 {
 	if (n > s->cap) {
 		s->cap = n * 2;
-		s->v = tp_xrealloc(s->v, sizeof(double) * s->cap);
+		s->v = tp_arena_alloc(s->arena, sizeof(double) * s->cap);
 	}
 	return s->v;
 }
@@ -383,6 +386,8 @@ static void range_series(win_ctx *c, const int64_t *ref, const tp_labels *lbls, 
 	ev_series *o = NULL;
 	size_t lo = 0, hi = 0, present = 0;
 	for (size_t i = 0; i < e->nsteps; i++) {
+		if ((i & 4095) == 4095)
+			promql_ev_check(e);
 		while (hi < cnt && pts[hi].t <= ref[i])
 			hi++;
 		while (lo < hi && pts[lo].t <= ref[i] - c->range_ms)
@@ -499,7 +504,7 @@ static void check_same_labelsets(ev *e, const ev_value *r)
 
 static ev_value range_call(ev *e, const promql_node *n, size_t marg)
 {
-	win_ctx c = { .e = e, .call = n, .id = n->u.call.fn->id };
+	win_ctx c = { .e = e, .call = n, .id = n->u.call.fn->id, .tmp.arena = e->arena };
 	const promql_node *arg = promql_unwrap_paren(n->u.call.args[marg]);
 	size_t np = 0;
 	for (size_t i = 0; i < n->u.call.nargs && np < 2; i++) {
@@ -538,10 +543,8 @@ static ev_value range_call(ev *e, const promql_node *n, size_t marg)
 		for (size_t k = 0; k < m.nseries; k++)
 			range_series(&c, ref, &m.mseries[k].labels, m.mseries[k].pts, m.mseries[k].n, &r, &cap, any);
 	} else {
-		free(c.tmp.v);
 		promql_ev_fail(e, PROMQL_ERR_INTERNAL, "unexpected range argument");
 	}
-	free(c.tmp.v);
 	if (c.id == PROMQL_FN_ABSENT_OVER_TIME) {
 		ev_value a = { .type = PROMQL_TYPE_VECTOR };
 		size_t acap = 0;
@@ -1007,6 +1010,233 @@ static ev_value label_call(ev *e, const promql_node *n)
 	return v;
 }
 
+
+/* ---- info() ---- */
+
+static const char *const ident_names[] = { "instance", "job" };
+
+typedef struct omap {
+	uint64_t *keys;
+	int32_t *vals;
+	size_t cap;
+} omap;
+
+static int32_t omap_find(ev *e, omap *m, ev_value *out, size_t *cap, const tp_labels *l, bool create)
+{
+	if (!m->cap || (out->nseries + 1) * 2 > m->cap) {
+		size_t nc = m->cap ? m->cap * 2 : 64;
+		uint64_t *nk = tp_arena_alloc(e->arena, sizeof(uint64_t) * nc);
+		int32_t *nv = tp_arena_alloc(e->arena, sizeof(int32_t) * nc);
+		for (size_t i = 0; i < nc; i++)
+			nv[i] = -1;
+		for (size_t i = 0; i < m->cap; i++) {
+			if (m->vals[i] < 0)
+				continue;
+			size_t s = (size_t)(m->keys[i] ^ (m->keys[i] >> 29)) & (nc - 1);
+			while (nv[s] >= 0)
+				s = (s + 1) & (nc - 1);
+			nk[s] = m->keys[i];
+			nv[s] = m->vals[i];
+		}
+		m->keys = nk;
+		m->vals = nv;
+		m->cap = nc;
+	}
+	uint64_t h = tp_labels_hash(l);
+	size_t s = (size_t)(h ^ (h >> 29)) & (m->cap - 1);
+	while (m->vals[s] >= 0) {
+		if (m->keys[s] == h && tp_labels_equal(&out->series[m->vals[s]].labels, l))
+			return m->vals[s];
+		s = (s + 1) & (m->cap - 1);
+	}
+	if (!create)
+		return -1;
+	m->keys[s] = h;
+	m->vals[s] = (int32_t)out->nseries;
+	promql_ev_series_new(e, &out->series, &out->nseries, cap, l);
+	return m->vals[s];
+}
+
+static bool name_in(const char *n, const char *const *names, size_t k)
+{
+	for (size_t i = 0; i < k; i++)
+		if (strcmp(n, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The time the base expression's samples refer to, as @ and offset along
+ * the path to its first selector make it: info series are matched then. */
+static void info_ref_time(const promql_node *x, promql_at_kind *at, int64_t *at_ms, int64_t *shift)
+{
+	while (x) {
+		switch (x->kind) {
+		case PROMQL_NODE_PAREN: x = x->u.paren.expr; break;
+		case PROMQL_NODE_UNARY: x = x->u.unary.expr; break;
+		case PROMQL_NODE_BINARY:
+			x = promql_node_type(x->u.binary.lhs) == PROMQL_TYPE_VECTOR ? x->u.binary.lhs : x->u.binary.rhs;
+			break;
+		case PROMQL_NODE_AGGREGATE: x = x->u.agg.expr; break;
+		case PROMQL_NODE_CALL: {
+			const promql_node *nx = NULL;
+			for (size_t i = 0; i < x->u.call.nargs && !nx; i++) {
+				promql_type t = promql_node_type(x->u.call.args[i]);
+				if (t == PROMQL_TYPE_VECTOR || t == PROMQL_TYPE_MATRIX)
+					nx = x->u.call.args[i];
+			}
+			x = nx;
+			break;
+		}
+		case PROMQL_NODE_SUBQUERY:
+			if (x->u.sq.at != PROMQL_AT_NONE) {
+				*at = x->u.sq.at;
+				*at_ms = x->u.sq.at_ms;
+				*shift = 0;
+			}
+			*shift += x->u.sq.offset_ms;
+			x = x->u.sq.expr;
+			break;
+		case PROMQL_NODE_MATRIX_SELECTOR: x = x->u.ms.vs; break;
+		case PROMQL_NODE_VECTOR_SELECTOR:
+			if (x->u.vs.at != PROMQL_AT_NONE) {
+				*at = x->u.vs.at;
+				*at_ms = x->u.vs.at_ms;
+				*shift = 0;
+			}
+			*shift += x->u.vs.offset_ms;
+			return;
+		default: return;
+		}
+	}
+}
+
+static ev_value info_call(ev *e, const promql_node *n)
+{
+	ev_value base = promql_ev_eval(e, n->u.call.args[0]);
+	const promql_node *sel = n->u.call.nargs > 1 ? promql_unwrap_paren(n->u.call.args[1]) : NULL;
+	size_t nm = sel ? sel->u.vs.nmatchers : 0;
+	/* matchers selecting the info series: __name__ ones (or the default
+	 * target_info) plus the data-label matchers */
+	tsdb_matcher *ms = tp_arena_zalloc(e->arena, sizeof(tsdb_matcher) * (nm + 1));
+	const tsdb_matcher **namem = tp_arena_alloc(e->arena, sizeof(tsdb_matcher *) * (nm + 1));
+	const tsdb_matcher **datam = tp_arena_alloc(e->arena, sizeof(tsdb_matcher *) * (nm + 1));
+	const char **data_names = tp_arena_alloc(e->arena, sizeof(char *) * (nm + 1));
+	size_t nms = 0, nname = 0, ndata = 0;
+	for (size_t i = 0; i < nm; i++) {
+		const tsdb_matcher *m = &sel->u.vs.matchers[i];
+		ms[nms++] = *m;
+		if (strcmp(m->name, TP_METRIC_NAME) == 0) {
+			namem[nname++] = m;
+		} else {
+			datam[ndata++] = m;
+			if (!name_in(m->name, data_names, ndata - 1))
+				data_names[ndata - 1] = m->name;
+			else
+				data_names[ndata - 1] = "";
+		}
+	}
+	/* no __name__ matcher: target_info; only negative ones: any *_info */
+	bool positive = false;
+	for (size_t x = 0; x < nname; x++)
+		positive |= namem[x]->type == TSDB_MATCH_EQ || namem[x]->type == TSDB_MATCH_RE;
+	tsdb_matcher deflt;
+	bool has_default = false;
+	if (!positive) {
+		char err[128];
+		int rc = nname == 0 ? tsdb_matcher_init(&deflt, TSDB_MATCH_EQ, TP_METRIC_NAME, "target_info", err, sizeof(err))
+				    : tsdb_matcher_init(&deflt, TSDB_MATCH_RE, TP_METRIC_NAME, ".+_info", err, sizeof(err));
+		if (rc != 0)
+			promql_ev_fail(e, PROMQL_ERR_INTERNAL, "%s", err);
+		has_default = true;
+		ms[nms++] = deflt;
+		namem[nname++] = &ms[nms - 1];
+	}
+	promql_node tmp = { .kind = PROMQL_NODE_VECTOR_SELECTOR };
+	tmp.u.vs.matchers = ms;
+	tmp.u.vs.nmatchers = nms;
+	info_ref_time(n->u.call.args[0], &tmp.u.vs.at, &tmp.u.vs.at_ms, &tmp.u.vs.offset_ms);
+	ev_value inf = promql_ev_vector_selector(e, &tmp, true);
+	/* bucket info series by their identifying labels */
+	uint64_t *ih = tp_arena_alloc(e->arena, sizeof(uint64_t) * (inf.nseries + 1));
+	for (size_t j = 0; j < inf.nseries; j++)
+		ih[j] = tp_labels_hash_for(&inf.series[j].labels, ident_names, 2, true);
+	bool need_match = false;
+	for (size_t d = 0; d < ndata; d++)
+		need_match |= !tsdb_matcher_matches_empty(datam[d]);
+	ev_value out = { .type = PROMQL_TYPE_VECTOR };
+	size_t cap = 0;
+	omap om = { 0 };
+	int32_t *pick = tp_xmalloc(sizeof(int32_t) * (inf.nseries + 1));
+	for (size_t k = 0; k < base.nseries; k++) {
+		ev_series *b = &base.series[k];
+		const char *bname = tp_labels_get(&b->labels, TP_METRIC_NAME);
+		bool is_info = bname != NULL;
+		for (size_t x = 0; x < nname && is_info; x++)
+			is_info = tsdb_matcher_matches(namem[x], bname);
+		uint64_t bh = tp_labels_hash_for(&b->labels, ident_names, 2, true);
+		for (size_t i = 0; i < e->nsteps; i++) {
+			if (!b->ok[i])
+				continue;
+			tp_labels ol = b->labels;
+			size_t np = 0;
+			if (!is_info) {
+				for (size_t j = 0; j < inf.nseries; j++) {
+					if (!inf.series[j].ok[i] || ih[j] != bh)
+						continue;
+					const char *jn = tp_labels_get(&inf.series[j].labels, TP_METRIC_NAME);
+					size_t p;
+					for (p = 0; p < np; p++) {
+						const char *pn = tp_labels_get(&inf.series[pick[p]].labels, TP_METRIC_NAME);
+						if (strcmp(pn, jn) == 0)
+							break;
+					}
+					if (p == np)
+						pick[np++] = (int32_t)j;
+					else if (inf.series[j].v[i] > inf.series[pick[p]].v[i])
+						pick[p] = (int32_t)j;
+				}
+				if (np == 0 && need_match)
+					continue;
+				if (np) {
+					tp_labels_builder lb;
+					tp_lb_init(&lb, e->arena, &b->labels);
+					for (size_t p = 0; p < np; p++) {
+						const tp_labels *il = &inf.series[pick[p]].labels;
+						for (uint32_t x = 0; x < il->n; x++) {
+							const char *ln = il->v[x].name;
+							if (strcmp(ln, TP_METRIC_NAME) == 0 || name_in(ln, ident_names, 2))
+								continue;
+							if (tp_labels_get(&b->labels, ln))
+								continue;
+							if (ndata && !name_in(ln, data_names, ndata))
+								continue;
+							tp_labels cur = tp_lb_labels(&lb);
+							const char *prev = tp_labels_get(&cur, ln);
+							if (prev && strcmp(prev, il->v[x].value) != 0) {
+								free(pick);
+								if (has_default)
+									tsdb_matcher_free(&deflt);
+								promql_ev_fail(e, PROMQL_ERR_EXECUTION,
+									       "conflicting label: %s", ln);
+							}
+							tp_lb_set(&lb, ln, il->v[x].value);
+						}
+					}
+					ol = tp_lb_labels(&lb);
+				}
+			}
+			int32_t oi = omap_find(e, &om, &out, &cap, &ol, true);
+			out.series[oi].ok[i] = 1;
+			out.series[oi].v[i] = b->v[i];
+			out.series[oi].drop_name |= b->drop_name;
+		}
+	}
+	free(pick);
+	if (has_default)
+		tsdb_matcher_free(&deflt);
+	return out;
+}
+
 /* ---- dispatch ---- */
 
 static ev_value scalar_new(ev *e)
@@ -1126,9 +1356,10 @@ ev_value promql_ev_call(ev *e, const promql_node *n)
 		return (ev_value){ .type = PROMQL_TYPE_VECTOR };
 	}
 	case PROMQL_FN_INFO:
-		/* no info metrics are joined: the input passes through */
-		return promql_ev_eval(e, n->u.call.args[0]);
+		return info_call(e, n);
 	default:
+		if (n->u.call.nargs == 0)
+			promql_ev_fail(e, PROMQL_ERR_INTERNAL, "function %s is not supported", fn->name);
 		return elementwise(e, n);
 	}
 }

@@ -449,6 +449,15 @@ static void test_limits(void **state)
 	assert_int_equal(promql_query_range(eng, "big[1m]", 0, 10, 1, &r), PROMQL_ERR_BAD_DATA);
 	promql_result_free(&r);
 	promql_engine_free(eng);
+	/* a 1 ms timeout cannot hold ~10^7 window operations */
+	promql_engine_opts ot = { .timeout_ms = 1 };
+	eng = promql_engine_new(f->head, &ot);
+	assert_int_equal(promql_query_range(eng, "sum_over_time(big[1000s:1s]) * sum_over_time(big[1000s:1s])", 0,
+					    999000, 100, &r),
+			 PROMQL_ERR_TIMEOUT);
+	assert_string_equal(r.err_msg, "query timed out in expression evaluation");
+	promql_result_free(&r);
+	promql_engine_free(eng);
 }
 
 int main(void)
