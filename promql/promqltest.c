@@ -690,11 +690,29 @@ static void at_rewrite(promql_node *n, int64_t t, bool *unsafe)
 	}
 }
 
-/* Expressions whose value depends on the query range (duration
- * expressions and `@ start()/end()`): no re-runs, no range check. */
+/* §9.2: no range-mode check when the query text names start(), end(),
+ * range() or step() (their value differs between the two modes). */
 static bool mentions_range_fns(const char *q)
 {
 	return strstr(q, "start()") || strstr(q, "end()") || strstr(q, "range()") || strstr(q, "step()");
+}
+
+/* §9.1: main adds start, end, range and step to the functions that make
+ * the `@` re-runs meaningless, as calls; `@ start()` / `@ end()` are
+ * modifiers (the re-run replaces them by `@ T`, as upstream's does). */
+static bool calls_range_fns(const char *q)
+{
+	static const char *const fns[] = { "start()", "end()", "range()", "step()" };
+	for (size_t i = 0; i < TP_ARRAY_LEN(fns); i++) {
+		for (const char *p = q; (p = strstr(p, fns[i])) != NULL; p++) {
+			const char *b = p;
+			while (b > q && (b[-1] == ' ' || b[-1] == '\t'))
+				b--;
+			if (b == q || b[-1] != '@')
+				return true;
+		}
+	}
+	return false;
 }
 
 static bool range_check(runner *r, const promql_test_cmd *c, const promql_expr *expr, int64_t t,
@@ -744,9 +762,11 @@ static bool range_check(runner *r, const promql_test_cmd *c, const promql_expr *
 	return ok;
 }
 
-/* One instant run: the original text (expr NULL) or a rewritten AST. */
+/* One instant run: the original text (expr NULL) or a rewritten AST
+ * (whose `@ start()`/`@ end()` are gone, so it gets the range check). */
 static bool instant_run(runner *r, const promql_test_cmd *c, const promql_expr *expr, int64_t t)
 {
+	bool range_fns = expr ? false : mentions_range_fns(c->expr);
 	promql_result res;
 	r->queries++;
 	if (expr)
@@ -758,7 +778,7 @@ static bool instant_run(runner *r, const promql_test_cmd *c, const promql_expr *
 		/* settled */
 	} else if (!check_annos(r, c, &res) || !compare_result(r, c, &res)) {
 		ok = false;
-	} else if (!c->range_vector && !c->has_string && !mentions_range_fns(c->expr) && !r->opts->no_range_check &&
+	} else if (!c->range_vector && !c->has_string && !range_fns && !r->opts->no_range_check &&
 		   (res.type == PROMQL_TYPE_SCALAR || res.type == PROMQL_TYPE_VECTOR)) {
 		const char *prev = r->run_desc;
 		tp_strbuf d = { 0 };
@@ -784,7 +804,7 @@ static bool eval_instant(runner *r, const promql_test_cmd *c)
 	r->run_desc = "the query as written";
 	if (!instant_run(r, c, NULL, t0))
 		return false;
-	if (r->opts->no_at_reruns || mentions_range_fns(c->expr))
+	if (r->opts->no_at_reruns || calls_range_fns(c->expr))
 		return true;
 	promql_parse_error perr;
 	promql_expr *e = promql_parse(c->expr, &parse_opts, &perr);
