@@ -536,7 +536,8 @@ static bool regex_search(const char *re, const char *text, bool *bad)
 {
 	int ec;
 	PCRE2_SIZE eo;
-	pcre2_code *code = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &ec, &eo, NULL);
+	/* byte mode: error texts may carry invalid UTF-8 (e.g. a "\xff" label) */
+	pcre2_code *code = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, 0, &ec, &eo, NULL);
 	if (!code) {
 		*bad = true;
 		return false;
