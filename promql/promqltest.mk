@@ -26,6 +26,7 @@ PROMQLTEST_OWN = \
 	tests/promql/dates.test \
 	tests/promql/histogram_quantile.test \
 	tests/promql/labels.test \
+	tests/promql/math.test \
 	tests/promql/over_time.test \
 	tests/promql/rate.test \
 	tests/promql/selectors.test \
