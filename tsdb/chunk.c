@@ -150,6 +150,7 @@ void tsdb_chunk_app_rebase(tsdb_chunk_app *a, uint8_t *buf, size_t cap_bytes)
 }
 
 static bool rescale(tsdb_chunk_app *a, unsigned k, int64_t t, double v);
+static void switch_xor(tsdb_chunk_app *a);
 
 bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 {
@@ -162,11 +163,15 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 	bool ok;
 	if (a->n == 0) {
 		int k = -1;
-		if (a->force_scale >= 0 && as_dec(v, (unsigned)a->force_scale, &iv))
+		if (a->force_scale == TSDB_CHUNK_FORCE_XOR)
+			k = MAX_SCALE + 1;  /* skips the search */
+		else if (a->force_scale >= 0 && as_dec(v, (unsigned)a->force_scale, &iv))
 			k = a->force_scale;
 		for (unsigned s = 0; k < 0 && s <= MAX_SCALE; s++)
 			if (as_dec(v, s, &iv))
 				k = (int)s;
+		if (k > MAX_SCALE)
+			k = -1;
 		a->int_mode = k >= 0;
 		a->scale = k >= 0 ? (uint8_t)k : 0;
 		ok = (!a->int_mode || tsdb_bstream_write_bits(&a->bs, a->scale, 4)) && put_varint(&a->bs, zz(t)) &&
@@ -182,37 +187,42 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 	} else {
 		/* wrapping arithmetic: any int64 timestamps round-trip */
 		int64_t d = (int64_t)((uint64_t)t - (uint64_t)a->t);
-		ok = put_class(&a->bs, ts_bits, TS_NCLASS, (int64_t)((uint64_t)d - (uint64_t)a->tdelta));
-		if (ok && a->int_mode) {
-			if (!as_dec(v, a->scale, &iv) && !a->no_rescale) {
-				for (unsigned k = a->scale + 1u; k <= MAX_SCALE; k++) {
-					if (as_dec(v, k, &iv)) {
-						*a = save;
-						return rescale(a, k, t, v);
-					}
-				}
-			}
-			if (as_dec(v, a->scale, &iv)) {
+		int64_t dod = (int64_t)((uint64_t)d - (uint64_t)a->tdelta);
+		bool have_iv = false;
+		if (a->int_mode) {
+			have_iv = as_dec(v, a->scale, &iv);
+			for (unsigned k = a->scale + 1u; !have_iv && !a->no_rescale && k <= MAX_SCALE; k++)
+				if (as_dec(v, k, &iv))
+					return rescale(a, k, t, v);  /* nothing written yet */
+		}
+		bool vzero = a->int_mode ? have_iv && iv - a->iv == a->idv : vb == a->vbits;
+		if (dod == 0 && vzero) {
+			/* the common case, one bit: same interval, value code zero */
+			ok = tsdb_bstream_write_bits(&a->bs, 0, 1);
+			if (ok && a->int_mode)
+				a->iv = iv;
+		} else {
+			ok = tsdb_bstream_write_bits(&a->bs, 1, 1) && put_class(&a->bs, ts_bits, TS_NCLASS, dod);
+			if (ok && a->int_mode) {
 				int64_t dv = iv - a->iv;
-				if (fits(dv - a->idv, 56)) {
+				if (have_iv && fits(dv - a->idv, 56)) {
 					ok = put_class(&a->bs, int_bits, INT_NCLASS, dv - a->idv);
 					if (ok) {
 						a->idv = dv;
 						a->iv = iv;
 					}
-					goto done_value;
+				} else {
+					/* escape: all-ones prefix, then the raw bits; integer state unchanged */
+					ok = tsdb_bstream_write_bits(&a->bs, (1u << (INT_NCLASS - 1)) - 1, INT_NCLASS - 1) &&
+					     tsdb_bstream_write_bits(&a->bs, vb >> 32, 32) &&
+					     tsdb_bstream_write_bits(&a->bs, vb & 0xffffffffu, 32);
+					if (ok)
+						a->nesc++;
 				}
+			} else if (ok) {
+				ok = put_xor(a, vb);
 			}
-			{
-				/* escape: all-ones prefix, then the raw bits; integer state unchanged */
-				ok = tsdb_bstream_write_bits(&a->bs, (1u << (INT_NCLASS - 1)) - 1, INT_NCLASS - 1) &&
-				     tsdb_bstream_write_bits(&a->bs, vb >> 32, 32) &&
-				     tsdb_bstream_write_bits(&a->bs, vb & 0xffffffffu, 32);
-			}
-		} else if (ok) {
-			ok = put_xor(a, vb);
 		}
-	done_value:
 		if (ok) {
 			a->tdelta = d;
 			a->t = t;
@@ -227,6 +237,10 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 	a->vbits = vb;
 	a->n++;
 	set_header(a->bs.buf, a->n, a->int_mode);
+	/* many escapes: the values are not decimal after all; switch the
+	 * chunk to XOR when that is smaller (checked at 4, 8, 16, ... escapes) */
+	if (a->int_mode && !a->no_rescale && a->nesc >= 4 && (a->nesc & (a->nesc - 1)) == 0 && a->force_scale == -1)
+		switch_xor(a);
 	return true;
 }
 
@@ -258,6 +272,41 @@ static bool rescale(tsdb_chunk_app *a, unsigned k, int64_t t, double v)
 	free(tmp);
 	free(orig);
 	return ok;
+}
+
+size_t tsdb_chunk_reencode_xor(const uint8_t *src, size_t len, uint8_t *dst, size_t cap)
+{
+	uint32_t n = tsdb_chunk_count(src, len);
+	tsdb_sample *tmp = malloc((n + 1) * sizeof(*tmp));
+	if (!tmp || cap < TSDB_CHUNK_HEADER_BYTES ||
+	    tsdb_chunk_decode(src, len, UINT32_MAX, INT64_MIN, INT64_MAX, tmp) != (long)n) {
+		free(tmp);
+		return 0;
+	}
+	tsdb_chunk_app a;
+	tsdb_chunk_app_init(&a, dst, cap);
+	a.force_scale = TSDB_CHUNK_FORCE_XOR;
+	bool ok = true;
+	for (uint32_t i = 0; ok && i < n; i++)
+		ok = tsdb_chunk_app_append(&a, tmp[i].t, tmp[i].v);
+	free(tmp);
+	return ok ? tsdb_chunk_app_bytes(&a) : 0;
+}
+
+static void switch_xor(tsdb_chunk_app *a)
+{
+	size_t len = tsdb_chunk_app_bytes(a);
+	uint8_t *tmp = malloc(len);
+	if (!tmp)
+		return;
+	size_t alt = tsdb_chunk_reencode_xor(a->bs.buf, len, tmp, len - 1);
+	if (alt) {
+		memcpy(a->bs.buf, tmp, alt);
+		tsdb_chunk_app b;
+		if (tsdb_chunk_app_resume(&b, a->bs.buf, alt, a->bs.cap_bytes) == TSDB_OK)
+			*a = b;
+	}
+	free(tmp);
 }
 
 uint32_t tsdb_chunk_count(const uint8_t *b, size_t len)
@@ -389,6 +438,19 @@ static inline __attribute__((always_inline)) bool step(tsdb_chunk_iter *it)
 		it->i = 1;
 		return true;
 	}
+	uint64_t joint;
+	if (!tsdb_bstream_read_bits(r, 1, &joint))
+		goto corrupt;
+	if (!joint) {
+		it->t = (int64_t)((uint64_t)it->t + (uint64_t)it->tdelta);
+		if (it->int_mode) {
+			it->iv += it->idv;
+			double d = from_dec(it->iv, it->scale);
+			memcpy(&it->vbits, &d, 8);
+		}
+		it->i++;
+		return true;
+	}
 	int64_t dod;
 	bool esc = false;
 	if (!get_class(r, ts_bits, TS_NCLASS, &dod, &esc))
@@ -402,6 +464,7 @@ static inline __attribute__((always_inline)) bool step(tsdb_chunk_iter *it)
 		if (esc) {
 			if (!get_raw64(r, &it->vbits))
 				goto corrupt;
+			it->nesc++;
 		} else {
 			it->idv += ddv;
 			it->iv += it->idv;
@@ -452,6 +515,7 @@ int tsdb_chunk_app_resume(tsdb_chunk_app *a, uint8_t *buf, size_t len, size_t ca
 	a->n = it.n;
 	a->int_mode = it.int_mode;
 	a->scale = it.scale;
+	a->nesc = it.nesc;
 	a->force_scale = -1;
 	a->leading = it.leading;
 	a->trailing = it.trailing;
@@ -529,6 +593,18 @@ long tsdb_chunk_decode(const uint8_t *b, size_t len, uint32_t max_samples, int64
 	while (i < cnt) {
 		REFILL();
 		uint64_t u;
+		if (!(acc >> 63)) {
+			/* same interval, value code zero */
+			SKIP(1);
+			t = (int64_t)((uint64_t)t + (uint64_t)tdelta);
+			if (it.int_mode) {
+				iv += idv;
+				double d = from_dec(iv, scale);
+				memcpy(&vbits, &d, 8);
+			}
+			goto emit;
+		}
+		SKIP(1);
 		if (!(acc >> 63)) {
 			SKIP(1);
 		} else {

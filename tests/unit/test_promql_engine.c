@@ -460,6 +460,99 @@ static void test_limits(void **state)
 	promql_engine_free(eng);
 }
 
+
+static void test_delayed_name_removal(void **state)
+{
+	fx *f = *state;
+	load_lin(f, "m_total,env=1", 0, 60, 11, 0, 1);
+	load_lin(f, "n_total,env=1", 0, 60, 11, 0, 2);
+	promql_engine_opts o = { .delayed_name_removal = true };
+	promql_engine *eng = promql_engine_new(f->head, &o);
+	promql_result r;
+	/* names are only dropped at the end: label_replace can still read them */
+	assert_int_equal(promql_query_instant(eng, "label_replace(rate({env=\"1\"}[5m]), \"n\", \"$1\", \"__name__\", \"(.+)\")",
+					      600000, &r),
+			 PROMQL_OK);
+	assert_int_equal(r.nseries, 2);
+	for (size_t i = 0; i < r.nseries; i++) {
+		assert_null(tp_labels_get(&r.series[i].labels, "__name__"));
+		assert_non_null(tp_labels_get(&r.series[i].labels, "n"));
+	}
+	promql_result_free(&r);
+	/* but dropped names collide at the end */
+	assert_int_equal(promql_query_instant(eng, "rate({env=\"1\"}[5m])", 600000, &r), PROMQL_ERR_EXECUTION);
+	assert_string_equal(r.err_msg, "vector cannot contain metrics with the same labelset");
+	promql_result_free(&r);
+	promql_engine_free(eng);
+	/* without the feature the collision is immediate */
+	expect_err(f, 600, "label_replace(rate({env=\"1\"}[5m]), \"n\", \"$1\", \"__name__\", \"(.+)\")",
+		   PROMQL_ERR_EXECUTION, "vector cannot contain metrics with the same labelset");
+}
+
+static void test_info_function(void **state)
+{
+	fx *f = *state;
+	const double one = 1, v = 7;
+	load(f, "app,instance=a,job=j", 0, 60, 1, &v);
+	load(f, "target_info,instance=a,job=j,region=eu", 0, 60, 1, &one);
+	load(f, "build_info,instance=a,job=j,version=1.2", 0, 60, 1, &one);
+	expect_vec(f, 60, "info(app)", false, 1, "app{instance=\"a\", job=\"j\", region=\"eu\"}", 7.0);
+	expect_vec(f, 60, "info(app, {__name__=\"build_info\"})", false, 1, "app{instance=\"a\", job=\"j\", version=\"1.2\"}",
+		   7.0);
+	expect_vec(f, 60, "info(app, {region=~\"us.*\"})", false, 0);
+	expect_vec(f, 60, "info(app, {other=~\".*\"})", false, 1, "app{instance=\"a\", job=\"j\"}", 7.0);
+}
+
+static void test_more_aggregations(void **state)
+{
+	fx *f = *state;
+	const double vals[] = { 3, NAN, 1, 2 };
+	const char *sp[] = { "x,i=1", "x,i=2", "x,i=3", "x,i=4" };
+	for (int i = 0; i < 4; i++) {
+		double v = i == 1 ? NAN : vals[i];
+		tp_arena a;
+		tp_arena_init(&a);
+		tp_labels l = parse_labels(&a, sp[i]);
+		tsdb_appender *app = tsdb_appender_new(f->head);
+		assert_int_equal(tsdb_appender_add(app, &l, 0, v, NULL), TSDB_OK);
+		tsdb_appender_commit(app);
+		tsdb_appender_free(app);
+		tp_arena_free(&a);
+	}
+	/* NaN sorts last in topk and bottomk */
+	expect_vec(f, 0, "topk(2, x)", true, 2, "x{i=\"1\"}", 3.0, "x{i=\"4\"}", 2.0);
+	expect_vec(f, 0, "bottomk(2, x)", true, 2, "x{i=\"3\"}", 1.0, "x{i=\"4\"}", 2.0);
+	expect_vec(f, 0, "limitk(2, x)", false, 2, "x{i=\"1\"}", 3.0, "x{i=\"2\"}", NAN);
+	expect_vec(f, 0, "max(x)", false, 1, "{}", 3.0);
+	expect_vec(f, 0, "sum(x)", false, 1, "{}", NAN);
+	expect_err(f, 0, "topk(NaN, x)", PROMQL_ERR_EXECUTION, "Parameter value is NaN");
+	promql_result r;
+	assert_int_equal(promql_query_instant(f->eng, "quantile(1.5, x)", 0, &r), PROMQL_OK);
+	assert_true(has_anno(r.warnings, r.nwarnings, "PromQL warning: quantile value should be between 0 and 1, got 1.5 (1:10)"));
+	assert_true(isinf(r.series[0].points[0].v));
+	promql_result_free(&r);
+}
+
+static void test_range_subquery_at(void **state)
+{
+	fx *f = *state;
+	load_lin(f, "s", 0, 60, 21, 0, 1);
+	promql_result r;
+	/* absent_over_time over a range: 1 only where the window is empty */
+	assert_int_equal(promql_query_range(f->eng, "absent_over_time(s[1m])", 1140000, 1440000, 60000, &r), PROMQL_OK);
+	assert_int_equal(r.nseries, 1);
+	assert_int_equal(r.series[0].npoints, 4);
+	assert_int_equal(r.series[0].points[0].t, 1260000);
+	promql_result_free(&r);
+	/* a subquery pinned with @ gives the same value at every step */
+	assert_int_equal(promql_query_range(f->eng, "max_over_time(s[5m:1m] @ 300)", 0, 600000, 120000, &r), PROMQL_OK);
+	assert_int_equal(r.nseries, 1);
+	assert_int_equal(r.series[0].npoints, 6);
+	for (size_t i = 0; i < 6; i++)
+		assert_true(close_to(r.series[0].points[i].v, 5));
+	promql_result_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -473,6 +566,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_label_functions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_range_query, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delayed_name_removal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_info_function, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_more_aggregations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_range_subquery_at, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
