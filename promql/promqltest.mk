@@ -28,6 +28,7 @@ PROMQLTEST_OWN = \
 	tests/promql/labels.test \
 	tests/promql/math.test \
 	tests/promql/over_time.test \
+	tests/promql/range.test \
 	tests/promql/rate.test \
 	tests/promql/selectors.test \
 	tests/promql/subquery.test
