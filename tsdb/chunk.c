@@ -150,6 +150,30 @@ void tsdb_chunk_app_rebase(tsdb_chunk_app *a, uint8_t *buf, size_t cap_bytes)
 }
 
 static bool rescale(tsdb_chunk_app *a, unsigned k, int64_t t, double v);
+
+#define RUN_UNARY 8  /* runs of up to 7 are that many '0' bits */
+
+/* Cuts the stream back to pos bits, clearing the rest of that byte. */
+static void trunc_bits(tsdb_bstream *bs, size_t pos)
+{
+	bs->nbits = pos;
+	if (pos & 7)
+		bs->buf[pos >> 3] &= (uint8_t)(0xff00u >> (pos & 7));
+}
+
+/* Writes the code of a joint-zero run of len samples at bit pos (the end
+ * of the stream): len < 8: len '0' bits; else 8 '0' bits and the Elias
+ * gamma code of len - 7. len 0 writes nothing. */
+static bool put_run(tsdb_bstream *bs, size_t pos, uint32_t len)
+{
+	trunc_bits(bs, pos);
+	if (len < RUN_UNARY)
+		return tsdb_bstream_write_bits(bs, 0, len);
+	uint32_t g = len - (RUN_UNARY - 1);
+	unsigned k = 31 - (unsigned)__builtin_clz(g);
+	return tsdb_bstream_write_bits(bs, 0, RUN_UNARY) && tsdb_bstream_write_bits(bs, 0, k) &&
+	       tsdb_bstream_write_bits(bs, g, k + 1);
+}
 static void switch_xor(tsdb_chunk_app *a);
 
 bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
@@ -197,11 +221,21 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 		}
 		bool vzero = a->int_mode ? have_iv && iv - a->iv == a->idv : vb == a->vbits;
 		if (dod == 0 && vzero) {
-			/* the common case, one bit: same interval, value code zero */
-			ok = tsdb_bstream_write_bits(&a->bs, 0, 1);
-			if (ok && a->int_mode)
+			/* the common case: same interval, value code zero; extends
+			 * the run at the tail (its code is rewritten in place) */
+			if (a->run == 0)
+				a->run_start = (uint32_t)a->bs.nbits;
+			ok = put_run(&a->bs, a->run_start, a->run + 1);
+			if (!ok) {
+				put_run(&a->bs, a->run_start, a->run);  /* fitted before */
+				*a = save;
+				return false;
+			}
+			a->run++;
+			if (a->int_mode)
 				a->iv = iv;
 		} else {
+			a->run = 0;
 			ok = tsdb_bstream_write_bits(&a->bs, 1, 1) && put_class(&a->bs, ts_bits, TS_NCLASS, dod);
 			if (ok && a->int_mode) {
 				int64_t dv = iv - a->iv;
@@ -438,10 +472,28 @@ static inline __attribute__((always_inline)) bool step(tsdb_chunk_iter *it)
 		it->i = 1;
 		return true;
 	}
+	if (it->run_left) {
+		it->run_left--;
+		goto joint_zero;
+	}
 	uint64_t joint;
+	size_t pos = tsdb_chunk_iter_bitpos(it);
 	if (!tsdb_bstream_read_bits(r, 1, &joint))
 		goto corrupt;
 	if (!joint) {
+		if (it->zrun++ == 0)
+			it->run_start = (uint32_t)(pos + TSDB_CHUNK_HEADER_BYTES * 8);
+		if (it->zrun == RUN_UNARY) {
+			/* gamma code of the run length - 7 */
+			int k = tsdb_bstream_read_zeros(r, 31);
+			uint64_t g;
+			if (k < 0 || !tsdb_bstream_read_bits(r, (unsigned)k + 1, &g) || g == 0 ||
+			    g - 1 > it->n - it->i - 1)
+				goto corrupt;
+			it->run_left = (uint32_t)(g - 1);
+			it->zrun += it->run_left;  /* the run's total length */
+		}
+	joint_zero:
 		it->t = (int64_t)((uint64_t)it->t + (uint64_t)it->tdelta);
 		if (it->int_mode) {
 			it->iv += it->idv;
@@ -451,6 +503,7 @@ static inline __attribute__((always_inline)) bool step(tsdb_chunk_iter *it)
 		it->i++;
 		return true;
 	}
+	it->zrun = 0;
 	int64_t dod;
 	bool esc = false;
 	if (!get_class(r, ts_bits, TS_NCLASS, &dod, &esc))
@@ -516,6 +569,8 @@ int tsdb_chunk_app_resume(tsdb_chunk_app *a, uint8_t *buf, size_t len, size_t ca
 	a->int_mode = it.int_mode;
 	a->scale = it.scale;
 	a->nesc = it.nesc;
+	a->run = it.zrun;
+	a->run_start = it.run_start;
 	a->force_scale = -1;
 	a->leading = it.leading;
 	a->trailing = it.trailing;
@@ -588,23 +643,48 @@ long tsdb_chunk_decode(const uint8_t *b, size_t len, uint32_t max_samples, int64
 	int64_t t = it.t, tdelta = it.tdelta, iv = it.iv, idv = it.idv;
 	uint64_t vbits = it.vbits;
 	unsigned leading = it.leading, trailing = it.trailing;
-	uint32_t i = it.i, cnt = it.n;
+	uint32_t i = it.i, cnt = it.n, zrun = 0;
 	unsigned scale = it.scale;
 	while (i < cnt) {
 		REFILL();
 		uint64_t u;
 		if (!(acc >> 63)) {
-			/* same interval, value code zero */
+			/* same interval, value code zero: one sample, or a whole run */
 			SKIP(1);
-			t = (int64_t)((uint64_t)t + (uint64_t)tdelta);
-			if (it.int_mode) {
-				iv += idv;
-				double d = from_dec(iv, scale);
-				memcpy(&vbits, &d, 8);
+			uint64_t len = 1;
+			if (++zrun == RUN_UNARY) {
+				REFILL();
+				unsigned k = acc ? (unsigned)__builtin_clzll(acc) : 64;
+				if (k > 31)
+					goto corrupt;
+				SKIP(k);
+				REFILL();
+				TAKE(k + 1, u);
+				if (u == 0 || u - 1 > cnt - i - 1)
+					goto corrupt;
+				len += u - 1;
+				zrun += (uint32_t)(u - 1);
 			}
-			goto emit;
+			for (; len; len--) {
+				t = (int64_t)((uint64_t)t + (uint64_t)tdelta);
+				if (it.int_mode) {
+					iv += idv;
+					double d = from_dec(iv, scale);
+					memcpy(&vbits, &d, 8);
+				}
+				i++;
+				if (t > maxt_ms)
+					return n;
+				if (t >= mint_ms) {
+					out[n].t = t;
+					memcpy(&out[n].v, &vbits, 8);
+					n++;
+				}
+			}
+			continue;
 		}
 		SKIP(1);
+		zrun = 0;
 		if (!(acc >> 63)) {
 			SKIP(1);
 		} else {
