@@ -211,7 +211,10 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 	} else {
 		/* wrapping arithmetic: any int64 timestamps round-trip */
 		int64_t d = (int64_t)((uint64_t)t - (uint64_t)a->t);
-		int64_t dod = (int64_t)((uint64_t)d - (uint64_t)a->tdelta);
+		/* e: the interval against the base interval (the last one seen
+		 * twice in a row), so a single late scrape costs two codes (+j, -j)
+		 * where a delta-of-delta costs three (+j, -2j, +j) */
+		int64_t e = (int64_t)((uint64_t)d - (uint64_t)a->tbase);
 		bool have_iv = false;
 		if (a->int_mode) {
 			have_iv = as_dec(v, a->scale, &iv);
@@ -220,7 +223,7 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 					return rescale(a, k, t, v);  /* nothing written yet */
 		}
 		bool vzero = a->int_mode ? have_iv && iv - a->iv == a->idv : vb == a->vbits;
-		if (dod == 0 && vzero) {
+		if (e == 0 && vzero) {
 			/* the common case: same interval, value code zero; extends
 			 * the run at the tail (its code is rewritten in place) */
 			if (a->run == 0)
@@ -236,7 +239,7 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 				a->iv = iv;
 		} else {
 			a->run = 0;
-			ok = tsdb_bstream_write_bits(&a->bs, 1, 1) && put_class(&a->bs, ts_bits, TS_NCLASS, dod);
+			ok = tsdb_bstream_write_bits(&a->bs, 1, 1) && put_class(&a->bs, ts_bits, TS_NCLASS, e);
 			if (ok && a->int_mode) {
 				int64_t dv = iv - a->iv;
 				if (have_iv && fits(dv - a->idv, 56)) {
@@ -258,6 +261,8 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 			}
 		}
 		if (ok) {
+			if (a->n == 1 || d == a->tdelta)
+				a->tbase = d;
 			a->tdelta = d;
 			a->t = t;
 		}
@@ -494,7 +499,8 @@ static inline __attribute__((always_inline)) bool step(tsdb_chunk_iter *it)
 			it->zrun += it->run_left;  /* the run's total length */
 		}
 	joint_zero:
-		it->t = (int64_t)((uint64_t)it->t + (uint64_t)it->tdelta);
+		it->tdelta = it->tbase;
+		it->t = (int64_t)((uint64_t)it->t + (uint64_t)it->tbase);
 		if (it->int_mode) {
 			it->iv += it->idv;
 			double d = from_dec(it->iv, it->scale);
@@ -504,12 +510,15 @@ static inline __attribute__((always_inline)) bool step(tsdb_chunk_iter *it)
 		return true;
 	}
 	it->zrun = 0;
-	int64_t dod;
+	int64_t e;
 	bool esc = false;
-	if (!get_class(r, ts_bits, TS_NCLASS, &dod, &esc))
+	if (!get_class(r, ts_bits, TS_NCLASS, &e, &esc))
 		goto corrupt;
-	it->tdelta = (int64_t)((uint64_t)it->tdelta + (uint64_t)dod);
-	it->t = (int64_t)((uint64_t)it->t + (uint64_t)it->tdelta);
+	int64_t d = (int64_t)((uint64_t)it->tbase + (uint64_t)e);
+	if (it->i == 1 || d == it->tdelta)
+		it->tbase = d;
+	it->tdelta = d;
+	it->t = (int64_t)((uint64_t)it->t + (uint64_t)d);
 	if (it->int_mode) {
 		int64_t ddv;
 		if (!get_class(r, int_bits, INT_NCLASS, &ddv, &esc))
@@ -576,6 +585,7 @@ int tsdb_chunk_app_resume(tsdb_chunk_app *a, uint8_t *buf, size_t len, size_t ca
 	a->trailing = it.trailing;
 	a->t = it.t;
 	a->tdelta = it.tdelta;
+	a->tbase = it.tbase;
 	a->vbits = it.vbits;
 	a->iv = it.iv;
 	a->idv = it.idv;
@@ -640,7 +650,7 @@ long tsdb_chunk_decode(const uint8_t *b, size_t len, uint32_t max_samples, int64
 	const uint8_t *p = it.r.p, *end = it.r.end;
 	uint64_t acc = it.r.acc;
 	unsigned nacc = it.r.nacc;
-	int64_t t = it.t, tdelta = it.tdelta, iv = it.iv, idv = it.idv;
+	int64_t t = it.t, tdelta = it.tdelta, tbase = it.tbase, iv = it.iv, idv = it.idv;
 	uint64_t vbits = it.vbits;
 	unsigned leading = it.leading, trailing = it.trailing;
 	uint32_t i = it.i, cnt = it.n, zrun = 0;
@@ -665,8 +675,9 @@ long tsdb_chunk_decode(const uint8_t *b, size_t len, uint32_t max_samples, int64
 				len += u - 1;
 				zrun += (uint32_t)(u - 1);
 			}
+			tdelta = tbase;
 			for (; len; len--) {
-				t = (int64_t)((uint64_t)t + (uint64_t)tdelta);
+				t = (int64_t)((uint64_t)t + (uint64_t)tbase);
 				if (it.int_mode) {
 					iv += idv;
 					double d = from_dec(iv, scale);
@@ -685,6 +696,7 @@ long tsdb_chunk_decode(const uint8_t *b, size_t len, uint32_t max_samples, int64
 		}
 		SKIP(1);
 		zrun = 0;
+		int64_t e = 0;
 		if (!(acc >> 63)) {
 			SKIP(1);
 		} else {
@@ -692,22 +704,26 @@ long tsdb_chunk_decode(const uint8_t *b, size_t len, uint32_t max_samples, int64
 			unsigned used = k < TS_NCLASS - 1 ? k + 1 : k;
 			SKIP(used);
 			unsigned bw = ts_bits[k];
-			int64_t dod;
 			if (bw == 64) {
 				REFILL();
 				TAKE(32, u);
 				uint64_t hi = u;
 				REFILL();
 				TAKE(32, u);
-				dod = (int64_t)(hi << 32 | u);
+				e = (int64_t)(hi << 32 | u);
 			} else {
 				REFILL();
 				TAKE(bw, u);
-				dod = sext(u, bw);
+				e = sext(u, bw);
 			}
-			tdelta = (int64_t)((uint64_t)tdelta + (uint64_t)dod);
 		}
-		t = (int64_t)((uint64_t)t + (uint64_t)tdelta);
+		{
+			int64_t d = (int64_t)((uint64_t)tbase + (uint64_t)e);
+			if (i == 1 || d == tdelta)
+				tbase = d;
+			tdelta = d;
+			t = (int64_t)((uint64_t)t + (uint64_t)d);
+		}
 		REFILL();
 		if (it.int_mode) {
 			if (!(acc >> 63)) {

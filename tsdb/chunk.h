@@ -33,6 +33,7 @@ typedef struct tsdb_chunk_app {
 	bool no_rescale;    /* internal: set while re-encoding */
 	uint8_t leading, trailing;  /* XOR window; leading 0xff = none yet */
 	int64_t t, tdelta;  /* last timestamp and delta */
+	int64_t tbase;      /* base interval: the last delta seen twice in a row */
 	uint64_t vbits;     /* last value (raw bits) */
 	int64_t iv, idv;    /* int mode: last integer value and its delta */
 } tsdb_chunk_app;
@@ -74,7 +75,7 @@ typedef struct tsdb_chunk_iter {
 	uint32_t run_start; /* bit position of the current run's code */
 	int err;            /* sticky TSDB_ECORRUPT */
 	bool done;          /* next returned false */
-	int64_t t, tdelta;
+	int64_t t, tdelta, tbase;
 	uint64_t vbits;
 	int64_t iv, idv;
 } tsdb_chunk_iter;
