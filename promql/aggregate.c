@@ -514,7 +514,8 @@ static ev_value agg_count_values(ev *e, const promql_node *n, const ev_value *in
 	promql_node nn = *n;
 	if (!n->u.agg.without) {
 		char **gl = tp_arena_alloc(e->arena, sizeof(char *) * (n->u.agg.ngrouping + 1));
-		memcpy(gl, n->u.agg.grouping, sizeof(char *) * n->u.agg.ngrouping);
+		if (n->u.agg.ngrouping)
+			memcpy(gl, n->u.agg.grouping, sizeof(char *) * n->u.agg.ngrouping);
 		gl[n->u.agg.ngrouping] = (char *)lname;
 		nn.u.agg.grouping = gl;
 		nn.u.agg.ngrouping = n->u.agg.ngrouping + 1;
