@@ -151,6 +151,31 @@ void tsdb_chunk_app_rebase(tsdb_chunk_app *a, uint8_t *buf, size_t cap_bytes)
 
 static bool rescale(tsdb_chunk_app *a, unsigned k, int64_t t, double v);
 
+#define RUN_UNARY 8  /* runs of up to 7 are that many '0' bits */
+
+/* Cuts the stream back to pos bits, clearing the rest of that byte. */
+static void trunc_bits(tsdb_bstream *bs, size_t pos)
+{
+	bs->nbits = pos;
+	if (pos & 7)
+		bs->buf[pos >> 3] &= (uint8_t)(0xff00u >> (pos & 7));
+}
+
+/* Writes the code of a joint-zero run of len samples at bit pos (the end
+ * of the stream): len < 8: len '0' bits; else 8 '0' bits and the Elias
+ * gamma code of len - 7. len 0 writes nothing. */
+static bool put_run(tsdb_bstream *bs, size_t pos, uint32_t len)
+{
+	trunc_bits(bs, pos);
+	if (len < RUN_UNARY)
+		return tsdb_bstream_write_bits(bs, 0, len);
+	uint32_t g = len - (RUN_UNARY - 1);
+	unsigned k = 31 - (unsigned)__builtin_clz(g);
+	return tsdb_bstream_write_bits(bs, 0, RUN_UNARY) && tsdb_bstream_write_bits(bs, 0, k) &&
+	       tsdb_bstream_write_bits(bs, g, k + 1);
+}
+static void switch_xor(tsdb_chunk_app *a);
+
 bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 {
 	if (a->n >= TSDB_CHUNK_MAX_SAMPLES)
@@ -162,11 +187,15 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 	bool ok;
 	if (a->n == 0) {
 		int k = -1;
-		if (a->force_scale >= 0 && as_dec(v, (unsigned)a->force_scale, &iv))
+		if (a->force_scale == TSDB_CHUNK_FORCE_XOR)
+			k = MAX_SCALE + 1;  /* skips the search */
+		else if (a->force_scale >= 0 && as_dec(v, (unsigned)a->force_scale, &iv))
 			k = a->force_scale;
 		for (unsigned s = 0; k < 0 && s <= MAX_SCALE; s++)
 			if (as_dec(v, s, &iv))
 				k = (int)s;
+		if (k > MAX_SCALE)
+			k = -1;
 		a->int_mode = k >= 0;
 		a->scale = k >= 0 ? (uint8_t)k : 0;
 		ok = (!a->int_mode || tsdb_bstream_write_bits(&a->bs, a->scale, 4)) && put_varint(&a->bs, zz(t)) &&
@@ -182,38 +211,58 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 	} else {
 		/* wrapping arithmetic: any int64 timestamps round-trip */
 		int64_t d = (int64_t)((uint64_t)t - (uint64_t)a->t);
-		ok = put_class(&a->bs, ts_bits, TS_NCLASS, (int64_t)((uint64_t)d - (uint64_t)a->tdelta));
-		if (ok && a->int_mode) {
-			if (!as_dec(v, a->scale, &iv) && !a->no_rescale) {
-				for (unsigned k = a->scale + 1u; k <= MAX_SCALE; k++) {
-					if (as_dec(v, k, &iv)) {
-						*a = save;
-						return rescale(a, k, t, v);
-					}
-				}
+		/* e: the interval against the base interval (the last one seen
+		 * twice in a row), so a single late scrape costs two codes (+j, -j)
+		 * where a delta-of-delta costs three (+j, -2j, +j) */
+		int64_t e = (int64_t)((uint64_t)d - (uint64_t)a->tbase);
+		bool have_iv = false;
+		if (a->int_mode) {
+			have_iv = as_dec(v, a->scale, &iv);
+			for (unsigned k = a->scale + 1u; !have_iv && !a->no_rescale && k <= MAX_SCALE; k++)
+				if (as_dec(v, k, &iv))
+					return rescale(a, k, t, v);  /* nothing written yet */
+		}
+		bool vzero = a->int_mode ? have_iv && iv - a->iv == a->idv : vb == a->vbits;
+		if (e == 0 && vzero) {
+			/* the common case: same interval, value code zero; extends
+			 * the run at the tail (its code is rewritten in place) */
+			if (a->run == 0)
+				a->run_start = (uint32_t)a->bs.nbits;
+			ok = put_run(&a->bs, a->run_start, a->run + 1);
+			if (!ok) {
+				put_run(&a->bs, a->run_start, a->run);  /* fitted before */
+				*a = save;
+				return false;
 			}
-			if (as_dec(v, a->scale, &iv)) {
+			a->run++;
+			if (a->int_mode)
+				a->iv = iv;
+		} else {
+			a->run = 0;
+			ok = tsdb_bstream_write_bits(&a->bs, 1, 1) && put_class(&a->bs, ts_bits, TS_NCLASS, e);
+			if (ok && a->int_mode) {
 				int64_t dv = iv - a->iv;
-				if (fits(dv - a->idv, 56)) {
+				if (have_iv && fits(dv - a->idv, 56)) {
 					ok = put_class(&a->bs, int_bits, INT_NCLASS, dv - a->idv);
 					if (ok) {
 						a->idv = dv;
 						a->iv = iv;
 					}
-					goto done_value;
+				} else {
+					/* escape: all-ones prefix, then the raw bits; integer state unchanged */
+					ok = tsdb_bstream_write_bits(&a->bs, (1u << (INT_NCLASS - 1)) - 1, INT_NCLASS - 1) &&
+					     tsdb_bstream_write_bits(&a->bs, vb >> 32, 32) &&
+					     tsdb_bstream_write_bits(&a->bs, vb & 0xffffffffu, 32);
+					if (ok)
+						a->nesc++;
 				}
+			} else if (ok) {
+				ok = put_xor(a, vb);
 			}
-			{
-				/* escape: all-ones prefix, then the raw bits; integer state unchanged */
-				ok = tsdb_bstream_write_bits(&a->bs, (1u << (INT_NCLASS - 1)) - 1, INT_NCLASS - 1) &&
-				     tsdb_bstream_write_bits(&a->bs, vb >> 32, 32) &&
-				     tsdb_bstream_write_bits(&a->bs, vb & 0xffffffffu, 32);
-			}
-		} else if (ok) {
-			ok = put_xor(a, vb);
 		}
-	done_value:
 		if (ok) {
+			if (a->n == 1 || d == a->tdelta)
+				a->tbase = d;
 			a->tdelta = d;
 			a->t = t;
 		}
@@ -227,6 +276,10 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 	a->vbits = vb;
 	a->n++;
 	set_header(a->bs.buf, a->n, a->int_mode);
+	/* many escapes: the values are not decimal after all; switch the
+	 * chunk to XOR when that is smaller (checked at 4, 8, 16, ... escapes) */
+	if (a->int_mode && !a->no_rescale && a->nesc >= 4 && (a->nesc & (a->nesc - 1)) == 0 && a->force_scale == -1)
+		switch_xor(a);
 	return true;
 }
 
@@ -258,6 +311,41 @@ static bool rescale(tsdb_chunk_app *a, unsigned k, int64_t t, double v)
 	free(tmp);
 	free(orig);
 	return ok;
+}
+
+size_t tsdb_chunk_reencode_xor(const uint8_t *src, size_t len, uint8_t *dst, size_t cap)
+{
+	uint32_t n = tsdb_chunk_count(src, len);
+	tsdb_sample *tmp = malloc((n + 1) * sizeof(*tmp));
+	if (!tmp || cap < TSDB_CHUNK_HEADER_BYTES ||
+	    tsdb_chunk_decode(src, len, UINT32_MAX, INT64_MIN, INT64_MAX, tmp) != (long)n) {
+		free(tmp);
+		return 0;
+	}
+	tsdb_chunk_app a;
+	tsdb_chunk_app_init(&a, dst, cap);
+	a.force_scale = TSDB_CHUNK_FORCE_XOR;
+	bool ok = true;
+	for (uint32_t i = 0; ok && i < n; i++)
+		ok = tsdb_chunk_app_append(&a, tmp[i].t, tmp[i].v);
+	free(tmp);
+	return ok ? tsdb_chunk_app_bytes(&a) : 0;
+}
+
+static void switch_xor(tsdb_chunk_app *a)
+{
+	size_t len = tsdb_chunk_app_bytes(a);
+	uint8_t *tmp = malloc(len);
+	if (!tmp)
+		return;
+	size_t alt = tsdb_chunk_reencode_xor(a->bs.buf, len, tmp, len - 1);
+	if (alt) {
+		memcpy(a->bs.buf, tmp, alt);
+		tsdb_chunk_app b;
+		if (tsdb_chunk_app_resume(&b, a->bs.buf, alt, a->bs.cap_bytes) == TSDB_OK)
+			*a = b;
+	}
+	free(tmp);
 }
 
 uint32_t tsdb_chunk_count(const uint8_t *b, size_t len)
@@ -389,12 +477,48 @@ static inline __attribute__((always_inline)) bool step(tsdb_chunk_iter *it)
 		it->i = 1;
 		return true;
 	}
-	int64_t dod;
-	bool esc = false;
-	if (!get_class(r, ts_bits, TS_NCLASS, &dod, &esc))
+	if (it->run_left) {
+		it->run_left--;
+		goto joint_zero;
+	}
+	uint64_t joint;
+	size_t pos = tsdb_chunk_iter_bitpos(it);
+	if (!tsdb_bstream_read_bits(r, 1, &joint))
 		goto corrupt;
-	it->tdelta = (int64_t)((uint64_t)it->tdelta + (uint64_t)dod);
-	it->t = (int64_t)((uint64_t)it->t + (uint64_t)it->tdelta);
+	if (!joint) {
+		if (it->zrun++ == 0)
+			it->run_start = (uint32_t)(pos + TSDB_CHUNK_HEADER_BYTES * 8);
+		if (it->zrun == RUN_UNARY) {
+			/* gamma code of the run length - 7 */
+			int k = tsdb_bstream_read_zeros(r, 31);
+			uint64_t g;
+			if (k < 0 || !tsdb_bstream_read_bits(r, (unsigned)k + 1, &g) || g == 0 ||
+			    g - 1 > it->n - it->i - 1)
+				goto corrupt;
+			it->run_left = (uint32_t)(g - 1);
+			it->zrun += it->run_left;  /* the run's total length */
+		}
+	joint_zero:
+		it->tdelta = it->tbase;
+		it->t = (int64_t)((uint64_t)it->t + (uint64_t)it->tbase);
+		if (it->int_mode) {
+			it->iv += it->idv;
+			double d = from_dec(it->iv, it->scale);
+			memcpy(&it->vbits, &d, 8);
+		}
+		it->i++;
+		return true;
+	}
+	it->zrun = 0;
+	int64_t e;
+	bool esc = false;
+	if (!get_class(r, ts_bits, TS_NCLASS, &e, &esc))
+		goto corrupt;
+	int64_t d = (int64_t)((uint64_t)it->tbase + (uint64_t)e);
+	if (it->i == 1 || d == it->tdelta)
+		it->tbase = d;
+	it->tdelta = d;
+	it->t = (int64_t)((uint64_t)it->t + (uint64_t)d);
 	if (it->int_mode) {
 		int64_t ddv;
 		if (!get_class(r, int_bits, INT_NCLASS, &ddv, &esc))
@@ -402,6 +526,7 @@ static inline __attribute__((always_inline)) bool step(tsdb_chunk_iter *it)
 		if (esc) {
 			if (!get_raw64(r, &it->vbits))
 				goto corrupt;
+			it->nesc++;
 		} else {
 			it->idv += ddv;
 			it->iv += it->idv;
@@ -452,11 +577,15 @@ int tsdb_chunk_app_resume(tsdb_chunk_app *a, uint8_t *buf, size_t len, size_t ca
 	a->n = it.n;
 	a->int_mode = it.int_mode;
 	a->scale = it.scale;
+	a->nesc = it.nesc;
+	a->run = it.zrun;
+	a->run_start = it.run_start;
 	a->force_scale = -1;
 	a->leading = it.leading;
 	a->trailing = it.trailing;
 	a->t = it.t;
 	a->tdelta = it.tdelta;
+	a->tbase = it.tbase;
 	a->vbits = it.vbits;
 	a->iv = it.iv;
 	a->idv = it.idv;
@@ -521,14 +650,53 @@ long tsdb_chunk_decode(const uint8_t *b, size_t len, uint32_t max_samples, int64
 	const uint8_t *p = it.r.p, *end = it.r.end;
 	uint64_t acc = it.r.acc;
 	unsigned nacc = it.r.nacc;
-	int64_t t = it.t, tdelta = it.tdelta, iv = it.iv, idv = it.idv;
+	int64_t t = it.t, tdelta = it.tdelta, tbase = it.tbase, iv = it.iv, idv = it.idv;
 	uint64_t vbits = it.vbits;
 	unsigned leading = it.leading, trailing = it.trailing;
-	uint32_t i = it.i, cnt = it.n;
+	uint32_t i = it.i, cnt = it.n, zrun = 0;
 	unsigned scale = it.scale;
 	while (i < cnt) {
 		REFILL();
 		uint64_t u;
+		if (!(acc >> 63)) {
+			/* same interval, value code zero: one sample, or a whole run */
+			SKIP(1);
+			uint64_t len = 1;
+			if (++zrun == RUN_UNARY) {
+				REFILL();
+				unsigned k = acc ? (unsigned)__builtin_clzll(acc) : 64;
+				if (k > 31)
+					goto corrupt;
+				SKIP(k);
+				REFILL();
+				TAKE(k + 1, u);
+				if (u == 0 || u - 1 > cnt - i - 1)
+					goto corrupt;
+				len += u - 1;
+				zrun += (uint32_t)(u - 1);
+			}
+			tdelta = tbase;
+			for (; len; len--) {
+				t = (int64_t)((uint64_t)t + (uint64_t)tbase);
+				if (it.int_mode) {
+					iv += idv;
+					double d = from_dec(iv, scale);
+					memcpy(&vbits, &d, 8);
+				}
+				i++;
+				if (t > maxt_ms)
+					return n;
+				if (t >= mint_ms) {
+					out[n].t = t;
+					memcpy(&out[n].v, &vbits, 8);
+					n++;
+				}
+			}
+			continue;
+		}
+		SKIP(1);
+		zrun = 0;
+		int64_t e = 0;
 		if (!(acc >> 63)) {
 			SKIP(1);
 		} else {
@@ -536,22 +704,26 @@ long tsdb_chunk_decode(const uint8_t *b, size_t len, uint32_t max_samples, int64
 			unsigned used = k < TS_NCLASS - 1 ? k + 1 : k;
 			SKIP(used);
 			unsigned bw = ts_bits[k];
-			int64_t dod;
 			if (bw == 64) {
 				REFILL();
 				TAKE(32, u);
 				uint64_t hi = u;
 				REFILL();
 				TAKE(32, u);
-				dod = (int64_t)(hi << 32 | u);
+				e = (int64_t)(hi << 32 | u);
 			} else {
 				REFILL();
 				TAKE(bw, u);
-				dod = sext(u, bw);
+				e = sext(u, bw);
 			}
-			tdelta = (int64_t)((uint64_t)tdelta + (uint64_t)dod);
 		}
-		t = (int64_t)((uint64_t)t + (uint64_t)tdelta);
+		{
+			int64_t d = (int64_t)((uint64_t)tbase + (uint64_t)e);
+			if (i == 1 || d == tdelta)
+				tbase = d;
+			tdelta = d;
+			t = (int64_t)((uint64_t)t + (uint64_t)d);
+		}
 		REFILL();
 		if (it.int_mode) {
 			if (!(acc >> 63)) {

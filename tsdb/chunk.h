@@ -26,10 +26,14 @@ typedef struct tsdb_chunk_app {
 	uint32_t n;         /* samples in the chunk */
 	bool int_mode;      /* decimal value encoding, fixed by the first sample */
 	uint8_t scale;      /* int mode: values are iv / 10^scale */
+	uint16_t nesc;      /* int mode: raw-float escapes in the chunk */
+	uint32_t run;       /* samples in the joint-zero run at the tail (0: none) */
+	uint32_t run_start; /* bit position where that run's code starts */
 	int8_t force_scale; /* internal: scale to use for the first sample, or -1 */
 	bool no_rescale;    /* internal: set while re-encoding */
 	uint8_t leading, trailing;  /* XOR window; leading 0xff = none yet */
 	int64_t t, tdelta;  /* last timestamp and delta */
+	int64_t tbase;      /* base interval: the last delta seen twice in a row */
 	uint64_t vbits;     /* last value (raw bits) */
 	int64_t iv, idv;    /* int mode: last integer value and its delta */
 } tsdb_chunk_app;
@@ -49,6 +53,12 @@ void tsdb_chunk_app_rebase(tsdb_chunk_app *a, uint8_t *buf, size_t cap_bytes);
 bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t_ms, double v);
 static inline size_t tsdb_chunk_app_bytes(const tsdb_chunk_app *a) { return tsdb_bstream_bytes(&a->bs); }
 
+#define TSDB_CHUNK_FORCE_XOR (-2)  /* force_scale: XOR float mode */
+/* Re-encodes the chunk src of len bytes in XOR float mode into dst.
+ * Returns the new length, or 0 when it does not fit in cap bytes (or src
+ * is corrupt). Used when a chunk is cut, to keep the smaller encoding. */
+size_t tsdb_chunk_reencode_xor(const uint8_t *src, size_t len, uint8_t *dst, size_t cap);
+
 /* Samples in the chunk, from its header. */
 uint32_t tsdb_chunk_count(const uint8_t *b, size_t len);
 
@@ -59,9 +69,13 @@ typedef struct tsdb_chunk_iter {
 	bool int_mode;
 	uint8_t scale;
 	uint8_t leading, trailing;
+	uint16_t nesc;      /* escapes read so far */
+	uint32_t zrun;      /* joint-zero samples read in the current run */
+	uint32_t run_left;  /* samples of the current run still to emit */
+	uint32_t run_start; /* bit position of the current run's code */
 	int err;            /* sticky TSDB_ECORRUPT */
 	bool done;          /* next returned false */
-	int64_t t, tdelta;
+	int64_t t, tdelta, tbase;
 	uint64_t vbits;
 	int64_t iv, idv;
 } tsdb_chunk_iter;
