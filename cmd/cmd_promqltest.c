@@ -287,6 +287,14 @@ int cmd_promqltest(int argc, char **argv)
 		}
 		if (st.f_unexpected)
 			file_ok = false;
+		if (cnt.load_errors) {
+			tp_strbuf sb = { 0 };
+			tp_sb_printf(&sb, "%s: %u samples could not be loaded (see the messages above)", path,
+				     cnt.load_errors);
+			emit(&st, tp_sb_cstr(&sb));
+			tp_sb_free(&sb);
+			file_ok = false;
+		}
 		total.passed += cnt.passed;
 		total.failed += cnt.failed;
 		total.skipped += cnt.skipped;

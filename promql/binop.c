@@ -222,8 +222,10 @@ static ev_value set_op(ev *e, const promql_node *n, ev_value l, ev_value r)
 					r.series[k].ok[i] = 0;
 		}
 		out.series = tp_arena_alloc(e->arena, sizeof(ev_series) * (l.nseries + r.nseries + 1));
-		memcpy(out.series, l.series, sizeof(ev_series) * l.nseries);
-		memcpy(out.series + l.nseries, r.series, sizeof(ev_series) * r.nseries);
+		if (l.nseries)
+			memcpy(out.series, l.series, sizeof(ev_series) * l.nseries);
+		if (r.nseries)
+			memcpy(out.series + l.nseries, r.series, sizeof(ev_series) * r.nseries);
 		out.nseries = l.nseries + r.nseries;
 	} else {
 		for (size_t i = 0; i < e->nsteps; i++) {

@@ -297,9 +297,13 @@ static ev_value hist_eval(ev *e, const promql_node *n, bool fraction)
 			} else {
 				bool forced;
 				v = bucket_quantile(p0[i], b, m, &forced);
-				if (forced)
+				if (forced) {
+					/* Prometheus names the metric only with delayed name removal */
+					const char *mn = e->delayed_names ? tp_labels_get(&g.labels[gi], TP_METRIC_NAME) : NULL;
 					promql_ev_info(e, varg,
-						       "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name \"\"");
+						       "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name \"%s\"",
+						       mn ? mn : "");
+				}
 			}
 			if (out[gi] < 0) {
 				out[gi] = (int32_t)r.nseries;

@@ -202,7 +202,7 @@ static void run_clear(runner *r)
 	hist_names_clear(r);
 }
 
-static void run_load(runner *r, const promql_test_cmd *c)
+static void run_load(runner *r, const promql_test_cmd *c, promql_test_counts *counts)
 {
 	tsdb_appender *app = tsdb_appender_new(r->head);
 	for (size_t s = 0; s < c->nseries; s++) {
@@ -227,6 +227,7 @@ static void run_load(runner *r, const promql_test_cmd *c)
 				     : tsdb_appender_add(app, &ser->labels, t, ser->slots[k].v, &ref);
 			if (rc != TSDB_OK) {
 				tp_strbuf sb = { 0 };
+				counts->load_errors++;
 				fprintf(stderr, "%s:%d: load: %s at t=%lld: %s\n", r->f->path, ser->line,
 					fmt_labels(&sb, &ser->labels), (long long)t, tsdb_rc_str(rc));
 				tp_sb_free(&sb);
@@ -535,7 +536,8 @@ static bool regex_search(const char *re, const char *text, bool *bad)
 {
 	int ec;
 	PCRE2_SIZE eo;
-	pcre2_code *code = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &ec, &eo, NULL);
+	/* byte mode: error texts may carry invalid UTF-8 (e.g. a "\xff" label) */
+	pcre2_code *code = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, 0, &ec, &eo, NULL);
 	if (!code) {
 		*bad = true;
 		return false;
@@ -689,11 +691,29 @@ static void at_rewrite(promql_node *n, int64_t t, bool *unsafe)
 	}
 }
 
-/* Expressions whose value depends on the query range (duration
- * expressions and `@ start()/end()`): no re-runs, no range check. */
+/* §9.2: no range-mode check when the query text names start(), end(),
+ * range() or step() (their value differs between the two modes). */
 static bool mentions_range_fns(const char *q)
 {
 	return strstr(q, "start()") || strstr(q, "end()") || strstr(q, "range()") || strstr(q, "step()");
+}
+
+/* §9.1: main adds start, end, range and step to the functions that make
+ * the `@` re-runs meaningless, as calls; `@ start()` / `@ end()` are
+ * modifiers (the re-run replaces them by `@ T`, as upstream's does). */
+static bool calls_range_fns(const char *q)
+{
+	static const char *const fns[] = { "start()", "end()", "range()", "step()" };
+	for (size_t i = 0; i < TP_ARRAY_LEN(fns); i++) {
+		for (const char *p = q; (p = strstr(p, fns[i])) != NULL; p++) {
+			const char *b = p;
+			while (b > q && (b[-1] == ' ' || b[-1] == '\t'))
+				b--;
+			if (b == q || b[-1] != '@')
+				return true;
+		}
+	}
+	return false;
 }
 
 static bool range_check(runner *r, const promql_test_cmd *c, const promql_expr *expr, int64_t t,
@@ -735,15 +755,19 @@ static bool range_check(runner *r, const promql_test_cmd *c, const promql_expr *
 	} else {
 		ok = false;
 	}
-	if (!ok)
+	if (!ok) {
+		tp_sb_printf(&r->msg, "  run: %s\n", r->run_desc);
 		describe_result(&r->msg, &rr);
+	}
 	promql_result_free(&rr);
 	return ok;
 }
 
-/* One instant run: the original text (expr NULL) or a rewritten AST. */
+/* One instant run: the original text (expr NULL) or a rewritten AST
+ * (whose `@ start()`/`@ end()` are gone, so it gets the range check). */
 static bool instant_run(runner *r, const promql_test_cmd *c, const promql_expr *expr, int64_t t)
 {
+	bool range_fns = expr ? false : mentions_range_fns(c->expr);
 	promql_result res;
 	r->queries++;
 	if (expr)
@@ -755,15 +779,13 @@ static bool instant_run(runner *r, const promql_test_cmd *c, const promql_expr *
 		/* settled */
 	} else if (!check_annos(r, c, &res) || !compare_result(r, c, &res)) {
 		ok = false;
-	} else if (!c->range_vector && !c->has_string && !mentions_range_fns(c->expr) && !r->opts->no_range_check &&
+	} else if (!c->range_vector && !c->has_string && !range_fns && !r->opts->no_range_check &&
 		   (res.type == PROMQL_TYPE_SCALAR || res.type == PROMQL_TYPE_VECTOR)) {
 		const char *prev = r->run_desc;
 		tp_strbuf d = { 0 };
 		tp_sb_printf(&d, "%s, range-mode check (t-1m to t+1m step 1m)", prev);
 		r->run_desc = tp_sb_cstr(&d);
 		ok = range_check(r, c, expr, t, &res);
-		if (!ok)
-			tp_sb_printf(&r->msg, "  run: %s\n", r->run_desc);
 		r->run_desc = prev;
 		tp_sb_free(&d);
 		promql_result_free(&res);
@@ -783,7 +805,7 @@ static bool eval_instant(runner *r, const promql_test_cmd *c)
 	r->run_desc = "the query as written";
 	if (!instant_run(r, c, NULL, t0))
 		return false;
-	if (r->opts->no_at_reruns || mentions_range_fns(c->expr))
+	if (r->opts->no_at_reruns || calls_range_fns(c->expr))
 		return true;
 	promql_parse_error perr;
 	promql_expr *e = promql_parse(c->expr, &parse_opts, &perr);
@@ -824,8 +846,10 @@ static bool eval_range(runner *r, const promql_test_cmd *c)
 	} else if (!check_annos(r, c, &res) || !compare_result(r, c, &res)) {
 		ok = false;
 	}
-	if (!ok)
+	if (!ok) {
+		tp_sb_printf(&r->msg, "  run: %s\n", r->run_desc);
 		describe_result(&r->msg, &res);
+	}
 	promql_result_free(&res);
 	return ok;
 }
@@ -909,7 +933,7 @@ int promql_test_run(const promql_test_file *f, const promql_test_opts *opts, pro
 			run_clear(&r);
 			break;
 		case PROMQL_TEST_LOAD:
-			run_load(&r, c);
+			run_load(&r, c, counts);
 			break;
 		case PROMQL_TEST_EVAL:
 			run_eval(&r, c, counts);

@@ -153,6 +153,7 @@ typedef struct promql_test_counts {
 	unsigned failed_errtext;           /* of failed: only the error text differed (§8.1) */
 	unsigned failed_annos;             /* of failed: an annotation check failed (§8.2) */
 	unsigned long queries;             /* queries run, the §9 re-runs included */
+	unsigned load_errors;              /* samples the storage rejected (upstream fails the file) */
 } promql_test_counts;
 
 /* Runs every command of f on a fresh head, adding to *counts. Returns 0,

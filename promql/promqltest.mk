@@ -26,12 +26,15 @@ PROMQLTEST_OWN = \
 	tests/promql/dates.test \
 	tests/promql/histogram_quantile.test \
 	tests/promql/labels.test \
+	tests/promql/math.test \
+	tests/promql/over_time.test \
+	tests/promql/range.test \
 	tests/promql/rate.test \
 	tests/promql/selectors.test \
 	tests/promql/subquery.test
 
-TESTS += tests/promql/run-own.sh tests/promql/run-upstream.sh
-EXTRA_DIST += tests/promql/run-own.sh tests/promql/run-upstream.sh \
+TESTS += tests/promql/test-cli.sh tests/promql/run-own.sh tests/promql/run-upstream.sh
+EXTRA_DIST += tests/promql/test-cli.sh tests/promql/run-own.sh tests/promql/run-upstream.sh \
 	tests/promql/known-failures.txt tests/promql/own-known-failures.txt \
 	tests/promql/crosscheck-promtool.py tests/promql/draft-known-failures.py \
 	tests/promql/README.md \

@@ -737,7 +737,8 @@ static void add_anno(tp_arena *a, promql_test_cmd *c, size_t *cap, bool info, ch
 }
 
 /* `expect <type> [msg: T | regex: R]` (§6.4). */
-static int parse_directive(parser *ps, promql_test_cmd *c, size_t *anno_cap, const tline *L, size_t lineno)
+static int parse_directive(parser *ps, promql_test_cmd *c, size_t *anno_cap, bool *seen_fail, const tline *L,
+			   size_t lineno)
 {
 	tp_arena *a = &ps->f->arena;
 	const char *w;
@@ -760,8 +761,10 @@ static int parse_directive(parser *ps, promql_test_cmd *c, size_t *anno_cap, con
 	else if (rn)
 		goto bad;
 	if (word_is(w, wn, "fail")) {
-		if (c->fail)
+		/* one `expect fail` per eval (an eval_fail header may add one) */
+		if (*seen_fail)
 			goto bad;
+		*seen_fail = true;
 		c->fail = true;
 		c->fail_msg = msg;
 		c->fail_regex = regex;
@@ -843,6 +846,7 @@ static int parse_eval(parser *ps, size_t *ip)
 	c->expr = tp_arena_strndup(a, L->s + p, L->n - p);
 
 	uint32_t pos = 0;
+	bool seen_fail = false;
 	for (i++; i < ps->nlines && ps->lines[i].n; i++) {
 		tline *B = &ps->lines[i];
 		size_t lineno = i + 1;
@@ -889,7 +893,7 @@ static int parse_eval(parser *ps, size_t *ip)
 		{
 			size_t q = 0;
 			if (next_word(B->s, B->n, &q, &w, &wn) && word_is(w, wn, "expect")) {
-				if (parse_directive(ps, c, &anno_cap, B, lineno) != 0)
+				if (parse_directive(ps, c, &anno_cap, &seen_fail, B, lineno) != 0)
 					return -1;
 				continue;
 			}

@@ -120,4 +120,18 @@ static inline int tsdb_bstream_read_unary(tsdb_bstream_reader *r, unsigned max)
 	return (int)ones;
 }
 
+/* Consumes the 0 bits before the next 1 bit (which is left unread) and
+ * returns their number; -1 when more than max or at the end. */
+static inline int tsdb_bstream_read_zeros(tsdb_bstream_reader *r, unsigned max)
+{
+	if (r->nacc < max + 1)
+		tsdb_bstream_refill(r);
+	unsigned z = r->acc ? (unsigned)__builtin_clzll(r->acc) : 64;
+	if (z > max || z >= r->nacc)
+		return -1;
+	r->acc <<= z;
+	r->nacc -= z;
+	return (int)z;
+}
+
 #endif

@@ -150,6 +150,30 @@ void tsdb_chunk_app_rebase(tsdb_chunk_app *a, uint8_t *buf, size_t cap_bytes)
 }
 
 static bool rescale(tsdb_chunk_app *a, unsigned k, int64_t t, double v);
+
+#define RUN_UNARY 8  /* runs of up to 7 are that many '0' bits */
+
+/* Cuts the stream back to pos bits, clearing the rest of that byte. */
+static void trunc_bits(tsdb_bstream *bs, size_t pos)
+{
+	bs->nbits = pos;
+	if (pos & 7)
+		bs->buf[pos >> 3] &= (uint8_t)(0xff00u >> (pos & 7));
+}
+
+/* Writes the code of a joint-zero run of len samples at bit pos (the end
+ * of the stream): len < 8: len '0' bits; else 8 '0' bits and the Elias
+ * gamma code of len - 7. len 0 writes nothing. */
+static bool put_run(tsdb_bstream *bs, size_t pos, uint32_t len)
+{
+	trunc_bits(bs, pos);
+	if (len < RUN_UNARY)
+		return tsdb_bstream_write_bits(bs, 0, len);
+	uint32_t g = len - (RUN_UNARY - 1);
+	unsigned k = 31 - (unsigned)__builtin_clz(g);
+	return tsdb_bstream_write_bits(bs, 0, RUN_UNARY) && tsdb_bstream_write_bits(bs, 0, k) &&
+	       tsdb_bstream_write_bits(bs, g, k + 1);
+}
 static void switch_xor(tsdb_chunk_app *a);
 
 bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
@@ -187,7 +211,10 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 	} else {
 		/* wrapping arithmetic: any int64 timestamps round-trip */
 		int64_t d = (int64_t)((uint64_t)t - (uint64_t)a->t);
-		int64_t dod = (int64_t)((uint64_t)d - (uint64_t)a->tdelta);
+		/* e: the interval against the base interval (the last one seen
+		 * twice in a row), so a single late scrape costs two codes (+j, -j)
+		 * where a delta-of-delta costs three (+j, -2j, +j) */
+		int64_t e = (int64_t)((uint64_t)d - (uint64_t)a->tbase);
 		bool have_iv = false;
 		if (a->int_mode) {
 			have_iv = as_dec(v, a->scale, &iv);
@@ -196,13 +223,23 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 					return rescale(a, k, t, v);  /* nothing written yet */
 		}
 		bool vzero = a->int_mode ? have_iv && iv - a->iv == a->idv : vb == a->vbits;
-		if (dod == 0 && vzero) {
-			/* the common case, one bit: same interval, value code zero */
-			ok = tsdb_bstream_write_bits(&a->bs, 0, 1);
-			if (ok && a->int_mode)
+		if (e == 0 && vzero) {
+			/* the common case: same interval, value code zero; extends
+			 * the run at the tail (its code is rewritten in place) */
+			if (a->run == 0)
+				a->run_start = (uint32_t)a->bs.nbits;
+			ok = put_run(&a->bs, a->run_start, a->run + 1);
+			if (!ok) {
+				put_run(&a->bs, a->run_start, a->run);  /* fitted before */
+				*a = save;
+				return false;
+			}
+			a->run++;
+			if (a->int_mode)
 				a->iv = iv;
 		} else {
-			ok = tsdb_bstream_write_bits(&a->bs, 1, 1) && put_class(&a->bs, ts_bits, TS_NCLASS, dod);
+			a->run = 0;
+			ok = tsdb_bstream_write_bits(&a->bs, 1, 1) && put_class(&a->bs, ts_bits, TS_NCLASS, e);
 			if (ok && a->int_mode) {
 				int64_t dv = iv - a->iv;
 				if (have_iv && fits(dv - a->idv, 56)) {
@@ -224,6 +261,8 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 			}
 		}
 		if (ok) {
+			if (a->n == 1 || d == a->tdelta)
+				a->tbase = d;
 			a->tdelta = d;
 			a->t = t;
 		}
@@ -438,11 +477,30 @@ static inline __attribute__((always_inline)) bool step(tsdb_chunk_iter *it)
 		it->i = 1;
 		return true;
 	}
+	if (it->run_left) {
+		it->run_left--;
+		goto joint_zero;
+	}
 	uint64_t joint;
+	size_t pos = tsdb_chunk_iter_bitpos(it);
 	if (!tsdb_bstream_read_bits(r, 1, &joint))
 		goto corrupt;
 	if (!joint) {
-		it->t = (int64_t)((uint64_t)it->t + (uint64_t)it->tdelta);
+		if (it->zrun++ == 0)
+			it->run_start = (uint32_t)(pos + TSDB_CHUNK_HEADER_BYTES * 8);
+		if (it->zrun == RUN_UNARY) {
+			/* gamma code of the run length - 7 */
+			int k = tsdb_bstream_read_zeros(r, 31);
+			uint64_t g;
+			if (k < 0 || !tsdb_bstream_read_bits(r, (unsigned)k + 1, &g) || g == 0 ||
+			    g - 1 > it->n - it->i - 1)
+				goto corrupt;
+			it->run_left = (uint32_t)(g - 1);
+			it->zrun += it->run_left;  /* the run's total length */
+		}
+	joint_zero:
+		it->tdelta = it->tbase;
+		it->t = (int64_t)((uint64_t)it->t + (uint64_t)it->tbase);
 		if (it->int_mode) {
 			it->iv += it->idv;
 			double d = from_dec(it->iv, it->scale);
@@ -451,12 +509,16 @@ static inline __attribute__((always_inline)) bool step(tsdb_chunk_iter *it)
 		it->i++;
 		return true;
 	}
-	int64_t dod;
+	it->zrun = 0;
+	int64_t e;
 	bool esc = false;
-	if (!get_class(r, ts_bits, TS_NCLASS, &dod, &esc))
+	if (!get_class(r, ts_bits, TS_NCLASS, &e, &esc))
 		goto corrupt;
-	it->tdelta = (int64_t)((uint64_t)it->tdelta + (uint64_t)dod);
-	it->t = (int64_t)((uint64_t)it->t + (uint64_t)it->tdelta);
+	int64_t d = (int64_t)((uint64_t)it->tbase + (uint64_t)e);
+	if (it->i == 1 || d == it->tdelta)
+		it->tbase = d;
+	it->tdelta = d;
+	it->t = (int64_t)((uint64_t)it->t + (uint64_t)d);
 	if (it->int_mode) {
 		int64_t ddv;
 		if (!get_class(r, int_bits, INT_NCLASS, &ddv, &esc))
@@ -516,11 +578,14 @@ int tsdb_chunk_app_resume(tsdb_chunk_app *a, uint8_t *buf, size_t len, size_t ca
 	a->int_mode = it.int_mode;
 	a->scale = it.scale;
 	a->nesc = it.nesc;
+	a->run = it.zrun;
+	a->run_start = it.run_start;
 	a->force_scale = -1;
 	a->leading = it.leading;
 	a->trailing = it.trailing;
 	a->t = it.t;
 	a->tdelta = it.tdelta;
+	a->tbase = it.tbase;
 	a->vbits = it.vbits;
 	a->iv = it.iv;
 	a->idv = it.idv;
@@ -585,26 +650,53 @@ long tsdb_chunk_decode(const uint8_t *b, size_t len, uint32_t max_samples, int64
 	const uint8_t *p = it.r.p, *end = it.r.end;
 	uint64_t acc = it.r.acc;
 	unsigned nacc = it.r.nacc;
-	int64_t t = it.t, tdelta = it.tdelta, iv = it.iv, idv = it.idv;
+	int64_t t = it.t, tdelta = it.tdelta, tbase = it.tbase, iv = it.iv, idv = it.idv;
 	uint64_t vbits = it.vbits;
 	unsigned leading = it.leading, trailing = it.trailing;
-	uint32_t i = it.i, cnt = it.n;
+	uint32_t i = it.i, cnt = it.n, zrun = 0;
 	unsigned scale = it.scale;
 	while (i < cnt) {
 		REFILL();
 		uint64_t u;
 		if (!(acc >> 63)) {
-			/* same interval, value code zero */
+			/* same interval, value code zero: one sample, or a whole run */
 			SKIP(1);
-			t = (int64_t)((uint64_t)t + (uint64_t)tdelta);
-			if (it.int_mode) {
-				iv += idv;
-				double d = from_dec(iv, scale);
-				memcpy(&vbits, &d, 8);
+			uint64_t len = 1;
+			if (++zrun == RUN_UNARY) {
+				REFILL();
+				unsigned k = acc ? (unsigned)__builtin_clzll(acc) : 64;
+				if (k > 31)
+					goto corrupt;
+				SKIP(k);
+				REFILL();
+				TAKE(k + 1, u);
+				if (u == 0 || u - 1 > cnt - i - 1)
+					goto corrupt;
+				len += u - 1;
+				zrun += (uint32_t)(u - 1);
 			}
-			goto emit;
+			tdelta = tbase;
+			for (; len; len--) {
+				t = (int64_t)((uint64_t)t + (uint64_t)tbase);
+				if (it.int_mode) {
+					iv += idv;
+					double d = from_dec(iv, scale);
+					memcpy(&vbits, &d, 8);
+				}
+				i++;
+				if (t > maxt_ms)
+					return n;
+				if (t >= mint_ms) {
+					out[n].t = t;
+					memcpy(&out[n].v, &vbits, 8);
+					n++;
+				}
+			}
+			continue;
 		}
 		SKIP(1);
+		zrun = 0;
+		int64_t e = 0;
 		if (!(acc >> 63)) {
 			SKIP(1);
 		} else {
@@ -612,22 +704,26 @@ long tsdb_chunk_decode(const uint8_t *b, size_t len, uint32_t max_samples, int64
 			unsigned used = k < TS_NCLASS - 1 ? k + 1 : k;
 			SKIP(used);
 			unsigned bw = ts_bits[k];
-			int64_t dod;
 			if (bw == 64) {
 				REFILL();
 				TAKE(32, u);
 				uint64_t hi = u;
 				REFILL();
 				TAKE(32, u);
-				dod = (int64_t)(hi << 32 | u);
+				e = (int64_t)(hi << 32 | u);
 			} else {
 				REFILL();
 				TAKE(bw, u);
-				dod = sext(u, bw);
+				e = sext(u, bw);
 			}
-			tdelta = (int64_t)((uint64_t)tdelta + (uint64_t)dod);
 		}
-		t = (int64_t)((uint64_t)t + (uint64_t)tdelta);
+		{
+			int64_t d = (int64_t)((uint64_t)tbase + (uint64_t)e);
+			if (i == 1 || d == tdelta)
+				tbase = d;
+			tdelta = d;
+			t = (int64_t)((uint64_t)t + (uint64_t)d);
+		}
 		REFILL();
 		if (it.int_mode) {
 			if (!(acc >> 63)) {

@@ -27,10 +27,13 @@ typedef struct tsdb_chunk_app {
 	bool int_mode;      /* decimal value encoding, fixed by the first sample */
 	uint8_t scale;      /* int mode: values are iv / 10^scale */
 	uint16_t nesc;      /* int mode: raw-float escapes in the chunk */
+	uint32_t run;       /* samples in the joint-zero run at the tail (0: none) */
+	uint32_t run_start; /* bit position where that run's code starts */
 	int8_t force_scale; /* internal: scale to use for the first sample, or -1 */
 	bool no_rescale;    /* internal: set while re-encoding */
 	uint8_t leading, trailing;  /* XOR window; leading 0xff = none yet */
 	int64_t t, tdelta;  /* last timestamp and delta */
+	int64_t tbase;      /* base interval: the last delta seen twice in a row */
 	uint64_t vbits;     /* last value (raw bits) */
 	int64_t iv, idv;    /* int mode: last integer value and its delta */
 } tsdb_chunk_app;
@@ -67,9 +70,12 @@ typedef struct tsdb_chunk_iter {
 	uint8_t scale;
 	uint8_t leading, trailing;
 	uint16_t nesc;      /* escapes read so far */
+	uint32_t zrun;      /* joint-zero samples read in the current run */
+	uint32_t run_left;  /* samples of the current run still to emit */
+	uint32_t run_start; /* bit position of the current run's code */
 	int err;            /* sticky TSDB_ECORRUPT */
 	bool done;          /* next returned false */
-	int64_t t, tdelta;
+	int64_t t, tdelta, tbase;
 	uint64_t vbits;
 	int64_t iv, idv;
 } tsdb_chunk_iter;

@@ -300,6 +300,16 @@ static void test_file_parse(void **state)
 	assert_int_equal(promql_test_file_parse(&f, "t", "eval instant at 1m x\n  expect bogus\n", err, sizeof err),
 			 -1);
 	assert_non_null(strstr(err, "line 2"));
+	assert_int_equal(
+		promql_test_file_parse(&f, "t", "eval instant at 1m x\n  expect fail\n  expect fail\n", err, sizeof err),
+		-1);
+	/* eval_fail plus one expect fail (with a message) is fine */
+	assert_int_equal(promql_test_file_parse(&f, "t", "eval_fail instant at 1m x\n  expect fail msg: boom\n", err,
+						sizeof err),
+			 0);
+	assert_true(f.cmds[0].fail);
+	assert_string_equal(f.cmds[0].fail_msg, "boom");
+	promql_test_file_free(&f);
 }
 
 int main(void)

@@ -210,6 +210,7 @@ static unsigned long queries_for(const char *text, unsigned *passed)
  * at -10T, 0, T/5, T, 10T, each also as a range query: 12 queries. At
  * T == 0 the re-runs are at -1000, 0, 1000 ms: 8. Time-dependent
  * functions skip the @ re-runs (2), expected failures the range mode (6),
+ * `@ start()` only the range mode of the run as written (11),
  * ordered evals still run the range query (12), range evals run once. */
 static void test_reruns(void **state)
 {
@@ -224,7 +225,7 @@ static void test_reruns(void **state)
 		{ "eval instant at 2m m\n  m{a=\"1\"} 3\n", 12 },
 		{ "eval instant at 0m m\n  m{a=\"1\"} 1\n", 8 },
 		{ "eval instant at 2m timestamp(m)\n  {a=\"1\"} 120\n", 2 },
-		{ "eval instant at 2m m @ start()\n  m{a=\"1\"} 3\n", 1 },
+		{ "eval instant at 2m m @ start()\n  m{a=\"1\"} 3\n", 11 },
 		{ "eval instant at 2m sort(m)\n  expect ordered\n  m{a=\"1\"} 3\n", 12 },
 		{ "eval instant at 2m label_replace(m, \"b\", \"\", \"a\", \"(.*\")\n  expect fail\n", 6 },
 		{ "eval range from 0 to 2m step 1m m\n  m{a=\"1\"} 1 2 3\n", 1 },

@@ -275,6 +275,61 @@ static void test_decimal(void **state)
 	assert_memory_equal(copy, small, len);
 }
 
+static void test_runs(void **state)
+{
+	(void)state;
+	/* runs of every length from 1 to 40 between changes, in both value
+	 * modes; the appender resumed at every position continues with the
+	 * same bytes, and a jitter inside a run splits it */
+	enum { N = 900 };
+	static int64_t t[N];
+	static double v[N];
+	for (int mode = 0; mode < 2; mode++) {
+		int i = 0, len = 1;
+		int64_t ts = 1000;
+		double val = mode ? 0.125 : 7.0;
+		while (i < N) {
+			for (int k = 0; k < len && i < N; k++, i++) {
+				t[i] = ts;
+				v[i] = val;
+				ts += 1000 + (k == 20 ? 3 : 0);
+			}
+			val = mode ? u2f(rnd()) : val + 1.0;
+			len = len % 40 + 1;
+		}
+		roundtrip(t, v, N);
+		size_t cap = N * 24;
+		uint8_t *full = malloc(cap), *part = malloc(cap);
+		tsdb_chunk_app a;
+		tsdb_chunk_app_init(&a, full, cap);
+		for (int k = 0; k < N; k++)
+			assert_true(tsdb_chunk_app_append(&a, t[k], v[k]));
+		size_t len_full = tsdb_chunk_app_bytes(&a);
+		for (int cut = 1; cut < N; cut += 7) {
+			tsdb_chunk_app b;
+			tsdb_chunk_app_init(&b, part, cap);
+			for (int k = 0; k < cut; k++)
+				assert_true(tsdb_chunk_app_append(&b, t[k], v[k]));
+			assert_int_equal(tsdb_chunk_app_resume(&b, part, tsdb_chunk_app_bytes(&b), cap), TSDB_OK);
+			for (int k = cut; k < N; k++)
+				assert_true(tsdb_chunk_app_append(&b, t[k], v[k]));
+			assert_int_equal(tsdb_chunk_app_bytes(&b), len_full);
+			assert_memory_equal(part, full, len_full);
+		}
+		/* seek into the middle of a long run */
+		tsdb_chunk_iter it;
+		tsdb_chunk_iter_init(&it, full, len_full, UINT32_MAX);
+		assert_true(tsdb_chunk_iter_seek(&it, t[N / 2]));
+		int64_t tt;
+		double vv;
+		tsdb_chunk_iter_at(&it, &tt, &vv);
+		assert_int_equal(tt, t[N / 2]);
+		assert_int_equal(f2u(vv), f2u(v[N / 2]));
+		free(full);
+		free(part);
+	}
+}
+
 static void test_full_chunk(void **state)
 {
 	(void)state;
@@ -312,6 +367,14 @@ static void test_full_chunk(void **state)
 	for (int i = 0; i < TSDB_CHUNK_MAX_SAMPLES; i++)
 		assert_true(tsdb_chunk_app_append(&a, i, 1.0));
 	assert_false(tsdb_chunk_app_append(&a, TSDB_CHUNK_MAX_SAMPLES, 1.0));
+	/* one run of 32765 samples: a few bytes */
+	assert_true(tsdb_chunk_app_bytes(&a) < 32);
+	tsdb_sample *all = malloc(TSDB_CHUNK_MAX_SAMPLES * sizeof(*all));
+	assert_int_equal(tsdb_chunk_decode(big, tsdb_chunk_app_bytes(&a), UINT32_MAX, INT64_MIN, INT64_MAX, all),
+			 TSDB_CHUNK_MAX_SAMPLES);
+	for (int i = 0; i < TSDB_CHUNK_MAX_SAMPLES; i++)
+		assert_true(all[i].t == i && all[i].v == 1.0);
+	free(all);
 	free(big);
 }
 
@@ -405,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_timestamps),
 		cmocka_unit_test(test_constant_and_counters),
 		cmocka_unit_test(test_decimal),
+		cmocka_unit_test(test_runs),
 		cmocka_unit_test(test_full_chunk),
 		cmocka_unit_test(test_seek),
 		cmocka_unit_test(test_corrupt),
