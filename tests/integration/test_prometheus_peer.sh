@@ -65,8 +65,9 @@ check "remote write: many of Prometheus's series arrive" bash -c "
 curl -fsS --data-urlencode 'query=count({job=\"prometheus\"})' $TP/api/v1/query | python3 -c 'import json,sys; d=json.load(sys.stdin); assert float(d[\"data\"][\"result\"][0][\"value\"][1])>100'"
 
 # 2. promtool as a client of tinyprom, compared with the same query against Prometheus
-sleep 2
-t=$(python3 -c 'import time; print(int(time.time())-5)')
+# a time both have data for: after a few scrapes, and behind the remote-write batch delay
+sleep 5
+t=$(python3 -c 'import time; print(int(time.time())-2)')
 for expr in 'prometheus_build_info{job="prometheus"}' 'count by (job) (up{job="prometheus"})' \
 	'sum(prometheus_tsdb_head_series{job="prometheus"}) > 0'; do
 	a=$("$PROMTOOL" query instant --time="$t" "$TP" "$expr" 2>&1 | sort)
