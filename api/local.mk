@@ -1,6 +1,11 @@
 # api/local.mk - libmicrohttpd server, routing, /api/v1/*, lifecycle, self-metrics.
 libtinyprom_a_SOURCES += \
-	api/options.c api/options.h
+	api/options.c api/options.h \
+	api/params.c api/params.h \
+	api/json.c api/json.h \
+	api/http.c api/http.h api/server.h \
+	api/v1.c api/v1_ext.c \
+	api/web.c api/web.h
 
 # Build information for --version and /api/v1/status/buildinfo: branch,
 # user and date of the build, regenerated whenever configure runs again.
@@ -19,3 +24,25 @@ TESTS += tests/unit/test_api_options
 tests_unit_test_api_options_SOURCES = tests/unit/test_api_options.c
 tests_unit_test_api_options_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_api_options_LDADD = $(TEST_LDADD)
+
+check_PROGRAMS += tests/unit/test_api_json
+TESTS += tests/unit/test_api_json
+tests_unit_test_api_json_SOURCES = tests/unit/test_api_json.c
+tests_unit_test_api_json_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_api_json_LDADD = $(TEST_LDADD)
+
+# End-to-end: starts ./tinyprom on 127.0.0.1:0 and checks the API with curl.
+TESTS += tests/integration/test_api.sh
+EXTRA_DIST += tests/integration/test_api.sh
+
+check_PROGRAMS += tests/unit/test_api_server
+TESTS += tests/unit/test_api_server
+tests_unit_test_api_server_SOURCES = tests/unit/test_api_server.c
+tests_unit_test_api_server_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_api_server_LDADD = $(TEST_LDADD)
+
+check_PROGRAMS += tests/unit/test_api_http
+TESTS += tests/unit/test_api_http
+tests_unit_test_api_http_SOURCES = tests/unit/test_api_http.c
+tests_unit_test_api_http_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_api_http_LDADD = $(TEST_LDADD)

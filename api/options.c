@@ -58,6 +58,9 @@ static void build_table(api_options *o)
 	    "Enable shutdown and reload via HTTP request.");
 	add(o, "web.enable-remote-write-receiver", TP_FLAG_BOOL, NULL, &o->enable_remote_write, NULL,
 	    "Enable API endpoint accepting remote write requests.");
+	add(o, "web.max-connections", TP_FLAG_INT, "512", &o->max_connections, NULL,
+	    "Maximum number of simultaneous connections.");
+	o->flags[o->nflags - 1].min = 1;
 	add(o, "web.max-request-body-size", TP_FLAG_BYTES, "10MB", &o->max_body_bytes, "<size>",
 	    "Maximum size of an HTTP request body (tinyprom).");
 	add(o, "storage.tsdb.path", TP_FLAG_STRING, "data/", &o->tsdb_path, NULL,
@@ -97,6 +100,12 @@ api_options_rc api_options_parse(api_options *o, int argc, char **argv, char *er
 		return API_OPTIONS_HELP;
 	if (rc == TP_FLAGS_VERSION)
 		return API_OPTIONS_VERSION;
+	/* As Prometheus: with neither time nor size retention, keep 15 days. */
+	o->retention_text = api_options_flag_text(o, "storage.tsdb.retention.time");
+	if (o->retention_ms == 0 && o->retention_bytes == 0) {
+		o->retention_ms = 15 * 86400000LL;
+		o->retention_text = "15d";
+	}
 	/* enums were validated by the table */
 	tp_log_level_parse(o->log_level_text, &o->log_level);
 	tp_log_format_parse(o->log_format_text, &o->log_format);

@@ -24,6 +24,7 @@ typedef struct api_options {
 	char *tsdb_path;               /* --storage.tsdb.path */
 	int64_t retention_ms;          /* --storage.tsdb.retention.time */
 	int64_t retention_bytes;       /* --storage.tsdb.retention.size; 0 = off */
+	const char *retention_text;    /* retention as runtimeinfo shows it ("15d", "15d or 1GB") */
 	int64_t lookback_ms;           /* --query.lookback-delta */
 	int64_t query_timeout_ms;      /* --query.timeout */
 	int64_t max_samples;           /* --query.max-samples */
@@ -36,6 +37,7 @@ typedef struct api_options {
 	tp_log_format log_format;      /* parsed log_format_text */
 	tp_flag_list features;         /* --enable-feature, split at commas */
 	int64_t max_body_bytes;        /* --web.max-request-body-size (tinyprom extension) */
+	int64_t max_connections;       /* --web.max-connections */
 	tp_flag flags[API_OPTIONS_NFLAGS]; /* the table; text of each value */
 	size_t nflags;
 } api_options;

@@ -572,6 +572,12 @@ static double proc_threads(void *ud)
 	return proc_stat_field(20, &n) == 0 ? (double)n : NAN;
 }
 
+int tp_process_threads(void)
+{
+	unsigned long long n;
+	return proc_stat_field(20, &n) == 0 ? (int)n : -1;
+}
+
 /* Boot time (btime in /proc/stat) + starttime ticks (field 22). */
 static double proc_start_time(void)
 {

@@ -98,6 +98,9 @@ void tp_metrics_render(tp_metrics_registry *r, tp_strbuf *sb);
  * render time. */
 void tp_metrics_register_process(tp_metrics_registry *r);
 
+/* Number of OS threads of this process (from /proc), or -1. */
+int tp_process_threads(void);
+
 /* Exposition escaping: HELP text escapes \\ and \n; label values also ". */
 void tp_metrics_escape_help(tp_strbuf *sb, const char *s);
 

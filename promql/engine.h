@@ -25,6 +25,8 @@ typedef struct promql_engine_opts {
 	bool experimental_functions;   /* promql-experimental-functions */
 	bool duration_expressions;     /* promql-duration-expr */
 	bool delayed_name_removal;     /* promql-delayed-name-removal */
+	int64_t subquery_step_ms;      /* default subquery resolution ([5m:]); 0: 1m
+					* (the global evaluation interval) */
 } promql_engine_opts;
 
 promql_engine *promql_engine_new(tsdb_head *head, const promql_engine_opts *opts);

@@ -1,1 +1,18 @@
-# promql/engine.mk - evaluation.
+# promql/engine.mk - evaluation: the engine (engine.h) over tsdb.h and the
+# AST, its unit tests and the query benchmark.
+libtinyprom_a_SOURCES += \
+	promql/engine.c promql/engine.h promql/value.h \
+	promql/funcs_eval.c \
+	promql/aggregate.c \
+	promql/binop.c \
+	promql/histogram.c
+
+check_PROGRAMS += tests/unit/test_promql_engine
+TESTS += tests/unit/test_promql_engine
+tests_unit_test_promql_engine_SOURCES = tests/unit/test_promql_engine.c
+tests_unit_test_promql_engine_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_promql_engine_LDADD = $(TEST_LDADD) -lm
+
+noinst_PROGRAMS += bench/promql-bench
+bench_promql_bench_SOURCES = bench/promql-bench.c
+bench_promql_bench_LDADD = libtinyprom.a $(DEP_LIBS) -lm

@@ -9,3 +9,9 @@ nodist_libtinyprom_a_SOURCES = remote/remote.pb-c.c remote/remote.pb-c.h
 remote/remote.pb-c.c remote/remote.pb-c.h: $(srcdir)/remote/remote.proto
 	$(AM_V_GEN)$(MKDIR_P) remote && \
 	$(PROTOC_C) --c_out=remote --proto_path=$(srcdir)/remote $(srcdir)/remote/remote.proto
+
+check_PROGRAMS += tests/unit/test_remote
+TESTS += tests/unit/test_remote
+tests_unit_test_remote_SOURCES = tests/unit/test_remote.c
+tests_unit_test_remote_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_remote_LDADD = $(TEST_LDADD)

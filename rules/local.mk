@@ -16,3 +16,9 @@ TESTS += tests/unit/test_notifier
 tests_unit_test_notifier_SOURCES = tests/unit/test_notifier.c
 tests_unit_test_notifier_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_notifier_LDADD = $(TEST_LDADD)
+
+check_PROGRAMS += tests/unit/test_rules
+TESTS += tests/unit/test_rules
+tests_unit_test_rules_SOURCES = tests/unit/test_rules.c
+tests_unit_test_rules_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_rules_LDADD = $(TEST_LDADD)

@@ -409,3 +409,15 @@ int rules_notifier_flush(rules_notifier *n, int64_t timeout_ms)
 	pthread_mutex_unlock(&n->mu);
 	return drained ? 0 : -1;
 }
+
+size_t rules_notifier_urls(rules_notifier *n, tp_arena *a, const char ***out)
+{
+	pthread_mutex_lock(&n->mu);
+	size_t k = n->ntargets;
+	const char **v = tp_arena_alloc(a, sizeof(char *) * (k ? k : 1));
+	for (size_t i = 0; i < k; i++)
+		v[i] = tp_arena_strdup(a, n->targets[i].url);
+	pthread_mutex_unlock(&n->mu);
+	*out = v;
+	return k;
+}

@@ -64,6 +64,9 @@ void rules_notifier_stats_get(rules_notifier *n, rules_notifier_stats *out);
  * passed. Returns 0 when drained. For tests and shutdown. */
 int rules_notifier_flush(rules_notifier *n, int64_t timeout_ms);
 
+/* The URLs of the current Alertmanagers, copied into a. Returns the count. */
+size_t rules_notifier_urls(rules_notifier *n, tp_arena *a, const char ***out);
+
 /* The JSON body for a batch (exposed for tests). malloc'd. */
 char *rules_notifier_encode(const rules_notify_alert *alerts, size_t count);
 

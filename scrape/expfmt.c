@@ -100,13 +100,20 @@ static inline int at(const scrape_parser *p, size_t i)
 	return -1;
 }
 
+/* Character classes of the grammars: L [a-zA-Z_], D [0-9], C ':' . */
+enum { CL_L = 1, CL_D = 2, CL_C = 4 };
+static const uint8_t cls[256] = {
+	['a' ... 'z'] = CL_L, ['A' ... 'Z'] = CL_L, ['_'] = CL_L,
+	['0' ... '9'] = CL_D, [':'] = CL_C,
+};
+
 static inline bool is_l(int c) /* [a-zA-Z_] */
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+	return c >= 0 && (cls[c] & CL_L);
 }
 static inline bool is_m(int c) /* [a-zA-Z_:] */
 {
-	return is_l(c) || c == ':';
+	return c >= 0 && (cls[c] & (CL_L | CL_C));
 }
 static inline bool is_d(int c)
 {
@@ -114,19 +121,22 @@ static inline bool is_d(int c)
 }
 
 /* Scans a quoted string starting at p->i (a '"'); returns true with p->i
- * after the closing quote, or false with p->i at the offending byte. */
+ * after the closing quote, or false with p->i at the offending byte.
+ * NUL only passes inside label values (Prometheus's lexer skips NULs in
+ * that state; golex's negated classes never match NUL elsewhere). */
 static bool scan_quoted(scrape_parser *p, bool allow_nl)
 {
+	bool allow_nul = p->state == S_LVALUE;
 	size_t i = p->i + 1;
 	for (;;) {
 		int c = at(p, i);
-		if (c < 0 || (c == '\n' && !allow_nl)) {
+		if (c < 0 || (c == '\n' && !allow_nl) || (c == 0 && !allow_nul)) {
 			p->i = i;
 			return false;
 		}
 		if (c == '\\') {
 			int d = at(p, i + 1);
-			if (d < 0 || (d == '\n' && !allow_nl)) {
+			if (d < 0 || (d == '\n' && !allow_nl) || (d == 0 && !allow_nul)) {
 				p->i = i + 1;
 				return false;
 			}
@@ -141,22 +151,21 @@ static bool scan_quoted(scrape_parser *p, bool allow_nl)
 	}
 }
 
+/* {M}({M}|{D})* or {L}({L}|{D})*; the virtual '\n' at b[n] ends it. */
 static void scan_name(scrape_parser *p, bool metric)
 {
-	size_t i = p->i + 1;
-	for (;;) {
-		int c = at(p, i);
-		if (!(is_l(c) || is_d(c) || (metric && c == ':')))
-			break;
+	const uint8_t mask = CL_L | CL_D | (metric ? CL_C : 0);
+	const unsigned char *b = (const unsigned char *)p->b;
+	size_t i = p->i + 1, n = p->n;
+	while (i < n && (cls[b[i]] & mask))
 		i++;
-	}
 	p->i = i;
 }
 
 static int text_comment(scrape_parser *p)
 {
-	while (at(p, p->i) != '\n' && at(p, p->i) >= 0)
-		p->i++;
+	const char *nl = p->i < p->n ? memchr(p->b + p->i, '\n', p->n - p->i) : NULL;
+	p->i = nl ? (size_t)(nl - p->b) : TP_MAX(p->i, p->n);
 	p->state = S_INIT;
 	return T_COMMENT;
 }
@@ -243,12 +252,13 @@ static int lex_text(scrape_parser *p)
 	case S_META2:
 	meta2: {
 		size_t i = p->i;
+		const char *nl = i < p->n ? memchr(p->b + i, '\n', p->n - i) : NULL;
+		size_t e = nl ? (size_t)(nl - p->b) : TP_MAX(i, p->n);
 		bool blank = true;
-		while (at(p, i) >= 0 && at(p, i) != '\n') {
-			if (at(p, i) != ' ' && at(p, i) != '\t')
+		for (size_t k = i; k < e && blank; k++)
+			if (p->b[k] != ' ' && p->b[k] != '\t')
 				blank = false;
-			i++;
-		}
+		i = e;
 		p->i = i;
 		if (blank && i > p->tok_start)
 			return T_WHITESPACE;
@@ -261,10 +271,13 @@ static int lex_text(scrape_parser *p)
 			p->state = S_LABELS;
 			return T_BOPEN;
 		}
-		if (c != '\n' && c >= 0) {
-			while (at(p, p->i) >= 0 && at(p, p->i) != '{' && at(p, p->i) != ' ' &&
-			       at(p, p->i) != '\t' && at(p, p->i) != '\n')
-				p->i++;
+		/* [^{ \t\n]+; golex never matches NUL in a negated class */
+		if (c != '\n' && c > 0) {
+			const char *b = p->b;
+			size_t i = p->i, n = p->n;
+			while (i < n && b[i] != '\0' && b[i] != '{' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n')
+				i++;
+			p->i = i;
 			p->state = S_TIMESTAMP;
 			return T_VALUE;
 		}
@@ -330,7 +343,7 @@ static bool om_spaced_word(scrape_parser *p)
 	if (at(p, p->i) != ' ')
 		return false;
 	size_t i = p->i + 1;
-	while (at(p, i) >= 0 && at(p, i) != ' ' && at(p, i) != '\n')
+	while (at(p, i) > 0 && at(p, i) != ' ' && at(p, i) != '\n')
 		i++;
 	if (i == p->i + 1) {
 		p->i = i;
@@ -349,7 +362,11 @@ static int lex_om(scrape_parser *p)
 	int c = at(p, p->i);
 	switch (p->state) {
 	case S_INIT:
-		if (c == '#' && at(p, p->i + 1) == ' ') {
+		if (c == '#' && at(p, p->i + 1) != ' ') {
+			p->i++; /* golex consumed the '#' before failing */
+			return T_INVALID;
+		}
+		if (c == '#') {
 			p->i += 2;
 			p->state = S_COMMENT;
 			if (om_word(p, "HELP ")) {
@@ -370,6 +387,16 @@ static int lex_om(scrape_parser *p)
 				p->state = S_INIT;
 				return T_EOFWORD;
 			}
+			/* fail where golex does: after the longest keyword prefix */
+			size_t best = 0;
+			static const char *const kw[] = { "HELP ", "TYPE ", "UNIT ", "EOF" };
+			for (size_t k = 0; k < TP_ARRAY_LEN(kw); k++) {
+				size_t j = 0;
+				while (kw[k][j] && at(p, p->i + j) == kw[k][j])
+					j++;
+				best = TP_MAX(best, j);
+			}
+			p->i += best;
 			return T_INVALID;
 		}
 		if (is_m(c)) {
@@ -834,6 +861,8 @@ void scrape_parser_reset(scrape_parser *p, scrape_format f, const char *buf, siz
 	p->value = 0;
 	p->has_ts = p->has_exemplar = false;
 	p->mtype = SCRAPE_TYPE_UNKNOWN;
+	p->fam = NULL;
+	p->fam_len = 0;
 	p->text = NULL;
 	p->text_len = 0;
 	p->err = SCRAPE_ERR_NONE;
@@ -897,6 +926,19 @@ static scrape_entry dup_label(scrape_parser *p, size_t s, size_t e)
 	return fail(p, SCRAPE_ERR_LABEL_DUP, "label name %s is not unique: invalid sample", q);
 }
 
+/* tp_labels strings are NUL-terminated, so a NUL inside a name or value
+ * (which Prometheus tolerates) cannot be stored: refuse it. */
+static bool has_nul(scrape_parser *p, size_t s, size_t e, const char *what)
+{
+	if (e <= s || !memchr(p->b + s, '\0', e - s))
+		return false;
+	char q[256];
+	p->err_pos = s;
+	scrape_quote(q, sizeof(q), p->b + s, e - s);
+	fail(p, SCRAPE_ERR_LABEL_UTF8, "%s %s contains a NUL byte", what, q);
+	return true;
+}
+
 /* Parses the inside of {...}; offs is p->offs or p->eoffs. Returns
  * SCRAPE_ENTRY_SERIES on success. */
 static scrape_entry parse_lvals(scrape_parser *p, bool exemplar)
@@ -921,7 +963,10 @@ static scrape_entry parse_lvals(scrape_parser *p, bool exemplar)
 			return parse_error(p, SCRAPE_ERR_LABEL_NAME, "expected label name", t);
 		}
 		t = next_token(p);
-		if (isq && (t == T_COMMA || t == T_BCLOSE)) {
+		/* A quoted string followed by ',' or '}' is the metric name; the
+		 * OpenMetrics parser applies this to bare names too, and refuses
+		 * it inside exemplars. */
+		if ((isq || om) && (t == T_COMMA || t == T_BCLOSE)) {
 			if (exemplar)
 				return parse_error(p, SCRAPE_ERR_EXEMPLAR, "expected label name", t);
 			if (p->offs[0] != NO_OFF || p->offs[1] != NO_OFF) {
@@ -929,8 +974,14 @@ static scrape_entry parse_lvals(scrape_parser *p, bool exemplar)
 				quote_span(p, q, sizeof(q), p->start, p->i);
 				return fail(p, SCRAPE_ERR_NAME_TWICE, "metric name already set while parsing: %s", q);
 			}
-			p->offs[0] = cs + 1;
-			p->offs[1] = ce - 1;
+			if (isq) {
+				cs++;
+				ce--;
+			}
+			if (has_nul(p, cs, ce, "metric name"))
+				return SCRAPE_ENTRY_INVALID;
+			p->offs[0] = cs;
+			p->offs[1] = ce;
 			if (t == T_BCLOSE)
 				return SCRAPE_ENTRY_SERIES;
 			t = next_token(p);
@@ -939,6 +990,8 @@ static scrape_entry parse_lvals(scrape_parser *p, bool exemplar)
 		if (isq) {
 			cs++;
 			ce--;
+			if (has_nul(p, cs, ce, "label name"))
+				return SCRAPE_ENTRY_INVALID;
 		}
 		/* Duplicate names, including a __name__ label next to a name. */
 		for (size_t k = exemplar ? 0 : 2; k < *cnt; k += 4)
@@ -958,6 +1011,8 @@ static scrape_entry parse_lvals(scrape_parser *p, bool exemplar)
 			scrape_quote(q, sizeof(q), p->b + p->tok_start, p->i - p->tok_start);
 			return fail(p, SCRAPE_ERR_LABEL_UTF8, "invalid UTF-8 label value: %s", q);
 		}
+		if (has_nul(p, p->tok_start + 1, p->i - 1, "label value"))
+			return SCRAPE_ENTRY_INVALID;
 		push_off(arr, cnt, cap, p->tok_start + 1, p->i - 1);
 		t = next_token(p);
 		if (t == T_COMMA)
@@ -1137,6 +1192,8 @@ static scrape_entry parse_meta(scrape_parser *p, int t)
 		ms++;
 		me--;
 	}
+	if (has_nul(p, ms, me, "metric name"))
+		return SCRAPE_ENTRY_INVALID;
 	push_off(&p->offs, &p->noffs, &p->cap_offs, ms, me);
 	t2 = next_token(p);
 	if (t2 != T_TEXT) {
@@ -1180,6 +1237,8 @@ static scrape_entry parse_meta(scrape_parser *p, int t)
 			scrape_quote(q, sizeof(q), p->text, tl);
 			return fail(p, SCRAPE_ERR_TYPE, "invalid metric type %s", q);
 		}
+		p->fam = p->b + ms;
+		p->fam_len = me - ms;
 	} else if (t == T_HELP) {
 		if (!scrape_utf8_valid(p->text, tl)) {
 			char q[256];
@@ -1302,6 +1361,19 @@ void scrape_parser_metric_name(const scrape_parser *p, const char **name, size_t
 {
 	*name = p->b + p->offs[0];
 	*len = p->offs[1] - p->offs[0];
+}
+
+bool scrape_parser_is_created(const scrape_parser *p)
+{
+	if (p->format != SCRAPE_FORMAT_OPENMETRICS || !p->fam || p->noffs < 2)
+		return false;
+	if (p->mtype != SCRAPE_TYPE_COUNTER && p->mtype != SCRAPE_TYPE_HISTOGRAM &&
+	    p->mtype != SCRAPE_TYPE_SUMMARY)
+		return false;
+	size_t n = p->offs[1] - p->offs[0];
+	const char *name = p->b + p->offs[0];
+	return n == p->fam_len + 8 && memcmp(name, p->fam, p->fam_len) == 0 &&
+	       memcmp(name + p->fam_len, "_created", 8) == 0;
 }
 
 static const char *arena_unescape(tp_arena *a, const char *s, size_t n, bool help)

@@ -12,6 +12,8 @@
  *  - in the steady state (after the first few lines have grown the offset
  *    arrays) scrape_parser_next allocates nothing;
  *  - the first error is sticky: every later next() returns INVALID again;
+ *    for OpenMetrics (where a missing "# EOF" or data after it is an error)
+ *    the caller must then discard the whole scrape, as Prometheus does;
  *    error texts are Prometheus's (same wording, same %q quoting), and the
  *    1-based line of the failing entry is kept beside them.
  *
@@ -46,7 +48,7 @@ typedef enum scrape_format {
  * text format; *known (may be NULL) tells whether the type was recognised. */
 scrape_format scrape_format_from_content_type(const char *content_type, bool *known);
 
-/* ORDER SCRAPE_ENTRY: Prometheus's textparse.Entry. */
+/* Prometheus's textparse.Entry kinds, plus EOF (Go returns io.EOF). */
 typedef enum scrape_entry {
 	SCRAPE_ENTRY_INVALID = -1, /* an error: see err_msg / err_line */
 	SCRAPE_ENTRY_EOF = 0,      /* end of the exposition (after # EOF in OpenMetrics) */
@@ -128,6 +130,8 @@ typedef struct scrape_parser {
 	bool ex_has_ts;
 	int64_t ex_ts_ms;
 	scrape_metric_type mtype; /* type of the last TYPE entry */
+	const char *fam;       /* metric name of the last TYPE entry (raw) */
+	size_t fam_len;
 	const char *text;      /* HELP/UNIT/COMMENT/TYPE text, raw */
 	size_t text_len;
 	char *scratch;         /* unescaped HELP text */
@@ -171,6 +175,13 @@ bool scrape_parser_exemplar(const scrape_parser *p, tp_arena *a, scrape_exemplar
 /* Number of runes in the exemplar's label names and values (OpenMetrics
  * caps this at 128; storage rejects longer ones). */
 size_t scrape_parser_exemplar_runes(const scrape_parser *p);
+
+/* After SERIES: true for an OpenMetrics `<family>_created` sample of the
+ * counter, histogram or summary family named by the last TYPE line (its
+ * value is the family's creation time in Unix seconds). Such samples are
+ * still returned as ordinary series; the caller may store them as series
+ * (old Prometheus) or use them as created timestamps. */
+bool scrape_parser_is_created(const scrape_parser *p);
 
 /* After HELP: metric name and unescaped help text. */
 void scrape_parser_help(scrape_parser *p, const char **name, size_t *nlen, const char **text,

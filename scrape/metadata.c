@@ -131,14 +131,15 @@ scrape_metadata_entry *scrape_metadata_observe(scrape_metadata *m, scrape_parser
 		scrape_parser_help(p, &name, &nlen, &text, &tlen);
 		me = scrape_metadata_upsert(m, name, nlen);
 		free(me->help);
-		me->help = tp_xstrndup(text, tlen);
+		/* OpenMetrics: an empty HELP counts as absent */
+		me->help = tlen || p->format == SCRAPE_FORMAT_TEXT ? tp_xstrndup(text, tlen) : NULL;
 		me->help_count++;
 		return me;
 	case SCRAPE_ENTRY_UNIT:
 		scrape_parser_unit(p, &name, &nlen, &text, &tlen);
 		me = scrape_metadata_upsert(m, name, nlen);
 		free(me->unit);
-		me->unit = tp_xstrndup(text, tlen);
+		me->unit = tlen ? tp_xstrndup(text, tlen) : NULL; /* empty UNIT = absent */
 		return me;
 	default:
 		return NULL;

@@ -38,6 +38,8 @@ static void test_defaults(void **state)
 	assert_int_equal(o.query_timeout_ms, 120000);
 	assert_int_equal(o.max_samples, 50000000);
 	assert_int_equal(o.max_concurrency, 20);
+	assert_int_equal(o.max_connections, 512);
+	assert_int_equal(o.max_body_bytes, 10LL << 20);
 	assert_false(o.enable_lifecycle);
 	assert_false(o.enable_remote_write);
 	assert_int_equal(o.log_level, TP_LOG_INFO);
@@ -108,6 +110,27 @@ static void test_bool_negation_and_last_wins(void **state)
 	/* a bool flag does not swallow the next argument */
 	assert_int_equal(PARSE(&o, err, "--web.enable-lifecycle", "stray"), API_OPTIONS_ERROR);
 	assert_string_equal(err, "unexpected argument 'stray', try --help");
+	api_options_free(&o);
+}
+
+static void test_retention_default(void **state)
+{
+	(void)state;
+	api_options o;
+	char err[256];
+	/* neither time nor size retention: 15d, as Prometheus */
+	assert_int_equal(PARSE(&o, err, "--storage.tsdb.retention.time=0s"), API_OPTIONS_RUN);
+	assert_int_equal(o.retention_ms, 15 * 86400000LL);
+	assert_string_equal(o.retention_text, "15d");
+	api_options_free(&o);
+	/* size only: no time retention */
+	assert_int_equal(PARSE(&o, err, "--storage.tsdb.retention.time=0s", "--storage.tsdb.retention.size=1GB"),
+			 API_OPTIONS_RUN);
+	assert_int_equal(o.retention_ms, 0);
+	assert_int_equal(o.retention_bytes, 1LL << 30);
+	api_options_free(&o);
+	assert_int_equal(PARSE(&o, err, "--storage.tsdb.retention.time=30d"), API_OPTIONS_RUN);
+	assert_string_equal(o.retention_text, "30d");
 	api_options_free(&o);
 }
 
@@ -214,6 +237,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values_both_syntaxes),
 		cmocka_unit_test(test_bool_negation_and_last_wins),
+		cmocka_unit_test(test_retention_default),
 		cmocka_unit_test(test_help_version),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_bytes_parse),

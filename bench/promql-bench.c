@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * promql-bench.c - PromQL engine benchmark: loads ~10,000 synthetic series
+ * (counters, gauges, classic histograms with 12 buckets) covering 4 h at a
+ * 15 s interval into a tsdb head, then runs a fixed suite of range queries
+ * (step 60 s over the 4 h) and instant queries, printing per query the
+ * median latency of N runs and the samples scanned per second as JSON.
+ *
+ * Usage: promql-bench [runs] [instances_scale_percent] [query_substring]
+ * Data is deterministic (fixed seed), so runs are comparable. */
+#include "config.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/common.h"
+#include "lib/labels.h"
+#include "promql/engine.h"
+#include "tsdb/tsdb.h"
+
+#define HOURS 4
+#define INTERVAL_S 15
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+static double rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (double)(rng >> 11) / 9007199254740992.0;
+}
+
+typedef struct gen {
+	tp_labels l;
+	tp_label v[5];
+	double value;
+	int kind;      /* 0 counter, 1 gauge, 2 bucket */
+	double le;
+	uint32_t ref;
+} gen;
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	int runs = argc > 1 ? atoi(argv[1]) : 5;
+	int scale = argc > 2 ? atoi(argv[2]) : 100;
+	const char *only = argc > 3 ? argv[3] : NULL;
+	if (runs < 1)
+		runs = 1;
+	int instances = 1000 * scale / 100, hist_instances = 334 * scale / 100;
+	static const char *les[12] = { "0.005", "0.01", "0.025", "0.05", "0.1", "0.25",
+				       "0.5", "1", "2.5", "5", "10", "+Inf" };
+	static const char *codes[3] = { "200", "404", "500" };
+	size_t ngen = (size_t)instances * 3 * 2 + (size_t)hist_instances * 12;
+	tp_arena ga; /* generator strings and arrays */
+	tp_arena_init(&ga);
+	gen *g = tp_arena_zalloc(&ga, ngen * sizeof(gen));
+	char **strs = tp_arena_zalloc(&ga, ((size_t)instances * 8 + 64) * sizeof(char *));
+	size_t k = 0;
+	for (int i = 0; i < instances; i++) {
+		char *inst = strs[i] = tp_arena_alloc(&ga, 32);
+		snprintf(inst, 32, "host-%d", i);
+		char *job = tp_arena_alloc(&ga, 16);
+		snprintf(job, 16, "job-%d", i % 10);
+		for (int c = 0; c < 3; c++) {
+			gen *x = &g[k++];
+			x->v[0] = (tp_label){ "__name__", "http_requests_total" };
+			x->v[1] = (tp_label){ "code", codes[c] };
+			x->v[2] = (tp_label){ "instance", inst };
+			x->v[3] = (tp_label){ "job", job };
+			x->l = (tp_labels){ x->v, 4 };
+			x->kind = 0;
+		}
+		for (int c = 0; c < 3; c++) {
+			gen *x = &g[k++];
+			char *cpu = tp_arena_alloc(&ga, 8);
+			snprintf(cpu, 8, "%d", c);
+			x->v[0] = (tp_label){ "__name__", "cpu_usage" };
+			x->v[1] = (tp_label){ "cpu", cpu };
+			x->v[2] = (tp_label){ "instance", inst };
+			x->v[3] = (tp_label){ "job", job };
+			x->l = (tp_labels){ x->v, 4 };
+			x->kind = 1;
+			x->value = rnd() * 100;
+		}
+	}
+	for (int i = 0; i < hist_instances; i++) {
+		for (int b = 0; b < 12; b++) {
+			gen *x = &g[k++];
+			x->v[0] = (tp_label){ "__name__", "request_duration_seconds_bucket" };
+			x->v[1] = (tp_label){ "instance", strs[i] };
+			x->v[2] = (tp_label){ "job", "api" };
+			x->v[3] = (tp_label){ "le", les[b] };
+			x->l = (tp_labels){ x->v, 4 };
+			x->kind = 2;
+			x->le = b == 11 ? INFINITY : atof(les[b]);
+		}
+	}
+	ngen = k;
+	tsdb_head *head = tsdb_head_new(NULL);
+	int64_t end_ms = (int64_t)HOURS * 3600 * 1000, start_ms = 0;
+	int64_t nsamples = 0;
+	int64_t t_load = tp_mono_ns();
+	tsdb_appender *app = tsdb_appender_new(head);
+	for (int64_t t = start_ms; t <= end_ms; t += INTERVAL_S * 1000) {
+		for (size_t i = 0; i < ngen; i++) {
+			gen *x = &g[i];
+			switch (x->kind) {
+			case 0: x->value += floor(rnd() * 20); break;
+			case 1: x->value = fmax(0, x->value + (rnd() - 0.5) * 10); break;
+			default:
+				/* observations arrive per instance; cumulative buckets */
+				if (x->le == INFINITY || rnd() < x->le / (x->le + 0.3))
+					x->value += 10;
+				break;
+			}
+			int rc = x->ref ? tsdb_appender_add_ref(app, x->ref, t, x->value)
+					: tsdb_appender_add(app, &x->l, t, x->value, &x->ref);
+			if (rc == TSDB_OK)
+				nsamples++;
+		}
+		tsdb_appender_commit(app);
+	}
+	tsdb_appender_free(app);
+	double load_s = (double)(tp_mono_ns() - t_load) / 1e9;
+
+	static const char *queries[] = {
+		"rate(http_requests_total[5m])",
+		"sum by (job) (rate(http_requests_total[5m]))",
+		"histogram_quantile(0.99, sum by (le) (rate(request_duration_seconds_bucket[5m])))",
+		"topk(5, cpu_usage)",
+		"count by (job) (cpu_usage)",
+		"cpu_usage{instance=~\"host-1.*\"}",
+		"avg_over_time(cpu_usage[1h])",
+		"cpu_usage * on(job, instance) group_left sum by (job, instance) (rate(http_requests_total[5m]))",
+	};
+	promql_engine *eng = promql_engine_new(head, NULL);
+	printf("{\n  \"series\": %zu,\n  \"samples\": %lld,\n  \"load_seconds\": %.3f,\n  \"runs\": %d,\n  \"queries\": [\n",
+	       ngen, (long long)nsamples, load_s, runs);
+	int64_t *lat = tp_xmalloc(sizeof(int64_t) * (size_t)runs);
+	size_t nq = sizeof(queries) / sizeof(queries[0]);
+	bool first = true;
+	const char *mode_env = getenv("BENCH_MODE"); /* "range" or "instant": only that mode */
+	for (int mode = 0; mode < 2; mode++) {
+		if (mode_env && strcmp(mode_env, mode == 0 ? "range" : "instant") != 0)
+			continue;
+		for (size_t q = 0; q < nq; q++) {
+			if (only && !strstr(queries[q], only))
+				continue;
+			uint64_t scanned = 0;
+			size_t nseries = 0;
+			const char *err = NULL;
+			for (int r = 0; r < runs; r++) {
+				promql_result res;
+				int64_t t0 = tp_mono_ns();
+				promql_err rc = mode == 0 ? promql_query_range(eng, queries[q], start_ms, end_ms, 60000, &res)
+							  : promql_query_instant(eng, queries[q], end_ms, &res);
+				lat[r] = tp_mono_ns() - t0;
+				scanned = res.samples_scanned;
+				nseries = res.nseries;
+				if (rc != PROMQL_OK && !err)
+					err = "error";
+				promql_result_free(&res);
+			}
+			qsort(lat, (size_t)runs, sizeof(int64_t), cmp_i64);
+			double med_s = (double)lat[runs / 2] / 1e9;
+			printf("%s    {\"mode\": \"%s\", \"query\": \"", first ? "" : ",\n", mode == 0 ? "range" : "instant");
+			for (const char *p = queries[q]; *p; p++) {
+				if (*p == '"' || *p == '\\')
+					putchar('\\');
+				putchar(*p);
+			}
+			printf("\", \"median_ms\": %.3f, \"samples_scanned\": %llu, \"samples_per_second\": %.0f, "
+			       "\"result_series\": %zu%s}",
+			       med_s * 1000, (unsigned long long)scanned, med_s > 0 ? (double)scanned / med_s : 0.0, nseries,
+			       err ? ", \"error\": true" : "");
+			first = false;
+		}
+	}
+	printf("\n  ]\n}\n");
+	free(lat);
+	promql_engine_free(eng);
+	tsdb_head_free(head);
+	tp_arena_free(&ga);
+	return 0;
+}

@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * app.c - configuration lifecycle of the server: loading, starting the
+ * scrape/discovery/rules/notifier pieces, and reloading them.
+ * Reload order: parse the new file, load its rule files (any error keeps
+ * everything as it was), then swap: rules first, then discovery (which
+ * syncs scrape targets and Alertmanagers), then free the old config. */
+#include "config.h"
+#include "cmd/app.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/common.h"
+#include "lib/log.h"
+#include "scrape/relabel.h"
+
+static bool config_flag_given(const api_options *o)
+{
+	for (size_t i = 0; i < o->nflags; i++)
+		if (strcmp(o->flags[i].name, "config.file") == 0)
+			return o->flags[i].set;
+	return false;
+}
+
+/* "host:port" that the embedded default config scrapes (ourselves). */
+static void self_address(const api_options *o, char *buf, size_t n)
+{
+	const char *la = o->listen_address;
+	const char *colon = strrchr(la, ':');
+	const char *port = colon ? colon + 1 : "9090";
+	snprintf(buf, n, "localhost:%s", port);
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	tp_strbuf sb = { 0 };
+	char b[8192];
+	size_t r;
+	while ((r = fread(b, 1, sizeof b, f)) > 0)
+		tp_sb_append(&sb, b, r);
+	fclose(f);
+	return tp_sb_steal(&sb);
+}
+
+/* Loads the configuration the flags name into *cfg and its text into *yaml. */
+static int load_config(const api_options *o, config *cfg, char **yaml, tp_strbuf *err)
+{
+	bool use_default = !config_flag_given(o) && access(o->config_file, F_OK) != 0;
+	if (use_default) {
+		tp_log_info("No --config.file and no prometheus.yml here; using the embedded default configuration");
+		char self[128];
+		self_address(o, self, sizeof self);
+		*yaml = config_default_yaml(self);
+		return config_load_string(*yaml, strlen(*yaml), "(embedded default)", ".", cfg, err);
+	}
+	if (config_load_file(o->config_file, cfg, err) != 0)
+		return -1;
+	*yaml = read_file(o->config_file);
+	if (!*yaml)
+		*yaml = tp_xstrdup("");
+	return 0;
+}
+
+static int alert_relabel(void *ud, const tp_labels *in, tp_arena *ar, tp_labels *out)
+{
+	tp_app *a = ud;
+	pthread_mutex_lock(&a->mu);
+	bool keep = true;
+	const config_relabels *rc = &a->cfg.alerting.alert_relabel_configs;
+	if (rc->n)
+		keep = relabel_process(rc->v, rc->n, ar, in, out);
+	else
+		*out = *in;
+	pthread_mutex_unlock(&a->mu);
+	return keep ? 0 : 1;
+}
+
+static void set_external(tp_app *a, const config *cfg)
+{
+	tp_arena_free(&a->ext_arena);
+	tp_arena_init(&a->ext_arena);
+	tp_label *lv = tp_arena_alloc(&a->ext_arena, sizeof(tp_label) * (cfg->global.external_labels.n + 1));
+	for (size_t i = 0; i < cfg->global.external_labels.n; i++)
+		lv[i] = (tp_label){ tp_arena_strdup(&a->ext_arena, cfg->global.external_labels.v[i].name),
+				    tp_arena_strdup(&a->ext_arena, cfg->global.external_labels.v[i].value) };
+	a->ext = (tp_labels){ lv, (uint32_t)cfg->global.external_labels.n };
+	tp_labels_normalize(&a->ext);
+}
+
+static rules_group_opts group_opts(tp_app *a, const config *cfg, const tp_labels *ext)
+{
+	return (rules_group_opts){ .default_interval_ms = cfg->global.evaluation_interval_ms,
+				   .default_query_offset_ms = 0,
+				   .resend_delay_ms = 60000,
+				   .external_labels = ext,
+				   .external_url = a->external_url,
+				   .notify = rules_notifier_send,
+				   .notify_ud = a->notifier };
+}
+
+/* Resolves and loads cfg's rule files into the rules manager. */
+static int apply_rules(tp_app *a, const config *cfg, const tp_labels *ext, tp_strbuf *err)
+{
+	config_strs files = { 0 };
+	if (config_rule_files_resolve(cfg, &files, err) != 0)
+		return -1;
+	rules_group_opts go = group_opts(a, cfg, ext);
+	rules_manager_set_group_opts(a->rules, &go);
+	int rc = rules_manager_update(a->rules, (const char *const *)files.v, files.n, err);
+	config_strs_free(&files);
+	return rc;
+}
+
+int tp_app_start(tp_app *a, const api_options *o, tsdb_head *head, promql_engine *engine, tp_metrics_registry *reg,
+		 char *errbuf, size_t errlen)
+{
+	memset(a, 0, sizeof(*a));
+	pthread_mutex_init(&a->mu, NULL);
+	tp_arena_init(&a->ext_arena);
+	a->o = o;
+	a->head = head;
+	a->engine = engine;
+	tp_strbuf err = { 0 };
+	if (load_config(o, &a->cfg, &a->yaml, &err) != 0) {
+		snprintf(errbuf, errlen, "%s", tp_sb_cstr(&err));
+		tp_sb_free(&err);
+		return -1;
+	}
+	char host[256] = "localhost";
+	gethostname(host, sizeof host - 1);
+	const char *colon = strrchr(o->listen_address, ':');
+	tp_strbuf url = { 0 };
+	tp_sb_printf(&url, "http://%s:%s", host, colon ? colon + 1 : "9090");
+	a->external_url = tp_sb_steal(&url);
+	set_external(a, &a->cfg);
+
+	rules_notifier_opts no = { .external_labels = &a->ext, .relabel = alert_relabel, .relabel_ud = a };
+	a->notifier = rules_notifier_new(&no);
+	rules_manager_opts mo = { .engine = engine, .head = head };
+	mo.group = group_opts(a, &a->cfg, &a->ext);
+	a->rules = rules_manager_new(&mo);
+	if (apply_rules(a, &a->cfg, &a->ext, &err) != 0) {
+		snprintf(errbuf, errlen, "error loading rules: %s", tp_sb_cstr(&err));
+		tp_sb_free(&err);
+		rules_manager_free(a->rules);
+		rules_notifier_free(a->notifier);
+		config_free(&a->cfg);
+		free(a->yaml);
+		free(a->external_url);
+		tp_arena_free(&a->ext_arena);
+		return -1;
+	}
+	tp_sb_free(&err);
+	a->scrape = scrape_manager_new(head);
+	a->sd = sd_manager_new(a->scrape, a->notifier);
+	sd_manager_apply(a->sd, &a->cfg);
+	scrape_manager_start(a->scrape);
+	rules_manager_start(a->rules);
+	if (reg) {
+		a->m_reload_ok = tp_metrics_gauge_new(reg, "prometheus_config_last_reload_successful",
+						      "Whether the last configuration reload attempt was successful.");
+		a->m_reload_ts = tp_metrics_gauge_new(reg, "prometheus_config_last_reload_success_timestamp_seconds",
+						      "Timestamp of the last successful configuration reload.");
+		tp_metrics_gauge_set(a->m_reload_ok, 1);
+		tp_metrics_gauge_set(a->m_reload_ts, (double)tp_now_ms() / 1000.0);
+	}
+	tp_log_info("Completed loading of configuration file", "filename",
+		    a->cfg.path ? a->cfg.path : "(embedded default)");
+	return 0;
+}
+
+int tp_app_reload(void *app, char *errbuf, size_t errlen)
+{
+	tp_app *a = app;
+	config ncfg;
+	char *nyaml = NULL;
+	tp_strbuf err = { 0 };
+	int rc = -1;
+	if (load_config(a->o, &ncfg, &nyaml, &err) != 0) {
+		snprintf(errbuf, errlen, "%s", tp_sb_cstr(&err));
+		goto done;
+	}
+	/* external labels of the new generation, kept beside the old ones until the swap */
+	tp_app tmp = { 0 };
+	tp_arena_init(&tmp.ext_arena);
+	set_external(&tmp, &ncfg);
+	if (apply_rules(a, &ncfg, &tmp.ext, &err) != 0) {
+		snprintf(errbuf, errlen, "error loading rules: %s", tp_sb_cstr(&err));
+		/* put the running options back */
+		rules_group_opts go = group_opts(a, &a->cfg, &a->ext);
+		rules_manager_set_group_opts(a->rules, &go);
+		tp_arena_free(&tmp.ext_arena);
+		config_free(&ncfg);
+		free(nyaml);
+		goto done;
+	}
+	pthread_mutex_lock(&a->mu);
+	config old = a->cfg;
+	char *oyaml = a->yaml;
+	tp_arena oarena = a->ext_arena;
+	a->cfg = ncfg;
+	a->yaml = nyaml;
+	a->ext_arena = tmp.ext_arena;
+	a->ext = tmp.ext;
+	pthread_mutex_unlock(&a->mu);
+	sd_manager_apply(a->sd, &a->cfg);
+	config_free(&old);
+	free(oyaml);
+	tp_arena_free(&oarena);
+	rc = 0;
+	tp_log_info("Completed loading of configuration file", "filename",
+		    a->cfg.path ? a->cfg.path : "(embedded default)");
+done:
+	if (a->m_reload_ok)
+		tp_metrics_gauge_set(a->m_reload_ok, rc == 0 ? 1 : 0);
+	if (rc == 0 && a->m_reload_ts)
+		tp_metrics_gauge_set(a->m_reload_ts, (double)tp_now_ms() / 1000.0);
+	if (rc != 0)
+		tp_log_error("Error reloading config", "err", errbuf);
+	tp_sb_free(&err);
+	return rc;
+}
+
+static void app_config_yaml(void *ud, tp_strbuf *out)
+{
+	tp_app *a = ud;
+	pthread_mutex_lock(&a->mu);
+	tp_sb_puts(out, a->yaml ? a->yaml : "");
+	pthread_mutex_unlock(&a->mu);
+}
+
+static void app_external_labels(void *ud, tp_arena *ar, tp_labels *out)
+{
+	tp_app *a = ud;
+	pthread_mutex_lock(&a->mu);
+	*out = tp_labels_copy(ar, &a->ext, true);
+	pthread_mutex_unlock(&a->mu);
+}
+
+api_app tp_app_api(tp_app *a)
+{
+	return (api_app){ .rules = a->rules,
+			  .scrape = a->scrape,
+			  .notifier = a->notifier,
+			  .reload = tp_app_reload,
+			  .config_yaml = app_config_yaml,
+			  .external_labels = app_external_labels,
+			  .ud = a };
+}
+
+void tp_app_stop(tp_app *a)
+{
+	sd_manager_free(a->sd);
+	scrape_manager_free(a->scrape);
+	rules_manager_free(a->rules);
+	rules_notifier_flush(a->notifier, 2000);
+	rules_notifier_free(a->notifier);
+	config_free(&a->cfg);
+	free(a->yaml);
+	free(a->external_url);
+	tp_arena_free(&a->ext_arena);
+	pthread_mutex_destroy(&a->mu);
+}
