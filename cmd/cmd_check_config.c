@@ -167,12 +167,9 @@ int cmd_check_config(int argc, char **argv)
 			printf(" SUCCESS: %s is valid prometheus config file syntax\n", f);
 		}
 		printf("\n");
-		for (size_t j = 0; j < rules.n; j++) {
-			/* Rule parsing belongs to rules/ (not built yet): only
-			 * existence is established here, so say exactly that. */
-			printf("Checking %s\n", rules.v[j]);
-			printf("  SKIPPED: file exists; rule checking is not implemented yet\n\n");
-		}
+		for (size_t j = 0; j < rules.n; j++)
+			if (cmd_check_rules_file(rules.v[j], "     ") < 0)
+				failed = true;
 		fflush(stdout);
 		config_strs_free(&rules);
 		tp_sb_free(&err);

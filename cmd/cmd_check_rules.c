@@ -11,10 +11,7 @@
 
 #include "rules/rulefile.h"
 
-/* Checks one file; prints as promtool and returns the number of rules
- * found, or -1 on failure. Shared with `check config`, which checks the
- * rule files a configuration names. */
-int cmd_check_rules_file(const char *path)
+int cmd_check_rules_file(const char *path, const char *indent)
 {
 	printf("Checking %s\n", path);
 	fflush(stdout);
@@ -31,9 +28,9 @@ int cmd_check_rules_file(const char *path)
 			size_t n = nl ? (size_t)(nl - s) : strlen(s);
 			/* continuation lines of one error ("  line 5: ...") stay unprefixed */
 			if (n >= 2 && s[0] == ' ' && s[1] == ' ')
-				fprintf(stderr, "%.*s\n", (int)n, s);
+				fprintf(stderr, "%s%.*s\n", indent, (int)n, s);
 			else
-				fprintf(stderr, "%s: %.*s\n", path, (int)n, s);
+				fprintf(stderr, "%s%s: %.*s\n", indent, path, (int)n, s);
 			s += n + (nl ? 1 : 0);
 		}
 		tp_sb_free(&errs);
@@ -61,7 +58,7 @@ int cmd_check_rules(int argc, char **argv)
 	}
 	int failed = 0;
 	for (int i = 1; i < argc; i++)
-		if (cmd_check_rules_file(argv[i]) < 0)
+		if (cmd_check_rules_file(argv[i], "") < 0)
 			failed = 1;
 	return failed;
 }

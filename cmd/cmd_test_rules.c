@@ -461,10 +461,32 @@ static tp_labels kv_to_labels(tp_arena *a, const kv_list *l, const char *alertna
 	return tp_lb_labels(&b);
 }
 
+/* Errors are records ended by ERR_END (an error may span lines); each is
+ * printed as promtool prints one: on stderr, with a blank stdout line. */
+#define ERR_END '\x1e'
+
 static void append_err(tp_strbuf *errs, const char *s)
 {
-	tp_sb_puts(errs, s);
-	tp_sb_putc(errs, '\n');
+	size_t n = strlen(s);
+	while (n && s[n - 1] == '\n')
+		n--;
+	tp_sb_append(errs, s, n);
+	tp_sb_putc(errs, ERR_END);
+}
+
+/* Go's %q of s. */
+static void go_quote(tp_strbuf *sb, const char *s)
+{
+	tp_sb_putc(sb, '"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			tp_sb_putc(sb, '\\');
+		if (*s == '\n')
+			tp_sb_puts(sb, "\\n");
+		else
+			tp_sb_putc(sb, *s);
+	}
+	tp_sb_putc(sb, '"');
 }
 
 /* Checks the firing alerts of every rule named a->alertname. */
@@ -518,8 +540,14 @@ static void ps_string(tp_strbuf *sb, ps *v, size_t n)
 		if (i)
 			tp_sb_puts(sb, ", ");
 		fmt_labels(sb, &v[i].labels);
-		tp_sb_puts(sb, " ");
-		tp_sb_float(sb, v[i].v);
+		/* strconv.FormatFloat(v, 'E', -1, 64) */
+		char fb[48];
+		rules_format_float_e(fb, v[i].v);
+		for (char *c = fb; *c; c++)
+			if (*c == 'e')
+				*c = 'E';
+		tp_sb_putc(sb, ' ');
+		tp_sb_puts(sb, fb);
 	}
 }
 
@@ -528,7 +556,9 @@ static void check_expr(promql_engine *e, const expr_case *x, tp_strbuf *errs, tp
 	promql_result r;
 	tp_strbuf sb = { 0 };
 	if (promql_query_instant(e, x->expr, x->eval_ms, &r) != PROMQL_OK) {
-		tp_sb_printf(&sb, "    expr: \"%s\", time: %s, err: %s", x->expr, x->eval_text, r.err_msg ? r.err_msg : "");
+		tp_sb_puts(&sb, "    expr: ");
+		go_quote(&sb, x->expr);
+		tp_sb_printf(&sb, ", time: %s, err: %s", x->eval_text, r.err_msg ? r.err_msg : "");
 		append_err(errs, tp_sb_cstr(&sb));
 		tp_sb_free(&sb);
 		promql_result_free(&r);
@@ -536,8 +566,9 @@ static void check_expr(promql_engine *e, const expr_case *x, tp_strbuf *errs, tp
 	}
 	size_t ngot = r.type == PROMQL_TYPE_SCALAR ? 1 : r.type == PROMQL_TYPE_VECTOR ? r.nseries : 0;
 	if (r.type != PROMQL_TYPE_SCALAR && r.type != PROMQL_TYPE_VECTOR) {
-		tp_sb_printf(&sb, "    expr: \"%s\", time: %s, err: rule result is not a vector or scalar", x->expr,
-			     x->eval_text);
+		tp_sb_puts(&sb, "    expr: ");
+		go_quote(&sb, x->expr);
+		tp_sb_printf(&sb, ", time: %s, err: rule result is not a vector or scalar", x->eval_text);
 		append_err(errs, tp_sb_cstr(&sb));
 		tp_sb_free(&sb);
 		promql_result_free(&r);
@@ -561,8 +592,9 @@ static void check_expr(promql_engine *e, const expr_case *x, tp_strbuf *errs, tp
 		promql_test_series s;
 		char perr[256];
 		if (promql_test_series_parse(ar, line, strlen(line), &s, perr, sizeof(perr)) != 0) {
-			tp_sb_printf(&sb, "    expr: \"%s\", time: %s, err: labels \"%s\": %s", x->expr, x->eval_text,
-				     x->exp_labels[i], perr);
+			tp_sb_puts(&sb, "    expr: ");
+			go_quote(&sb, x->expr);
+			tp_sb_printf(&sb, ", time: %s, err: labels \"%s\": %s", x->eval_text, x->exp_labels[i], perr);
 			append_err(errs, tp_sb_cstr(&sb));
 			tp_sb_free(&sb);
 			return;
@@ -577,7 +609,9 @@ static void check_expr(promql_engine *e, const expr_case *x, tp_strbuf *errs, tp
 		same = tp_labels_equal(&got[i].labels, &exp[i].labels) &&
 		       (got[i].v == exp[i].v || (isnan(got[i].v) && isnan(exp[i].v)));
 	if (!same) {
-		tp_sb_printf(&sb, "    expr: \"%s\", time: %s,\n        exp: ", x->expr, x->eval_text);
+		tp_sb_puts(&sb, "    expr: ");
+		go_quote(&sb, x->expr);
+		tp_sb_printf(&sb, ", time: %s,\n        exp: ", x->eval_text);
 		ps_string(&sb, exp, x->nexp);
 		tp_sb_puts(&sb, "\n        got: ");
 		ps_string(&sb, got, ngot);
@@ -625,7 +659,7 @@ static void run_group(const test_file *f, const test_group *g, char **rule_files
 	rules_manager *m = rules_manager_new(&mo);
 	tp_strbuf lerr = { 0 };
 	if (rules_manager_update(m, (const char *const *)rule_files, nfiles, &lerr) != 0) {
-		tp_sb_puts(errs, tp_sb_cstr(&lerr));
+		append_err(errs, tp_sb_cstr(&lerr));
 		tp_sb_free(&lerr);
 		rules_manager_free(m);
 		goto out;
@@ -655,6 +689,9 @@ static void run_group(const test_file *f, const test_group *g, char **rule_files
 		rules_manager_eval_all(m, ts);
 		rules_manager_rule_errors(m, ts, &evalerr);
 		if (evalerr.len) {
+			for (char *c = evalerr.buf; *c; c++)
+				if (*c == '\n')
+					*c = ERR_END;
 			tp_sb_append(errs, evalerr.buf, evalerr.len);
 			tp_sb_free(&evalerr);
 			rules_manager_free(m);
@@ -684,13 +721,13 @@ static int test_one(const char *path)
 	test_file f;
 	tp_strbuf errs = { 0 };
 	if (load_test_file(path, &f, &errs) != 0) {
-		tp_sb_putc(&errs, '\n');
+		tp_sb_putc(&errs, ERR_END);
 		goto report;
 	}
 	for (size_t i = 0; i < f.norder; i++)
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(f.order[i], f.order[j]) == 0 && !errs.len)
-				tp_sb_printf(&errs, "group name repeated in evaluation order: %s\n", f.order[i]);
+				tp_sb_printf(&errs, "group name repeated in evaluation order: %s%c", f.order[i], ERR_END);
 	/* rule files: relative to the test file, globbed */
 	char **files = NULL;
 	size_t nfiles = 0, capf = 0;
@@ -721,10 +758,13 @@ report:;
 	int failed = errs.len > 0;
 	if (failed) {
 		fprintf(stderr, "  FAILED:\n");
-		/* errors are separated by a blank line on stdout, as promtool */
-		const char *s = tp_sb_cstr(&errs);
-		fputs(s, stderr);
-		printf("\n");
+		for (const char *s = tp_sb_cstr(&errs); *s;) {
+			const char *e = strchr(s, ERR_END);
+			size_t n = e ? (size_t)(e - s) : strlen(s);
+			fprintf(stderr, "%.*s\n", (int)n, s);
+			printf("\n");
+			s += n + (e ? 1 : 0);
+		}
 	} else {
 		printf("  SUCCESS\n");
 	}

@@ -8,5 +8,11 @@ int cmd_server(int argc, char **argv);         /* the server: flags, start, run,
 int cmd_promqltest(int argc, char **argv);     /* tinyprom promqltest FILE... */
 int cmd_check_config(int argc, char **argv);   /* tinyprom check config FILE... */
 int cmd_check_metrics(int argc, char **argv);  /* tinyprom check metrics < exposition */
+int cmd_check_rules(int argc, char **argv);    /* tinyprom check rules FILE... */
+int cmd_test_rules(int argc, char **argv);     /* tinyprom test rules FILE... */
+/* Checks one rule file as promtool prints it (errors indented by indent:
+ * "" for check rules, five spaces inside check config). Returns the number
+ * of rules, or -1 when the file has errors. */
+int cmd_check_rules_file(const char *path, const char *indent);
 
 #endif

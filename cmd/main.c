@@ -8,7 +8,7 @@
 
 static int usage_check(void)
 {
-	fprintf(stderr, "usage: tinyprom check config|metrics [ARGS...]\n");
+	fprintf(stderr, "usage: tinyprom check config|rules|metrics [ARGS...]\n");
 	return 2;
 }
 
@@ -23,7 +23,15 @@ int main(int argc, char **argv)
 			return cmd_check_config(argc - 2, argv + 2);
 		if (strcmp(argv[2], "metrics") == 0)
 			return cmd_check_metrics(argc - 2, argv + 2);
+		if (strcmp(argv[2], "rules") == 0)
+			return cmd_check_rules(argc - 2, argv + 2);
 		return usage_check();
+	}
+	if (argc >= 2 && strcmp(argv[1], "test") == 0) {
+		if (argc >= 3 && strcmp(argv[2], "rules") == 0)
+			return cmd_test_rules(argc - 2, argv + 2);
+		fprintf(stderr, "usage: tinyprom test rules FILE...\n");
+		return 2;
 	}
 	return cmd_server(argc, argv);
 }

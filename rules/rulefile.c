@@ -14,6 +14,7 @@
 
 #include "lib/common.h"
 #include "lib/duration.h"
+#include "rules/template.h"
 
 typedef struct load_ctx {
 	yaml_document_t *doc;
@@ -239,6 +240,24 @@ static void validate_rule(load_ctx *c, const char *group, size_t idx, rules_rule
 		if (!tp_label_name_valid(k, strlen(k))) {
 			snprintf(msg, sizeof(msg), "invalid annotation name: %s", k);
 			rule_err(c, NULL, NULL, group, idx, rname, msg);
+		}
+	}
+	/* templates of alerting rules must parse (promtool's testTemplateParsing) */
+	if (alert) {
+		char tname[300];
+		snprintf(tname, sizeof(tname), "__alert_%s", alert);
+		for (int pass = 0; pass < 2; pass++) {
+			const rules_kv *kv = pass ? r->annotations : r->labels;
+			size_t n = pass ? r->nannotations : r->nlabels;
+			for (size_t i = 0; i < n; i++) {
+				tp_strbuf terr = { 0 };
+				if (rules_template_check(tname, kv[i].value, &terr) != 0) {
+					snprintf(msg, sizeof(msg), "%s \"%s\": %s", pass ? "annotation" : "label", kv[i].name,
+						 tp_sb_cstr(&terr));
+					rule_err(c, NULL, NULL, group, idx, rname, msg);
+				}
+				tp_sb_free(&terr);
+			}
 		}
 	}
 	r->alerting = alert != NULL;
