@@ -101,12 +101,12 @@ void wal_frame(tp_strbuf *out, int type, const void *p, size_t n, bool compress)
 		size_t cap = snappy_max_compressed_length(n), clen = cap;
 		size_t need = out->len + cap + 1;
 		if (need > out->cap) {
-			/* grow through the public API: append then cut back */
-			size_t keep = out->len;
-			char *z = tp_xmalloc(cap);
-			tp_sb_append(out, z, cap);
-			free(z);
-			out->len = keep;
+			/* compress straight into the buffer (tp_strbuf's fields are public) */
+			size_t ncap = out->cap ? out->cap : 256;
+			while (ncap < need)
+				ncap *= 2;
+			out->buf = tp_xrealloc(out->buf, ncap);
+			out->cap = ncap;
 		}
 		if (snappy_compress(p, n, out->buf + out->len, &clen) == SNAPPY_OK && clen < n) {
 			hdr[0] |= WAL_FLAG_SNAPPY;
