@@ -420,6 +420,16 @@ static int commit_locked(tsdb_wal *w)
 		w->failed[w->failed_at++ % FAILED_RING] = w->cur_gen;
 	}
 	drop_pending(w);
+	/* a huge batch (a big remote-write request) must not pin its memory */
+	if (w->smp_cap > 65536) {
+		free(w->smp);
+		w->smp = NULL;
+		w->smp_cap = 0;
+	}
+	if (w->out.cap > (4u << 20)) {
+		tp_sb_free(&w->out);
+		tp_sb_free(&w->tmp);
+	}
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -65,11 +66,30 @@ static const char *walp(const char *base)
 	return b;
 }
 
+/* Copies a flat directory of files (a WAL without checkpoints). */
 static void copy_dir(const char *from, const char *to)
 {
-	char cmd[9000];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && cp -a '%s' '%s'", to, from, to);
-	assert_int_equal(system(cmd), 0);
+	rm_rf(to);
+	assert_int_equal(mkdir(to, 0777), 0);
+	DIR *d = opendir(from);
+	assert_non_null(d);
+	struct dirent *e;
+	static char buf[1 << 16];
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char a[8300], b[8300];
+		snprintf(a, sizeof(a), "%.4000s/%s", from, e->d_name);
+		snprintf(b, sizeof(b), "%.4000s/%s", to, e->d_name);
+		int in = open(a, O_RDONLY), out = open(b, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		assert_true(in >= 0 && out >= 0);
+		ssize_t k;
+		while ((k = read(in, buf, sizeof(buf))) > 0)
+			assert_int_equal(write(out, buf, (size_t)k), k);
+		close(in);
+		close(out);
+	}
+	closedir(d);
 }
 
 static uint64_t fsize(const char *p)
