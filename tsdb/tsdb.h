@@ -75,6 +75,21 @@ void tsdb_head_stats(tsdb_head *h, tsdb_stats *out);
  * without samples leave the index (their refs are never reused). Returns
  * the number of series removed. */
 size_t tsdb_head_truncate(tsdb_head *h, int64_t mint_ms);
+/* Hooks for a write-ahead log (optional; set before the head is used).
+ * series_created runs once per new series, before its ref is handed out,
+ * and must not call into the head. samples_committed runs at commit with
+ * the accepted samples, before they become visible. */
+typedef struct tsdb_ref_sample {
+	uint32_t ref;
+	int64_t t;
+	double v;
+} tsdb_ref_sample;
+typedef struct tsdb_head_hooks {
+	void (*series_created)(void *ctx, uint32_t ref, const tp_labels *l);
+	void (*samples_committed)(void *ctx, const tsdb_ref_sample *s, size_t n);
+	void *ctx;
+} tsdb_head_hooks;
+void tsdb_head_set_hooks(tsdb_head *h, const tsdb_head_hooks *hooks);
 /* Labels of a series by ref, or NULL; valid as long as the series exists
  * (callers holding refs across truncation must re-check). */
 const tp_labels *tsdb_head_series_labels(tsdb_head *h, uint32_t ref);
@@ -159,11 +174,10 @@ void tsdb_series_set_free(tsdb_series_set *ss);
 
 /* Sample iterator over the current series of a set, restricted to the
  * querier's range; for callers that want to seek rather than decode all.
- * Storage is the caller's; no allocation per iterator. */
+ * Storage is the caller's; no allocation per iterator. An iterator stays
+ * valid after the set advances, until the set is freed. */
 typedef struct tsdb_iter {
-	const void *priv[8];   /* implementation state; do not touch */
-	int64_t ival[8];
-	uint64_t uval[8];
+	_Alignas(16) unsigned char priv[256];  /* implementation state; do not touch */
 } tsdb_iter;
 void tsdb_series_set_iter(tsdb_series_set *ss, tsdb_iter *it);
 bool tsdb_iter_next(tsdb_iter *it);                 /* false at the end */

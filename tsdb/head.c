@@ -1,0 +1,639 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * head.c - the in-memory head: series registry, head chunks, appender,
+ * truncation and statistics.
+ * Invariants (see also head_internal.h):
+ *  - refs are dense from 1 and never reused; seg[] maps them to series;
+ *  - a series' samples are strictly increasing in time; the last committed
+ *    sample is (app.t, app.vbits) of the head chunk, or of the last full
+ *    chunk when the head chunk is empty (tracked in lt/lv below);
+ *  - an appender's samples are invisible until commit; out-of-order and
+ *    duplicate checks happen at add time against committed and pending
+ *    samples, and again at commit against samples other appenders
+ *    committed meanwhile (those are then counted and dropped). */
+#include "config.h"
+#include "tsdb/head_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/hash.h"
+#include "lib/intern.h"
+
+#define HBUF_MIN 32
+
+/* ---- ref table ---- */
+
+static void ref_pos(uint32_t ref, unsigned *seg, size_t *off)
+{
+	uint64_t x = (uint64_t)ref + (1u << SEG_BASE_LOG2);
+	unsigned hb = 63 - (unsigned)__builtin_clzll(x);
+	*seg = hb - SEG_BASE_LOG2;
+	*off = x - (1ULL << hb);
+}
+
+mseries *tsdb_head_get(tsdb_head *h, uint32_t ref)
+{
+	if (ref == 0)
+		return NULL;
+	unsigned sg;
+	size_t off;
+	ref_pos(ref, &sg, &off);
+	mseries **s = __atomic_load_n(&h->seg[sg], __ATOMIC_ACQUIRE);
+	if (!s)
+		return NULL;
+	return __atomic_load_n(&s[off], __ATOMIC_ACQUIRE);
+}
+
+static void ref_set(tsdb_head *h, uint32_t ref, mseries *ms)
+{
+	unsigned sg;
+	size_t off;
+	ref_pos(ref, &sg, &off);
+	mseries **s = __atomic_load_n(&h->seg[sg], __ATOMIC_ACQUIRE);
+	if (!s) {
+		pthread_mutex_lock(&h->seg_mu);
+		s = h->seg[sg];
+		if (!s) {
+			size_t n = (size_t)1 << (sg + SEG_BASE_LOG2);
+			s = tp_xcalloc(n, sizeof(*s));
+			stat_add(&h->mem_bytes, (int64_t)(n * sizeof(*s)));
+			__atomic_store_n(&h->seg[sg], s, __ATOMIC_RELEASE);
+		}
+		pthread_mutex_unlock(&h->seg_mu);
+	}
+	__atomic_store_n(&s[off], ms, __ATOMIC_RELEASE);
+}
+
+/* ---- head ---- */
+
+tsdb_head *tsdb_head_new(const tsdb_options *opts)
+{
+	tsdb_head *h = tp_xcalloc(1, sizeof(*h));
+	if (opts)
+		h->opts = *opts;
+	if (h->opts.chunk_samples == 0)
+		h->opts.chunk_samples = 120;
+	if (h->opts.chunk_samples > TSDB_CHUNK_MAX_SAMPLES)
+		h->opts.chunk_samples = TSDB_CHUNK_MAX_SAMPLES;
+	pthread_rwlock_init(&h->trunc_lock, NULL);
+	pthread_rwlock_init(&h->post_lock, NULL);
+	pthread_mutex_init(&h->seg_mu, NULL);
+	for (int i = 0; i < NSTRIPES; i++)
+		pthread_mutex_init(&h->stripes[i], NULL);
+	for (int i = 0; i < NSHARDS; i++) {
+		pthread_mutex_init(&h->shards[i].mu, NULL);
+		h->shards[i].cap = 64;
+		h->shards[i].slots = tp_xcalloc(64, sizeof(uint32_t));
+	}
+	tsdb_pindex_init(&h->post);
+	h->next_ref = 1;
+	h->min_valid_t = INT64_MIN;
+	h->mint = INT64_MAX;
+	h->maxt = INT64_MIN;
+	h->mem_bytes = sizeof(*h) + NSHARDS * 64 * sizeof(uint32_t);
+	return h;
+}
+
+static void series_free(mseries *s)
+{
+	cnode *c = s->first;
+	while (c) {
+		cnode *n = c->next;
+		free(c);
+		c = n;
+	}
+	free(s->hbuf);
+	free(s->lset.v);
+	free(s);
+}
+
+void tsdb_head_free(tsdb_head *h)
+{
+	if (!h)
+		return;
+	for (uint32_t r = 1; r < h->next_ref; r++) {
+		mseries *s = tsdb_head_get(h, r);
+		if (s)
+			series_free(s);
+	}
+	for (int i = 0; i < NSEGS; i++)
+		free(h->seg[i]);
+	for (int i = 0; i < NSHARDS; i++) {
+		free(h->shards[i].slots);
+		pthread_mutex_destroy(&h->shards[i].mu);
+	}
+	for (int i = 0; i < NSTRIPES; i++)
+		pthread_mutex_destroy(&h->stripes[i]);
+	tsdb_pindex_free(&h->post);
+	pthread_rwlock_destroy(&h->trunc_lock);
+	pthread_rwlock_destroy(&h->post_lock);
+	pthread_mutex_destroy(&h->seg_mu);
+	free(h);
+}
+
+void tsdb_head_set_hooks(tsdb_head *h, const tsdb_head_hooks *hooks)
+{
+	if (hooks)
+		h->hooks = *hooks;
+	else
+		memset(&h->hooks, 0, sizeof(h->hooks));
+}
+
+const tp_labels *tsdb_head_series_labels(tsdb_head *h, uint32_t ref)
+{
+	mseries *s = tsdb_head_get(h, ref);
+	return s ? &s->lset : NULL;
+}
+
+bool tsdb_is_stale_nan(double v)
+{
+	uint64_t u;
+	memcpy(&u, &v, 8);
+	return u == TSDB_STALE_NAN_BITS;
+}
+
+double tsdb_stale_nan(void)
+{
+	uint64_t u = TSDB_STALE_NAN_BITS;
+	double v;
+	memcpy(&v, &u, 8);
+	return v;
+}
+
+const char *tsdb_rc_str(int rc)
+{
+	switch (rc) {
+	case TSDB_OK: return "ok";
+	case TSDB_ENOMEM: return "out of memory";
+	case TSDB_EOUTOFORDER: return "out of order sample";
+	case TSDB_EDUPLICATE: return "duplicate sample for timestamp";
+	case TSDB_EOUTOFBOUNDS: return "out of bounds";
+	case TSDB_EINVAL: return "invalid labels";
+	case TSDB_ECORRUPT: return "corrupt chunk";
+	case TSDB_ENOTFOUND: return "unknown series ref";
+	}
+	return "unknown error";
+}
+
+/* ---- series lookup ---- */
+
+static bool labels_valid(const tp_labels *l)
+{
+	if (l->n == 0)
+		return false;
+	for (uint32_t i = 0; i < l->n; i++) {
+		const char *n = l->v[i].name, *v = l->v[i].value;
+		if (!n || !v || !*v || !tp_label_name_valid(n, strlen(n)))
+			return false;
+		if (i > 0 && strcmp(l->v[i - 1].name, n) >= 0)
+			return false;
+	}
+	return true;
+}
+
+static uint32_t shard_find(tsdb_head *h, shard *sh, uint64_t hash, const tp_labels *l)
+{
+	uint32_t mask = sh->cap - 1;
+	for (uint32_t i = (uint32_t)(hash >> 8) & mask;; i = (i + 1) & mask) {
+		uint32_t r = sh->slots[i];
+		if (!r)
+			return 0;
+		mseries *s = tsdb_head_get(h, r);
+		if (s && s->hash == hash && tp_labels_equal(&s->lset, l))
+			return r;
+	}
+}
+
+static void shard_insert(tsdb_head *h, shard *sh, uint64_t hash, uint32_t ref)
+{
+	if ((sh->count + 1) * 2 > sh->cap) {
+		uint32_t ncap = sh->cap * 2;
+		uint32_t *ns = tp_xcalloc(ncap, sizeof(uint32_t));
+		for (uint32_t i = 0; i < sh->cap; i++) {
+			uint32_t r = sh->slots[i];
+			if (!r)
+				continue;
+			uint32_t j = (uint32_t)(tsdb_head_get(h, r)->hash >> 8) & (ncap - 1);
+			while (ns[j])
+				j = (j + 1) & (ncap - 1);
+			ns[j] = r;
+		}
+		free(sh->slots);
+		stat_add(&h->mem_bytes, (int64_t)(ncap - sh->cap) * 4);
+		sh->slots = ns;
+		sh->cap = ncap;
+	}
+	uint32_t j = (uint32_t)(hash >> 8) & (sh->cap - 1);
+	while (sh->slots[j])
+		j = (j + 1) & (sh->cap - 1);
+	sh->slots[j] = ref;
+	sh->count++;
+}
+
+/* Lookup-or-create; caller holds trunc_lock for reading. */
+static mseries *get_or_create(tsdb_head *h, const tp_labels *l)
+{
+	uint64_t hash = tp_labels_hash(l);
+	shard *sh = &h->shards[hash % NSHARDS];
+	pthread_mutex_lock(&sh->mu);
+	uint32_t ref = shard_find(h, sh, hash, l);
+	if (ref) {
+		pthread_mutex_unlock(&sh->mu);
+		return tsdb_head_get(h, ref);
+	}
+	mseries *s = tp_xcalloc(1, sizeof(*s));
+	s->lset.n = l->n;
+	s->lset.v = tp_xmalloc(l->n * sizeof(tp_label));
+	for (uint32_t i = 0; i < l->n; i++) {
+		s->lset.v[i].name = tp_intern_cstr(l->v[i].name);
+		s->lset.v[i].value = tp_intern_cstr(l->v[i].value);
+	}
+	s->hash = hash;
+	s->ref = __atomic_fetch_add(&h->next_ref, 1, __ATOMIC_RELAXED);
+	if (h->hooks.series_created)
+		h->hooks.series_created(h->hooks.ctx, s->ref, &s->lset);
+	ref_set(h, s->ref, s);
+	shard_insert(h, sh, hash, s->ref);
+	pthread_rwlock_wrlock(&h->post_lock);
+	size_t before = h->post.bytes;
+	tsdb_pindex_add(&h->post, s->ref, &s->lset);
+	size_t grown = h->post.bytes - before;
+	pthread_rwlock_unlock(&h->post_lock);
+	pthread_mutex_unlock(&sh->mu);
+	stat_add(&h->mem_bytes, (int64_t)(sizeof(*s) + l->n * sizeof(tp_label) + grown));
+	stat_add(&h->num_series, 1);
+	stat_add(&h->created, 1);
+	return s;
+}
+
+/* ---- head chunks (stripe lock held) ---- */
+
+static void cut_chunk(tsdb_head *h, mseries *s)
+{
+	size_t len = tsdb_chunk_app_bytes(&s->app);
+	cnode *c = tp_xmalloc(sizeof(*c) + len);
+	c->next = NULL;
+	c->mint = s->hmint;
+	c->maxt = s->app.t;
+	c->len = (uint32_t)len;
+	c->nsamples = s->app.n;
+	memcpy(c->data, s->hbuf, len);
+	if (s->last)
+		__atomic_store_n(&s->last->next, c, __ATOMIC_RELEASE);
+	else
+		s->first = c;
+	s->last = c;
+	s->nchunks++;
+	stat_add(&h->num_chunks, 1);
+	stat_add(&h->mem_bytes, (int64_t)sizeof(*c));
+	/* the head buffer is reused: its bytes stay accounted as chunk bytes
+	 * until the next sample rewrites them */
+	tsdb_chunk_app_init(&s->app, s->hbuf, s->app.bs.cap_bytes);
+	stat_add(&h->chunk_bytes, TSDB_CHUNK_HEADER_BYTES);
+	stat_add(&h->full_bytes, (int64_t)len);
+}
+
+static size_t hbuf_cap(const mseries *s) { return s->hbuf ? s->app.bs.cap_bytes : 0; }
+
+static void series_append(tsdb_head *h, mseries *s, int64_t t, double v)
+{
+	if (s->hbuf && s->app.n >= h->opts.chunk_samples)
+		cut_chunk(h, s);
+	if (!s->hbuf) {
+		s->hbuf = tp_xmalloc(HBUF_MIN);
+		tsdb_chunk_app_init(&s->app, s->hbuf, HBUF_MIN);
+		stat_add(&h->mem_bytes, HBUF_MIN);
+		stat_add(&h->chunk_bytes, TSDB_CHUNK_HEADER_BYTES);
+	}
+	if (s->app.n == 0)
+		s->hmint = t;
+	size_t before = tsdb_chunk_app_bytes(&s->app);
+	while (!tsdb_chunk_app_append(&s->app, t, v)) {
+		size_t cap = hbuf_cap(s);
+		if (s->app.n >= TSDB_CHUNK_MAX_SAMPLES || cap >= (1u << 20)) {
+			cut_chunk(h, s);
+			s->hmint = t;
+			before = tsdb_chunk_app_bytes(&s->app);
+			continue;
+		}
+		size_t ncap = cap * 2;
+		s->hbuf = tp_xrealloc(s->hbuf, ncap);
+		tsdb_chunk_app_rebase(&s->app, s->hbuf, ncap);
+		stat_add(&h->mem_bytes, (int64_t)(ncap - cap));
+	}
+	size_t after = tsdb_chunk_app_bytes(&s->app);
+	stat_add(&h->chunk_bytes, (int64_t)(after - before));
+	stat_add(&h->num_samples, 1);
+}
+
+/* Last committed sample of s (stripe lock held); false when none. */
+static bool series_last(const mseries *s, int64_t *t, uint64_t *vbits)
+{
+	if (s->hbuf && s->app.n > 0) {
+		*t = s->app.t;
+		*vbits = s->app.vbits;
+		return true;
+	}
+	if (s->last) {
+		tsdb_chunk_iter it;
+		tsdb_chunk_iter_init(&it, s->last->data, s->last->len, UINT32_MAX);
+		while (tsdb_chunk_iter_next(&it))
+			;
+		*t = it.t;
+		*vbits = it.vbits;
+		return true;
+	}
+	return false;
+}
+
+/* ---- appender ---- */
+
+typedef struct pslot {
+	uint32_t ref;   /* 0: empty */
+	uint32_t idx;   /* last pending sample of ref */
+} pslot;
+
+struct tsdb_appender {
+	tsdb_head *h;
+	tsdb_ref_sample *p;  /* pending, in add order */
+	size_t n, cap;
+	pslot *map;
+	size_t mapcap, mapcount;
+};
+
+tsdb_appender *tsdb_appender_new(tsdb_head *h)
+{
+	tsdb_appender *a = tp_xcalloc(1, sizeof(*a));
+	a->h = h;
+	return a;
+}
+
+static void map_clear(tsdb_appender *a)
+{
+	if (a->mapcount)
+		memset(a->map, 0, a->mapcap * sizeof(*a->map));
+	a->mapcount = 0;
+	a->n = 0;
+}
+
+static pslot *map_slot(tsdb_appender *a, uint32_t ref)
+{
+	if ((a->mapcount + 1) * 2 > a->mapcap) {
+		size_t ncap = a->mapcap ? a->mapcap * 2 : 256;
+		pslot *nm = tp_xcalloc(ncap, sizeof(*nm));
+		for (size_t i = 0; i < a->mapcap; i++) {
+			if (!a->map[i].ref)
+				continue;
+			size_t j = (a->map[i].ref * 2654435761u) & (ncap - 1);
+			while (nm[j].ref)
+				j = (j + 1) & (ncap - 1);
+			nm[j] = a->map[i];
+		}
+		free(a->map);
+		a->map = nm;
+		a->mapcap = ncap;
+	}
+	size_t j = (ref * 2654435761u) & (a->mapcap - 1);
+	while (a->map[j].ref && a->map[j].ref != ref)
+		j = (j + 1) & (a->mapcap - 1);
+	return &a->map[j];
+}
+
+static int add_series(tsdb_appender *a, mseries *s, int64_t t, double v)
+{
+	tsdb_head *h = a->h;
+	uint64_t vb;
+	memcpy(&vb, &v, 8);
+	if (t < __atomic_load_n(&h->min_valid_t, __ATOMIC_RELAXED)) {
+		stat_add(&h->oob, 1);
+		return TSDB_EOUTOFBOUNDS;
+	}
+	pslot *ps = map_slot(a, s->ref);
+	int64_t lt;
+	uint64_t lv;
+	bool have;
+	if (ps->ref) {
+		lt = a->p[ps->idx].t;
+		memcpy(&lv, &a->p[ps->idx].v, 8);
+		have = true;
+	} else {
+		pthread_mutex_t *mu = stripe_of(h, s->ref);
+		pthread_mutex_lock(mu);
+		have = series_last(s, &lt, &lv);
+		pthread_mutex_unlock(mu);
+	}
+	if (have && t <= lt) {
+		if (t == lt && vb == lv)
+			return TSDB_OK;
+		if (t == lt) {
+			stat_add(&h->dup, 1);
+			return TSDB_EDUPLICATE;
+		}
+		stat_add(&h->ooo, 1);
+		return TSDB_EOUTOFORDER;
+	}
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 256;
+		a->p = tp_xrealloc(a->p, a->cap * sizeof(*a->p));
+	}
+	if (!ps->ref) {
+		ps->ref = s->ref;
+		a->mapcount++;
+	}
+	ps->idx = (uint32_t)a->n;
+	a->p[a->n].ref = s->ref;
+	a->p[a->n].t = t;
+	a->p[a->n].v = v;
+	a->n++;
+	return TSDB_OK;
+}
+
+int tsdb_appender_add(tsdb_appender *a, const tp_labels *l, int64_t t_ms, double v, uint32_t *ref)
+{
+	tsdb_head *h = a->h;
+	if (!l || !labels_valid(l))
+		return TSDB_EINVAL;
+	pthread_rwlock_rdlock(&h->trunc_lock);
+	mseries *s = get_or_create(h, l);
+	if (ref)
+		*ref = s->ref;
+	int rc = add_series(a, s, t_ms, v);
+	pthread_rwlock_unlock(&h->trunc_lock);
+	return rc;
+}
+
+int tsdb_appender_add_ref(tsdb_appender *a, uint32_t ref, int64_t t_ms, double v)
+{
+	tsdb_head *h = a->h;
+	pthread_rwlock_rdlock(&h->trunc_lock);
+	mseries *s = tsdb_head_get(h, ref);
+	int rc = s ? add_series(a, s, t_ms, v) : TSDB_ENOTFOUND;
+	pthread_rwlock_unlock(&h->trunc_lock);
+	return rc;
+}
+
+static void update_minmax(tsdb_head *h, int64_t mint, int64_t maxt)
+{
+	int64_t cur = __atomic_load_n(&h->mint, __ATOMIC_RELAXED);
+	while (mint < cur && !__atomic_compare_exchange_n(&h->mint, &cur, mint, true, __ATOMIC_RELAXED,
+							  __ATOMIC_RELAXED))
+		;
+	cur = __atomic_load_n(&h->maxt, __ATOMIC_RELAXED);
+	while (maxt > cur && !__atomic_compare_exchange_n(&h->maxt, &cur, maxt, true, __ATOMIC_RELAXED,
+							  __ATOMIC_RELAXED))
+		;
+}
+
+size_t tsdb_appender_commit(tsdb_appender *a)
+{
+	tsdb_head *h = a->h;
+	if (a->n == 0)
+		return 0;
+	pthread_rwlock_rdlock(&h->trunc_lock);
+	if (h->hooks.samples_committed)
+		h->hooks.samples_committed(h->hooks.ctx, a->p, a->n);
+	size_t done = 0;
+	int64_t mint = INT64_MAX, maxt = INT64_MIN;
+	for (size_t i = 0; i < a->n; i++) {
+		const tsdb_ref_sample *p = &a->p[i];
+		mseries *s = tsdb_head_get(h, p->ref);
+		if (!s)
+			continue;  /* removed by a truncation since add */
+		pthread_mutex_t *mu = stripe_of(h, p->ref);
+		pthread_mutex_lock(mu);
+		int64_t lt;
+		uint64_t lv, vb;
+		memcpy(&vb, &p->v, 8);
+		if (series_last(s, &lt, &lv) && p->t <= lt) {
+			/* another appender committed to this series meanwhile */
+			pthread_mutex_unlock(mu);
+			if (p->t < lt)
+				stat_add(&h->ooo, 1);
+			else if (vb != lv)
+				stat_add(&h->dup, 1);
+			continue;
+		}
+		series_append(h, s, p->t, p->v);
+		pthread_mutex_unlock(mu);
+		done++;
+		if (p->t < mint)
+			mint = p->t;
+		if (p->t > maxt)
+			maxt = p->t;
+	}
+	pthread_rwlock_unlock(&h->trunc_lock);
+	if (done)
+		update_minmax(h, mint, maxt);
+	stat_add(&h->samples_appended, (int64_t)done);
+	map_clear(a);
+	return done;
+}
+
+void tsdb_appender_rollback(tsdb_appender *a)
+{
+	map_clear(a);
+}
+
+void tsdb_appender_free(tsdb_appender *a)
+{
+	if (!a)
+		return;
+	free(a->p);
+	free(a->map);
+	free(a);
+}
+
+/* ---- truncation ---- */
+
+size_t tsdb_head_truncate(tsdb_head *h, int64_t mint_ms)
+{
+	pthread_rwlock_wrlock(&h->trunc_lock);
+	int64_t cur = h->min_valid_t;
+	if (mint_ms > cur)
+		__atomic_store_n(&h->min_valid_t, mint_ms, __ATOMIC_RELAXED);
+	size_t removed = 0;
+	int64_t nmint = INT64_MAX, nmaxt = INT64_MIN;
+	uint32_t end = h->next_ref;
+	for (uint32_t r = 1; r < end; r++) {
+		mseries *s = tsdb_head_get(h, r);
+		if (!s)
+			continue;
+		while (s->first && s->first->maxt < mint_ms) {
+			cnode *c = s->first;
+			s->first = c->next;
+			if (!s->first)
+				s->last = NULL;
+			s->nchunks--;
+			stat_add(&h->num_chunks, -1);
+			stat_add(&h->num_samples, -(int64_t)c->nsamples);
+			stat_add(&h->chunk_bytes, -(int64_t)c->len);
+			stat_add(&h->full_bytes, -(int64_t)c->len);
+			stat_add(&h->mem_bytes, -(int64_t)sizeof(*c));
+			free(c);
+		}
+		bool head_empty = !s->hbuf || s->app.n == 0;
+		if (!s->first && (head_empty || s->app.t < mint_ms)) {
+			if (s->hbuf) {
+				stat_add(&h->num_samples, -(int64_t)s->app.n);
+				stat_add(&h->chunk_bytes, -(int64_t)tsdb_chunk_app_bytes(&s->app));
+				stat_add(&h->mem_bytes, -(int64_t)hbuf_cap(s));
+			}
+			stat_add(&h->mem_bytes, -(int64_t)(sizeof(*s) + s->lset.n * sizeof(tp_label)));
+			ref_set(h, r, NULL);
+			series_free(s);
+			removed++;
+			continue;
+		}
+		int64_t smin = s->first ? s->first->mint : s->hmint;
+		int64_t smax = !head_empty ? s->app.t : s->last->maxt;
+		if (smin < nmint)
+			nmint = smin;
+		if (smax > nmaxt)
+			nmaxt = smax;
+	}
+	if (removed) {
+		/* rebuild the lookup shards and the postings from the survivors */
+		for (int i = 0; i < NSHARDS; i++) {
+			memset(h->shards[i].slots, 0, h->shards[i].cap * sizeof(uint32_t));
+			h->shards[i].count = 0;
+		}
+		size_t before = h->post.bytes;
+		tsdb_pindex_free(&h->post);
+		tsdb_pindex_init(&h->post);
+		for (uint32_t r = 1; r < end; r++) {
+			mseries *s = tsdb_head_get(h, r);
+			if (!s)
+				continue;
+			shard_insert(h, &h->shards[s->hash % NSHARDS], s->hash, r);
+			tsdb_pindex_add(&h->post, r, &s->lset);
+		}
+		stat_add(&h->mem_bytes, (int64_t)h->post.bytes - (int64_t)before);
+		stat_add(&h->num_series, -(int64_t)removed);
+		stat_add(&h->removed, (int64_t)removed);
+	}
+	h->mint = nmint;
+	h->maxt = nmaxt;
+	pthread_rwlock_unlock(&h->trunc_lock);
+	return removed;
+}
+
+void tsdb_head_stats(tsdb_head *h, tsdb_stats *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->num_series = __atomic_load_n(&h->num_series, __ATOMIC_RELAXED);
+	o->num_samples = __atomic_load_n(&h->num_samples, __ATOMIC_RELAXED);
+	o->num_chunks = __atomic_load_n(&h->num_chunks, __ATOMIC_RELAXED);
+	o->chunk_bytes = __atomic_load_n(&h->chunk_bytes, __ATOMIC_RELAXED);
+	uint64_t mem = __atomic_load_n(&h->mem_bytes, __ATOMIC_RELAXED);
+	/* mem counts head buffers at capacity; their used part is chunk bytes */
+	uint64_t head_used = o->chunk_bytes - __atomic_load_n(&h->full_bytes, __ATOMIC_RELAXED);
+	o->head_bytes = mem > head_used ? mem - head_used : 0;
+	o->min_time_ms = __atomic_load_n(&h->mint, __ATOMIC_RELAXED);
+	o->max_time_ms = __atomic_load_n(&h->maxt, __ATOMIC_RELAXED);
+	o->samples_appended = __atomic_load_n(&h->samples_appended, __ATOMIC_RELAXED);
+	o->out_of_order_samples = __atomic_load_n(&h->ooo, __ATOMIC_RELAXED);
+	o->duplicate_samples = __atomic_load_n(&h->dup, __ATOMIC_RELAXED);
+	o->out_of_bounds_samples = __atomic_load_n(&h->oob, __ATOMIC_RELAXED);
+	o->series_created = __atomic_load_n(&h->created, __ATOMIC_RELAXED);
+	o->series_removed = __atomic_load_n(&h->removed, __ATOMIC_RELAXED);
+}
