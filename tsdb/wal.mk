@@ -19,3 +19,11 @@ tsdb_fuzz_wal_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address
 tsdb_fuzz_wal_LDFLAGS = -fsanitize=fuzzer,address
 tsdb_fuzz_wal_LDADD = libtinyprom.a $(DEP_LIBS)
 endif
+
+# The head made durable: replay at open, hooks, checkpoint at truncation.
+libtinyprom_a_SOURCES += tsdb/wal_head.c tsdb/wal_head.h
+check_PROGRAMS += tests/unit/test_wal_head
+TESTS += tests/unit/test_wal_head
+tests_unit_test_wal_head_SOURCES = tests/unit/test_wal_head.c
+tests_unit_test_wal_head_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_wal_head_LDADD = $(TEST_LDADD)
