@@ -251,11 +251,7 @@ static mseries *get_or_create(tsdb_head *h, const tp_labels *l, uint32_t want)
 	}
 	s->hash = hash;
 	if (want) {
-		s->ref = want;
-		uint32_t cur = __atomic_load_n(&h->next_ref, __ATOMIC_RELAXED);
-		while (cur <= want && !__atomic_compare_exchange_n(&h->next_ref, &cur, want + 1, true,
-								     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-			;
+		s->ref = want; /* the caller moved next_ref past it */
 	} else {
 		s->ref = __atomic_fetch_add(&h->next_ref, 1, __ATOMIC_RELAXED);
 		if (h->hooks.series_created)
@@ -475,6 +471,12 @@ uint32_t tsdb_head_replay_series(tsdb_head *h, uint32_t ref, const tp_labels *l)
 {
 	if (ref == 0 || ref == UINT32_MAX || !l || !labels_valid(l))
 		return 0;
+	/* an old ref is never handed out again, even when it turns out to be
+	 * an alias of an existing series */
+	uint32_t cur = __atomic_load_n(&h->next_ref, __ATOMIC_RELAXED);
+	while (cur <= ref && !__atomic_compare_exchange_n(&h->next_ref, &cur, ref + 1, true, __ATOMIC_RELAXED,
+							  __ATOMIC_RELAXED))
+		;
 	pthread_rwlock_rdlock(&h->trunc_lock);
 	mseries *s = tsdb_head_get(h, ref);
 	uint32_t r;
