@@ -313,6 +313,61 @@ static void test_truncate_checkpoint(void **state)
 	free(dir);
 }
 
+/* One label set under two refs in the WAL (removed by truncation and
+ * created again before a checkpoint): replay maps the second ref onto the
+ * first, never hands either out again, and checkpoints keep both. */
+static void test_ref_alias(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_new();
+	char wdir[4200], err[256];
+	snprintf(wdir, sizeof(wdir), "%s/wal", dir);
+	tsdb_wal *w = tsdb_wal_open(wdir, NULL, err, sizeof(err));
+	assert_non_null(w);
+	tp_label la[1] = { { "__name__", "a" } }, lb[1] = { { "__name__", "b" } };
+	tsdb_wal_log_series(w, 1, &(tp_labels){ la, 1 });
+	tsdb_wal_sample s1 = { 1, 1, 1.0 }, s2 = { 2, 2, 2.0 }, s9 = { 9, 3, 3.0 };
+	tsdb_wal_log_samples(w, &s1, 1);
+	tsdb_wal_log_series(w, 2, &(tp_labels){ la, 1 });
+	tsdb_wal_log_samples(w, &s2, 1);
+	tsdb_wal_log_samples(w, &s9, 1); /* no series record: unknown */
+	assert_int_equal(tsdb_wal_commit(w), 0);
+	assert_int_equal(tsdb_wal_close(w), 0);
+
+	tsdb_wal_head_stats st;
+	tsdb_wal_head *d = open_db(dir, TSDB_WAL_FSYNC_NEVER, &st);
+	assert_int_equal(st.ref_aliases, 1);
+	assert_int_equal(st.unknown_refs, 1);
+	assert_int_equal(st.samples_restored, 2);
+	tsdb_head *h = tsdb_wal_head_head(d);
+	tsdb_appender *a = tsdb_appender_new(h);
+	uint32_t ref = 0;
+	assert_int_equal(tsdb_appender_add(a, &(tp_labels){ lb, 1 }, 10, 10.0, &ref), TSDB_OK);
+	assert_int_equal(ref, 3); /* not 2: that ref is taken by the alias */
+	assert_int_equal(tsdb_appender_add_ref(a, 1, 11, 11.0), TSDB_OK);
+	assert_int_equal(tsdb_appender_commit(a), 2);
+	tsdb_appender_free(a);
+	char *before = dump(h, INT64_MIN, INT64_MAX);
+	assert_string_equal(before, "{__name__=\"a\"} ref=1: 1/3ff0000000000000 2/4000000000000000 11/4026000000000000\n"
+				    "{__name__=\"b\"} ref=3: 10/4024000000000000\n");
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	d = open_db(dir, TSDB_WAL_FSYNC_NEVER, NULL);
+	char *after = dump(tsdb_wal_head_head(d), INT64_MIN, INT64_MAX);
+	assert_string_equal(before, after);
+	free(after);
+	assert_true(tsdb_wal_head_truncate(d, 0, err, sizeof(err)) >= 0);
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	d = open_db(dir, TSDB_WAL_FSYNC_NEVER, &st);
+	assert_true(st.replay.checkpoint >= 0);
+	after = dump(tsdb_wal_head_head(d), INT64_MIN, INT64_MAX);
+	assert_string_equal(before, after);
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	free(before);
+	free(after);
+	rm_rf(dir);
+	free(dir);
+}
+
 typedef struct th_arg {
 	tsdb_head *h;
 	int id;
@@ -370,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_kill9),
 		cmocka_unit_test(test_truncate_checkpoint),
 		cmocka_unit_test(test_concurrent_appenders),
+		cmocka_unit_test(test_ref_alias),
 	};
 	return cmocka_run_group_tests_name("wal_head", tests, NULL, NULL);
 }
