@@ -1,1 +1,5 @@
-# bench/local.mk - benchmark programs (built by `make bench`, not installed).
+# bench/local.mk - benchmark programs (built by `make`, never run by `make check`).
+noinst_PROGRAMS += bench/tsdb-bench
+bench_tsdb_bench_SOURCES = bench/tsdb-bench.c
+bench_tsdb_bench_LDADD = libtinyprom.a $(DEP_LIBS)
+EXTRA_DIST += bench/RESULTS.md

@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * tsdb-bench.c - appends the real dataset (or a synthetic one) through the
+ * head's appender in time order, one commit per timestamp as a scrape
+ * does, reads every sample back, checks it bit-exact and prints one JSON
+ * object with bytes per sample, append and decode rates and head memory
+ * per series.
+ * Usage: tsdb-bench [--file F] [--every N] [--chunk-samples N] [--synthetic N]
+ * Invariant: only the append loop and the decode loop are timed. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "lib/arena.h"
+#include "lib/common.h"
+#include "lib/intern.h"
+#include "lib/labels.h"
+#include "tsdb/tsdb.h"
+
+typedef struct bseries {
+	tp_labels l;
+	size_t first, n;  /* into the sample arrays */
+} bseries;
+
+typedef struct ev {
+	int64_t t;
+	uint32_t s;       /* series index */
+	double v;
+} ev;
+
+static tp_arena arena;
+static bseries *series;
+static size_t nseries, capseries;
+static int64_t *st;
+static double *sv;
+static size_t nsamples, capsamples;
+
+static double now_s(void) { return (double)tp_mono_ns() / 1e9; }
+
+/* Parses `name{a="b",...}` into l (arena strings); returns end or NULL. */
+static const char *parse_series(const char *p, tp_labels *l)
+{
+	tp_label tmp[64];
+	uint32_t n = 0;
+	const char *s = p;
+	while (*p && *p != '{' && *p != ' ')
+		p++;
+	tmp[n].name = TP_METRIC_NAME;
+	tmp[n++].value = tp_arena_strndup(&arena, s, (size_t)(p - s));
+	if (*p == '{') {
+		p++;
+		while (*p && *p != '}') {
+			s = p;
+			while (*p && *p != '=')
+				p++;
+			const char *name = tp_arena_strndup(&arena, s, (size_t)(p - s));
+			if (p[0] != '=' || p[1] != '"')
+				return NULL;
+			p += 2;
+			char buf[4096];
+			size_t k = 0;
+			while (*p && *p != '"' && k < sizeof(buf) - 1) {
+				if (*p == '\\' && p[1]) {
+					p++;
+					buf[k++] = *p == 'n' ? '\n' : *p;
+				} else {
+					buf[k++] = *p;
+				}
+				p++;
+			}
+			if (*p != '"')
+				return NULL;
+			p++;
+			if (n < 64 && k > 0) {
+				tmp[n].name = name;
+				tmp[n++].value = tp_arena_strndup(&arena, buf, k);
+			}
+			if (*p == ',')
+				p++;
+		}
+		if (*p != '}')
+			return NULL;
+		p++;
+	}
+	l->n = n;
+	l->v = tp_arena_alloc(&arena, n * sizeof(tp_label));
+	memcpy(l->v, tmp, n * sizeof(tp_label));
+	tp_labels_normalize(l);
+	return p;
+}
+
+static void add_sample(int64_t t, double v)
+{
+	if (nsamples == capsamples) {
+		capsamples = capsamples ? capsamples * 2 : 1 << 20;
+		st = tp_xrealloc(st, capsamples * sizeof(*st));
+		sv = tp_xrealloc(sv, capsamples * sizeof(*sv));
+	}
+	st[nsamples] = t;
+	sv[nsamples++] = v;
+	series[nseries - 1].n++;
+}
+
+static int load(const char *file, int every)
+{
+	gzFile f = gzopen(file, "rb");
+	if (!f) {
+		fprintf(stderr, "cannot open %s\n", file);
+		return -1;
+	}
+	static char line[65536], prev[65536];
+	prev[0] = '\0';
+	size_t idx = 0;
+	while (gzgets(f, line, sizeof(line))) {
+		char *sp = strrchr(line, '}');
+		char *key_end = sp ? sp + 1 : strchr(line, ' ');
+		if (!key_end)
+			continue;
+		size_t klen = (size_t)(key_end - line);
+		if (strncmp(prev, line, klen) != 0 || prev[klen] != '\0') {
+			memcpy(prev, line, klen);
+			prev[klen] = '\0';
+			TP_GROW(series, capseries, nseries + 1);
+			bseries *b = &series[nseries++];
+			if (!parse_series(line, &b->l)) {
+				fprintf(stderr, "bad line: %s", line);
+				return -1;
+			}
+			b->first = nsamples;
+			b->n = 0;
+			idx = 0;
+		}
+		char *end;
+		double v = strtod(key_end, &end);
+		int64_t t = strtoll(end, NULL, 10);
+		if (idx++ % (size_t)every == 0)
+			add_sample(t, v);
+	}
+	gzclose(f);
+	return 0;
+}
+
+static void synthetic(size_t n, int per)
+{
+	for (size_t i = 0; i < n; i++) {
+		TP_GROW(series, capseries, nseries + 1);
+		bseries *b = &series[nseries++];
+		char name[64], inst[64], id[32];
+		snprintf(name, sizeof(name), "synthetic_metric_%zu_total", i % 200);
+		snprintf(inst, sizeof(inst), "host-%zu.example.org:9100", i / 200);
+		snprintf(id, sizeof(id), "%zu", i % 10);
+		tp_label tmp[4] = {
+			{ TP_METRIC_NAME, tp_arena_strdup(&arena, name) },
+			{ "cpu", tp_arena_strdup(&arena, id) },
+			{ "instance", tp_arena_strdup(&arena, inst) },
+			{ "job", "node" },
+		};
+		b->l.n = 4;
+		b->l.v = tp_arena_alloc(&arena, sizeof(tmp));
+		memcpy(b->l.v, tmp, sizeof(tmp));
+		b->first = nsamples;
+		b->n = 0;
+		for (int k = 0; k < per; k++)
+			add_sample(1700000000000LL + 15000LL * k + (int64_t)(i % 7), (double)(i * 3 + (size_t)k));
+	}
+}
+
+static int cmp_ev(const void *a, const void *b)
+{
+	const ev *x = a, *y = b;
+	if (x->t != y->t)
+		return (x->t > y->t) - (x->t < y->t);
+	return (x->s > y->s) - (x->s < y->s);
+}
+
+static long rss_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char l[256];
+	long kb = -1;
+	while (f && fgets(l, sizeof(l), f))
+		if (strncmp(l, "VmRSS:", 6) == 0)
+			kb = strtol(l + 6, NULL, 10);
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+int main(int argc, char **argv)
+{
+	const char *file = "/work/shared/datasets/real-1s.prom.gz";
+	int every = 1;
+	size_t synth = 0;
+	uint32_t chunk_samples = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--file") && i + 1 < argc)
+			file = argv[++i];
+		else if (!strcmp(argv[i], "--every") && i + 1 < argc)
+			every = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--synthetic") && i + 1 < argc)
+			synth = (size_t)strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--chunk-samples") && i + 1 < argc)
+			chunk_samples = (uint32_t)atoi(argv[++i]);
+		else {
+			fprintf(stderr, "usage: %s [--file F] [--every N] [--chunk-samples N] [--synthetic N]\n", argv[0]);
+			return 2;
+		}
+	}
+	if (every < 1)
+		every = 1;
+	tp_arena_init(&arena);
+	if (synth)
+		synthetic(synth, 4);
+	else if (load(file, every) != 0)
+		return 1;
+
+	/* merge by timestamp */
+	ev *evs = tp_xmalloc(nsamples * sizeof(*evs));
+	size_t ne = 0;
+	for (size_t s = 0; s < nseries; s++)
+		for (size_t k = 0; k < series[s].n; k++)
+			evs[ne++] = (ev){ st[series[s].first + k], (uint32_t)s, sv[series[s].first + k] };
+	qsort(evs, ne, sizeof(*evs), cmp_ev);
+	uint32_t *refs = tp_xcalloc(nseries, sizeof(uint32_t));
+
+	long rss0 = rss_kb();
+	size_t intern0 = tp_intern_bytes();
+	tsdb_options o = { .chunk_samples = chunk_samples };
+	tsdb_head *h = tsdb_head_new(&o);
+	tsdb_appender *a = tsdb_appender_new(h);
+	size_t committed = 0, rejected = 0;
+	double t0 = now_s();
+	for (size_t i = 0; i < ne;) {
+		int64_t t = evs[i].t;
+		for (; i < ne && evs[i].t == t; i++) {
+			const ev *e = &evs[i];
+			int rc = refs[e->s] ? tsdb_appender_add_ref(a, refs[e->s], e->t, e->v)
+					    : tsdb_appender_add(a, &series[e->s].l, e->t, e->v, &refs[e->s]);
+			rejected += rc != TSDB_OK;
+		}
+		committed += tsdb_appender_commit(a);
+	}
+	double t_append = now_s() - t0;
+	tsdb_appender_free(a);
+	long rss1 = rss_kb();
+
+	/* read every sample back */
+	tsdb_matcher m;
+	char err[256];
+	tsdb_matcher_init(&m, TSDB_MATCH_RE, TP_METRIC_NAME, ".+", err, sizeof(err));
+	tsdb_querier *q = tsdb_querier_new(h, INT64_MIN, INT64_MAX);
+	tsdb_sample *buf = NULL;
+	size_t cap = 0, decoded = 0;
+	double best = 1e9;
+	for (int round = 0; round < 3; round++) {
+		tsdb_series_set *ss = tsdb_querier_select(q, &m, 1);
+		size_t nd = 0;
+		t0 = now_s();
+		while (tsdb_series_set_next(ss))
+			nd += tsdb_series_set_samples(ss, INT64_MIN, INT64_MAX, &buf, &cap);
+		double dt = now_s() - t0;
+		if (dt < best)
+			best = dt;
+		decoded = nd;
+		tsdb_series_set_free(ss);
+	}
+	/* verify bit-exact against the source */
+	size_t bad = 0;
+	for (size_t s = 0; s < nseries; s++) {
+		tsdb_matcher ms[8];
+		const tp_labels *l = &series[s].l;
+		uint32_t nm = l->n < 8 ? l->n : 8;
+		for (uint32_t k = 0; k < nm; k++)
+			tsdb_matcher_init(&ms[k], TSDB_MATCH_EQ, l->v[k].name, l->v[k].value, NULL, 0);
+		if (s % (synth ? 1000 : 1) == 0) {
+			tsdb_series_set *ss = tsdb_querier_select(q, ms, nm);
+			size_t got = 0;
+			while (tsdb_series_set_next(ss)) {
+				if (!tp_labels_equal(tsdb_series_set_labels(ss), l))
+					continue;
+				got = tsdb_series_set_samples(ss, INT64_MIN, INT64_MAX, &buf, &cap);
+				for (size_t k = 0; k < got && k < series[s].n; k++)
+					bad += buf[k].t != st[series[s].first + k] ||
+					       memcmp(&buf[k].v, &sv[series[s].first + k], 8) != 0;
+			}
+			bad += got != series[s].n;
+			tsdb_series_set_free(ss);
+		}
+		for (uint32_t k = 0; k < nm; k++)
+			tsdb_matcher_free(&ms[k]);
+	}
+	tsdb_querier_free(q);
+	tsdb_matcher_free(&m);
+
+	tsdb_stats stats;
+	tsdb_head_stats(h, &stats);
+	size_t intern1 = tp_intern_bytes();
+	printf("{\"samples\": %zu, \"series\": %" PRIu64 ", \"chunks\": %" PRIu64 ", \"chunk_samples\": %u, "
+	       "\"every\": %d, \"rejected\": %zu, \"mismatches\": %zu, "
+	       "\"bytes_per_sample\": %.4f, \"append_samples_per_sec\": %.0f, \"decode_samples_per_sec\": %.0f, "
+	       "\"head_bytes_per_series\": %.1f, \"head_bytes_per_series_with_symbols\": %.1f, "
+	       "\"rss_bytes_per_series\": %.1f}\n",
+	       committed, stats.num_series, stats.num_chunks, chunk_samples ? chunk_samples : 120, every, rejected,
+	       bad, (double)stats.chunk_bytes / (double)committed, (double)committed / t_append,
+	       (double)decoded / best, (double)stats.head_bytes / (double)stats.num_series,
+	       (double)(stats.head_bytes + intern1 - intern0) / (double)stats.num_series,
+	       (double)(rss1 - rss0) * 1024.0 / (double)stats.num_series);
+	tsdb_head_free(h);
+	free(buf);
+	free(evs);
+	free(refs);
+	free(st);
+	free(sv);
+	free(series);
+	tp_arena_free(&arena);
+	return bad ? 1 : 0;
+}
