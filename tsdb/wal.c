@@ -438,11 +438,13 @@ int tsdb_wal_commit(tsdb_wal *w)
 	pthread_mutex_lock(&w->mu);
 	uint64_t mine = tls_logged.w == w ? tls_logged.gen : 0;
 	int rc;
-	if (w->cur_gen) {
+	uint64_t batch = w->cur_gen;
+	if (batch) {
 		rc = commit_locked(w);
-		/* if the batch held our records, its result is ours; otherwise
-		 * look up our own (earlier) batch below */
-		if (mine == 0 || rc != 0)
+		/* if the batch held our records (or we logged nothing), its
+		 * result is ours; otherwise our records went out in an earlier
+		 * batch, whose result is looked up below */
+		if (mine == 0 || mine == batch)
 			goto out;
 	}
 	rc = 0;

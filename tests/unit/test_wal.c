@@ -1001,6 +1001,66 @@ static void *gc_run(void *p)
 	return NULL;
 }
 
+/* T1 logs, main's commit writes T1's batch, main logs again and T1's
+ * commit then writes (and fails) main's batch: T1 still succeeded, main
+ * learns of its failure at its own commit. */
+static void *gc_run2(void *p)
+{
+	gc_arg *a = p;
+	tsdb_wal_sample s = { 1, 600, 1 };
+	tsdb_wal_log_samples(a->w, &s, 1);
+	pthread_barrier_wait(a->b); /* logged */
+	pthread_barrier_wait(a->b); /* main committed T1's batch and logged its own */
+	a->rc = tsdb_wal_commit(a->w);
+	pthread_barrier_wait(a->b);
+	return NULL;
+}
+
+static void test_group_commit_attribution(void **state)
+{
+	(void)state;
+	char *base = tmpdir_new();
+	const char *wal = walp(base);
+	tsdb_wal *w = open_wal(wal, 0, TSDB_WAL_FSYNC_NEVER, false);
+	pthread_barrier_t b;
+	pthread_barrier_init(&b, NULL, 2);
+	gc_arg a = { .w = w, .b = &b, .rc = 99 };
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, gc_run2, &a), 0);
+	pthread_barrier_wait(&b);
+	assert_int_equal(tsdb_wal_commit(w), 0); /* writes T1's sample */
+	uint64_t good = fsize(segp(wal, 0));
+	tsdb_wal_sample s[40];
+	for (int i = 0; i < 40; i++)
+		s[i] = (tsdb_wal_sample){ 2, 700 + i, i };
+	tsdb_wal_log_samples(w, s, 40);
+	struct rlimit old, lim;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = good + 20;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	pthread_barrier_wait(&b);
+	pthread_barrier_wait(&b); /* T1's commit tried main's batch */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	pthread_join(th, NULL);
+	pthread_barrier_destroy(&b);
+	assert_int_equal(a.rc, 0);
+	assert_int_equal(tsdb_wal_commit(w), -1);
+	assert_int_equal(tsdb_wal_commit(w), 0); /* reported once */
+	assert_int_equal(fsize(segp(wal, 0)), good);
+	assert_int_equal(tsdb_wal_close(w), 0);
+	coll c = { 0 };
+	tsdb_wal_replay_stats st;
+	assert_int_equal(replay_into(wal, &c, &st), 0);
+	assert_int_equal(c.nx, 1);
+	assert_int_equal(c.x[0].t_ms, 600);
+	coll_free(&c);
+	rm_rf(base);
+	free(base);
+}
+
 static void test_group_commit_failure(void **state)
 {
 	(void)state;
@@ -1178,6 +1238,7 @@ int main(void)
 		cmocka_unit_test(test_concurrent_writers),
 		cmocka_unit_test(test_write_failure),
 		cmocka_unit_test(test_group_commit_failure),
+		cmocka_unit_test(test_group_commit_attribution),
 		cmocka_unit_test(test_kill9),
 		cmocka_unit_test(test_bytes_per_sample),
 	};
