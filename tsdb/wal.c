@@ -227,7 +227,14 @@ tsdb_wal *tsdb_wal_open(const char *dir, const tsdb_wal_opts *o, char *err, size
 	}
 	long ck = wal_last_checkpoint(dir);
 	char path[4096];
-	if (ns > 0 && (long)segs[ns - 1] > ck) {
+	/* segments at or below the checkpoint are covered by it (left by a
+	 * crash between its rename and their deletion) */
+	long i0 = 0;
+	for (; i0 < ns && (long)segs[i0] <= ck; i0++) {
+		wal_seg_path(path, sizeof(path), dir, segs[i0]);
+		unlink(path);
+	}
+	if (ns > i0) {
 		uint32_t last = segs[ns - 1];
 		uint64_t dropped;
 		bool torn;
@@ -252,11 +259,6 @@ tsdb_wal *tsdb_wal_open(const char *dir, const tsdb_wal_opts *o, char *err, size
 		w->seg_bytes = (uint64_t)stt.st_size;
 		w->st.segment_current = last;
 	} else {
-		/* segments at or below the checkpoint are covered by it */
-		for (long i = 0; i < ns; i++) {
-			wal_seg_path(path, sizeof(path), dir, segs[i]);
-			unlink(path);
-		}
 		if (seg_create(w, ck >= 0 ? (uint32_t)ck + 1 : 0) != 0) {
 			snprintf(err, errlen, "create WAL segment in %s: %s", dir, strerror(errno));
 			goto fail;

@@ -779,14 +779,34 @@ static void test_checkpoint(void **state)
 	assert_int_equal(c.nx, 12);
 	coll_free(&c);
 
-	/* crash leftovers: a .tmp checkpoint and covered segments are cleaned */
+	/* crash leftovers: a .tmp checkpoint and a segment the checkpoint
+	 * covers (a crash between rename and deletion) are cleaned, unread */
 	char tmp[4096];
 	snprintf(tmp, sizeof(tmp), "%s/checkpoint.00000999.tmp", wal);
 	assert_int_equal(mkdir(tmp, 0777), 0);
+	{
+		int fd = open(segp(wal, (uint32_t)st.checkpoint), O_WRONLY | O_CREAT | O_EXCL, 0644);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "garbage", 7), 7);
+		close(fd);
+	}
 	assert_int_equal(replay_into(wal, &c, &st), 0);
 	assert_false(exists(tmp));
+	assert_false(exists(segp(wal, (uint32_t)st.checkpoint)));
+	assert_int_equal(st.corruptions, 0);
 	assert_int_equal(c.nx, 12);
 	coll_free(&c);
+	/* open deletes them too, and writes after the checkpoint */
+	{
+		int fd = open(segp(wal, (uint32_t)st.checkpoint), O_WRONLY | O_CREAT | O_EXCL, 0644);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	w = open_wal(wal, 2048, TSDB_WAL_FSYNC_NEVER, true);
+	tsdb_wal_get_stats(w, &ws);
+	assert_true(ws.segment_current > (uint32_t)st.checkpoint);
+	assert_int_equal(tsdb_wal_close(w), 0);
+	assert_false(exists(segp(wal, (uint32_t)st.checkpoint)));
 	rm_rf(base);
 	free(base);
 }
