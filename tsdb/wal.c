@@ -160,19 +160,27 @@ static int seg_cut(tsdb_wal *w)
 
 /* ---- background fsync ---- */
 
+/* Sleeps until the segment becomes dirty (no wake-ups while idle), waits
+ * out the period from there, then syncs: data reaches the device at most
+ * one period plus one fsync after its commit returned. */
 static void *fsync_thread(void *arg)
 {
 	tsdb_wal *w = arg;
 	pthread_mutex_lock(&w->mu);
 	while (!w->stop) {
+		if (!w->dirty) {
+			pthread_cond_wait(&w->cv, &w->mu);
+			continue;
+		}
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		int64_t ns = ts.tv_nsec + (w->o.fsync_period_ms % 1000) * 1000000;
 		ts.tv_sec += w->o.fsync_period_ms / 1000 + ns / 1000000000;
 		ts.tv_nsec = ns % 1000000000;
-		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+		while (!w->stop && pthread_cond_timedwait(&w->cv, &w->mu, &ts) == 0)
+			; /* woken early (a commit, or close): keep the deadline */
 		if (w->stop || !w->dirty)
-			continue;
+			continue; /* close syncs itself; a cut synced the segment */
 		/* fsync outside the lock on a dup: writers keep going, and a
 		 * concurrent cut (which syncs the old segment itself) cannot
 		 * close the file under us */
@@ -412,8 +420,9 @@ static int commit_locked(tsdb_wal *w)
 			} else {
 				w->st.fsyncs++;
 			}
-		} else if (w->o.fsync_mode == TSDB_WAL_FSYNC_PERIOD) {
+		} else if (w->o.fsync_mode == TSDB_WAL_FSYNC_PERIOD && !w->dirty) {
 			w->dirty = true;
+			pthread_cond_signal(&w->cv); /* start the period */
 		}
 	}
 	if (rc != 0) {
