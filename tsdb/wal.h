@@ -39,7 +39,7 @@ typedef struct tsdb_wal_sample {
 } tsdb_wal_sample;
 
 typedef enum tsdb_wal_fsync_mode {
-	TSDB_WAL_FSYNC_PERIOD = 0,  /* background fsync every fsync_period_ms when dirty (default) */
+	TSDB_WAL_FSYNC_PERIOD = 0,  /* background fsync fsync_period_ms after the first unsynced commit (default) */
 	TSDB_WAL_FSYNC_ALWAYS,      /* fdatasync before each commit returns */
 	TSDB_WAL_FSYNC_NEVER,       /* leave it to the kernel (segments are still synced when cut) */
 } tsdb_wal_fsync_mode;
