@@ -7,7 +7,10 @@
 #include "config.h"
 #include "tsdb/chunk.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "lib/common.h"
 
 /* ---- value classes ----
  * A class is a unary prefix (k ones, then a zero unless k is the last
@@ -44,14 +47,25 @@ static inline int64_t sext(uint64_t x, unsigned b)
 	return (int64_t)(x << (64 - b)) >> (64 - b);
 }
 
-/* Whether v is an integer that int mode can carry exactly (not -0.0). */
-static inline bool as_int(double v, int64_t *out)
+#define MAX_SCALE 12
+static const double p10[MAX_SCALE + 1] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12 };
+
+/* The value of integer iv at decimal scale k; IEEE division is correctly
+ * rounded, so this is the same double on every platform. */
+static inline double from_dec(int64_t iv, unsigned k)
 {
-	if (!(v >= -INT_LIMIT && v <= INT_LIMIT))
+	return k ? (double)iv / p10[k] : (double)iv;
+}
+
+/* Whether v == iv / 10^k bit for bit for some |iv| <= 2^53 (never for
+ * -0.0, NaN or infinities). */
+static inline bool as_dec(double v, unsigned k, int64_t *out)
+{
+	double x = v * p10[k];
+	if (!(x >= -INT_LIMIT && x <= INT_LIMIT))
 		return false;
-	int64_t i = (int64_t)v;
-	double back = (double)i;
-	if (f2u(back) != f2u(v))
+	int64_t i = (int64_t)(x < 0 ? x - 0.5 : x + 0.5);
+	if (f2u(from_dec(i, k)) != f2u(v))
 		return false;
 	*out = i;
 	return true;
@@ -125,6 +139,7 @@ void tsdb_chunk_app_init(tsdb_chunk_app *a, uint8_t *buf, size_t cap_bytes)
 	memset(a, 0, sizeof(*a));
 	tsdb_bstream_init(&a->bs, buf, cap_bytes, TSDB_CHUNK_HEADER_BYTES * 8);
 	a->leading = 0xff;
+	a->force_scale = -1;
 	set_header(buf, 0, false);
 }
 
@@ -133,6 +148,9 @@ void tsdb_chunk_app_rebase(tsdb_chunk_app *a, uint8_t *buf, size_t cap_bytes)
 	a->bs.buf = buf;
 	a->bs.cap_bytes = cap_bytes;
 }
+
+static bool rescale(tsdb_chunk_app *a, unsigned k, int64_t t, double v);
+static void switch_xor(tsdb_chunk_app *a);
 
 bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 {
@@ -144,8 +162,19 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 	int64_t iv = 0;
 	bool ok;
 	if (a->n == 0) {
-		a->int_mode = as_int(v, &iv);
-		ok = put_varint(&a->bs, zz(t)) &&
+		int k = -1;
+		if (a->force_scale == TSDB_CHUNK_FORCE_XOR)
+			k = MAX_SCALE + 1;  /* skips the search */
+		else if (a->force_scale >= 0 && as_dec(v, (unsigned)a->force_scale, &iv))
+			k = a->force_scale;
+		for (unsigned s = 0; k < 0 && s <= MAX_SCALE; s++)
+			if (as_dec(v, s, &iv))
+				k = (int)s;
+		if (k > MAX_SCALE)
+			k = -1;
+		a->int_mode = k >= 0;
+		a->scale = k >= 0 ? (uint8_t)k : 0;
+		ok = (!a->int_mode || tsdb_bstream_write_bits(&a->bs, a->scale, 4)) && put_varint(&a->bs, zz(t)) &&
 		     (a->int_mode ? put_varint(&a->bs, zz(iv))
 				  : tsdb_bstream_write_bits(&a->bs, vb >> 32, 32) &&
 					    tsdb_bstream_write_bits(&a->bs, vb & 0xffffffffu, 32));
@@ -160,7 +189,15 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 		int64_t d = (int64_t)((uint64_t)t - (uint64_t)a->t);
 		ok = put_class(&a->bs, ts_bits, TS_NCLASS, (int64_t)((uint64_t)d - (uint64_t)a->tdelta));
 		if (ok && a->int_mode) {
-			if (as_int(v, &iv)) {
+			if (!as_dec(v, a->scale, &iv) && !a->no_rescale) {
+				for (unsigned k = a->scale + 1u; k <= MAX_SCALE; k++) {
+					if (as_dec(v, k, &iv)) {
+						*a = save;
+						return rescale(a, k, t, v);
+					}
+				}
+			}
+			if (as_dec(v, a->scale, &iv)) {
 				int64_t dv = iv - a->iv;
 				if (fits(dv - a->idv, 56)) {
 					ok = put_class(&a->bs, int_bits, INT_NCLASS, dv - a->idv);
@@ -176,6 +213,7 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 				ok = tsdb_bstream_write_bits(&a->bs, (1u << (INT_NCLASS - 1)) - 1, INT_NCLASS - 1) &&
 				     tsdb_bstream_write_bits(&a->bs, vb >> 32, 32) &&
 				     tsdb_bstream_write_bits(&a->bs, vb & 0xffffffffu, 32);
+				a->nesc++;
 			}
 		} else if (ok) {
 			ok = put_xor(a, vb);
@@ -195,7 +233,76 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 	a->vbits = vb;
 	a->n++;
 	set_header(a->bs.buf, a->n, a->int_mode);
+	/* many escapes: the values are not decimal after all; switch the
+	 * chunk to XOR when that is smaller (checked at 4, 8, 16, ... escapes) */
+	if (a->int_mode && !a->no_rescale && a->nesc >= 4 && (a->nesc & (a->nesc - 1)) == 0 && a->force_scale == -1)
+		switch_xor(a);
 	return true;
+}
+
+/* Re-encodes the chunk at decimal scale k and appends (t, v). On failure
+ * (buffer full, or no memory for the copies) the chunk is left as it was. */
+static bool rescale(tsdb_chunk_app *a, unsigned k, int64_t t, double v)
+{
+	size_t len = tsdb_chunk_app_bytes(a);
+	uint32_t n = a->n;
+	tsdb_sample *tmp = malloc((n + 1) * sizeof(*tmp));
+	uint8_t *orig = malloc(len);
+	bool ok = tmp && orig && tsdb_chunk_decode(a->bs.buf, len, UINT32_MAX, INT64_MIN, INT64_MAX, tmp) == (long)n;
+	if (ok) {
+		memcpy(orig, a->bs.buf, len);
+		tsdb_chunk_app saved = *a;
+		tsdb_chunk_app_init(a, a->bs.buf, a->bs.cap_bytes);
+		a->force_scale = (int8_t)k;
+		a->no_rescale = true;
+		for (uint32_t i = 0; ok && i < n; i++)
+			ok = tsdb_chunk_app_append(a, tmp[i].t, tmp[i].v);
+		ok = ok && tsdb_chunk_app_append(a, t, v);
+		a->force_scale = -1;
+		a->no_rescale = false;
+		if (!ok) {
+			memcpy(a->bs.buf, orig, len);
+			*a = saved;
+		}
+	}
+	free(tmp);
+	free(orig);
+	return ok;
+}
+
+size_t tsdb_chunk_reencode_xor(const uint8_t *src, size_t len, uint8_t *dst, size_t cap)
+{
+	uint32_t n = tsdb_chunk_count(src, len);
+	tsdb_sample *tmp = malloc((n + 1) * sizeof(*tmp));
+	if (!tmp || cap < TSDB_CHUNK_HEADER_BYTES ||
+	    tsdb_chunk_decode(src, len, UINT32_MAX, INT64_MIN, INT64_MAX, tmp) != (long)n) {
+		free(tmp);
+		return 0;
+	}
+	tsdb_chunk_app a;
+	tsdb_chunk_app_init(&a, dst, cap);
+	a.force_scale = TSDB_CHUNK_FORCE_XOR;
+	bool ok = true;
+	for (uint32_t i = 0; ok && i < n; i++)
+		ok = tsdb_chunk_app_append(&a, tmp[i].t, tmp[i].v);
+	free(tmp);
+	return ok ? tsdb_chunk_app_bytes(&a) : 0;
+}
+
+static void switch_xor(tsdb_chunk_app *a)
+{
+	size_t len = tsdb_chunk_app_bytes(a);
+	uint8_t *tmp = malloc(len);
+	if (!tmp)
+		return;
+	size_t alt = tsdb_chunk_reencode_xor(a->bs.buf, len, tmp, len - 1);
+	if (alt) {
+		memcpy(a->bs.buf, tmp, alt);
+		tsdb_chunk_app b;
+		if (tsdb_chunk_app_resume(&b, a->bs.buf, alt, a->bs.cap_bytes) == TSDB_OK)
+			*a = b;
+	}
+	free(tmp);
 }
 
 uint32_t tsdb_chunk_count(const uint8_t *b, size_t len)
@@ -298,15 +405,20 @@ static inline bool get_raw64(tsdb_bstream_reader *r, uint64_t *out)
 	return true;
 }
 
-bool tsdb_chunk_iter_next(tsdb_chunk_iter *it)
+static inline __attribute__((always_inline)) bool step(tsdb_chunk_iter *it)
 {
-	if (it->err || it->i >= it->n) {
+	if (TP_UNLIKELY(it->err || it->i >= it->n)) {
 		it->done = true;
 		return false;
 	}
 	tsdb_bstream_reader *r = &it->r;
-	if (it->i == 0) {
+	if (TP_UNLIKELY(it->i == 0)) {
 		uint64_t u;
+		if (it->int_mode) {
+			if (!tsdb_bstream_read_bits(r, 4, &u) || u > MAX_SCALE)
+				goto corrupt;
+			it->scale = (uint8_t)u;
+		}
 		if (!get_varint(r, &u))
 			goto corrupt;
 		it->t = unzz(u);
@@ -314,7 +426,7 @@ bool tsdb_chunk_iter_next(tsdb_chunk_iter *it)
 			if (!get_varint(r, &u))
 				goto corrupt;
 			it->iv = unzz(u);
-			double d = (double)it->iv;
+			double d = from_dec(it->iv, it->scale);
 			memcpy(&it->vbits, &d, 8);
 		} else if (!get_raw64(r, &it->vbits)) {
 			goto corrupt;
@@ -335,10 +447,11 @@ bool tsdb_chunk_iter_next(tsdb_chunk_iter *it)
 		if (esc) {
 			if (!get_raw64(r, &it->vbits))
 				goto corrupt;
+			it->nesc++;
 		} else {
 			it->idv += ddv;
 			it->iv += it->idv;
-			double d = (double)it->iv;
+			double d = from_dec(it->iv, it->scale);
 			memcpy(&it->vbits, &d, 8);
 		}
 	} else if (!get_xor(it)) {
@@ -350,6 +463,11 @@ corrupt:
 	it->err = TSDB_ECORRUPT;
 	it->done = true;
 	return false;
+}
+
+bool tsdb_chunk_iter_next(tsdb_chunk_iter *it)
+{
+	return step(it);
 }
 
 bool tsdb_chunk_iter_seek(tsdb_chunk_iter *it, int64_t t_ms)
@@ -379,6 +497,9 @@ int tsdb_chunk_app_resume(tsdb_chunk_app *a, uint8_t *buf, size_t len, size_t ca
 		buf[a->bs.nbits >> 3] &= (uint8_t)(0xff00u >> (a->bs.nbits & 7));
 	a->n = it.n;
 	a->int_mode = it.int_mode;
+	a->scale = it.scale;
+	a->nesc = it.nesc;
+	a->force_scale = -1;
 	a->leading = it.leading;
 	a->trailing = it.trailing;
 	a->t = it.t;
@@ -389,20 +510,161 @@ int tsdb_chunk_app_resume(tsdb_chunk_app *a, uint8_t *buf, size_t len, size_t ca
 	return TSDB_OK;
 }
 
+/* ---- bulk decoder ----
+ * The same format as step(), with the reader state in locals so that it
+ * stays in registers; the common cases (dod 0, value unchanged) take one
+ * bit test each. Falls back to step() for the first sample and near the
+ * end of the bytes, where the 8-byte refill cannot be used. */
+
+#define REFILL()                                                                              \
+	do {                                                                                  \
+		if (nacc <= 56) {                                                             \
+			if (TP_LIKELY(end - p >= 8)) {                                        \
+				uint64_t w_;                                                  \
+				memcpy(&w_, p, 8);                                            \
+				w_ = __builtin_bswap64(w_);                                   \
+				unsigned take_ = (64 - nacc) >> 3;                            \
+				acc |= (w_ >> (64 - 8 * take_) << (64 - 8 * take_)) >> nacc; \
+				p += take_;                                                   \
+				nacc += 8 * take_;                                            \
+			} else {                                                              \
+				while (nacc <= 56 && p < end) {                               \
+					acc |= (uint64_t)*p++ << (56 - nacc);                 \
+					nacc += 8;                                            \
+				}                                                             \
+			}                                                                     \
+		}                                                                             \
+	} while (0)
+/* consumes nbits (1..56) into out; a short stream is corrupt */
+#define TAKE(nbits, out)                                              \
+	do {                                                          \
+		if (TP_UNLIKELY(nacc < (nbits)))                      \
+			goto corrupt;                                 \
+		(out) = acc >> (64 - (nbits));                        \
+		acc <<= (nbits);                                      \
+		nacc -= (nbits);                                      \
+	} while (0)
+#define SKIP(nbits)                                                   \
+	do {                                                          \
+		if (TP_UNLIKELY(nacc < (nbits)))                      \
+			goto corrupt;                                 \
+		acc <<= (nbits);                                      \
+		nacc -= (nbits);                                      \
+	} while (0)
+
 long tsdb_chunk_decode(const uint8_t *b, size_t len, uint32_t max_samples, int64_t mint_ms,
 		       int64_t maxt_ms, tsdb_sample *out)
 {
 	tsdb_chunk_iter it;
 	tsdb_chunk_iter_init(&it, b, len, max_samples);
 	long n = 0;
-	while (tsdb_chunk_iter_next(&it)) {
-		if (it.t < mint_ms)
-			continue;
-		if (it.t > maxt_ms)
-			break;
+	if (!step(&it))
+		return it.err ? -1 : 0;
+	if (it.t >= mint_ms && it.t <= maxt_ms) {
 		out[n].t = it.t;
 		memcpy(&out[n].v, &it.vbits, 8);
 		n++;
 	}
-	return it.err ? -1 : n;
+	const uint8_t *p = it.r.p, *end = it.r.end;
+	uint64_t acc = it.r.acc;
+	unsigned nacc = it.r.nacc;
+	int64_t t = it.t, tdelta = it.tdelta, iv = it.iv, idv = it.idv;
+	uint64_t vbits = it.vbits;
+	unsigned leading = it.leading, trailing = it.trailing;
+	uint32_t i = it.i, cnt = it.n;
+	unsigned scale = it.scale;
+	while (i < cnt) {
+		REFILL();
+		uint64_t u;
+		if (!(acc >> 63)) {
+			SKIP(1);
+		} else {
+			unsigned k = (unsigned)__builtin_clzll(~acc | (1ULL << (63 - (TS_NCLASS - 1))));
+			unsigned used = k < TS_NCLASS - 1 ? k + 1 : k;
+			SKIP(used);
+			unsigned bw = ts_bits[k];
+			int64_t dod;
+			if (bw == 64) {
+				REFILL();
+				TAKE(32, u);
+				uint64_t hi = u;
+				REFILL();
+				TAKE(32, u);
+				dod = (int64_t)(hi << 32 | u);
+			} else {
+				REFILL();
+				TAKE(bw, u);
+				dod = sext(u, bw);
+			}
+			tdelta = (int64_t)((uint64_t)tdelta + (uint64_t)dod);
+		}
+		t = (int64_t)((uint64_t)t + (uint64_t)tdelta);
+		REFILL();
+		if (it.int_mode) {
+			if (!(acc >> 63)) {
+				SKIP(1);
+			} else {
+				unsigned k = (unsigned)__builtin_clzll(~acc | (1ULL << (63 - (INT_NCLASS - 1))));
+				unsigned used = k < INT_NCLASS - 1 ? k + 1 : k;
+				SKIP(used);
+				unsigned bw = int_bits[k];
+				if (bw == INT_ESC) {
+					REFILL();
+					TAKE(32, u);
+					uint64_t hi = u;
+					REFILL();
+					TAKE(32, u);
+					vbits = hi << 32 | u;
+					goto emit;
+				}
+				REFILL();
+				TAKE(bw, u);
+				idv += sext(u, bw);
+			}
+			iv += idv;
+			double d = from_dec(iv, scale);
+			memcpy(&vbits, &d, 8);
+		} else if (acc >> 63) {
+			if (acc >> 62 & 1) {
+				uint64_t lead = acc << 2 >> 59, sig = acc << 7 >> 58;
+				SKIP(13);
+				if (sig == 0)
+					sig = 64;
+				if (lead + sig > 64)
+					goto corrupt;
+				leading = (unsigned)lead;
+				trailing = (unsigned)(64 - lead - sig);
+			} else {
+				if (leading == 0xff)
+					goto corrupt;
+				SKIP(2);
+			}
+			unsigned sig = 64 - leading - trailing;
+			REFILL();
+			if (sig > 32) {
+				TAKE(sig - 32, u);
+				uint64_t hi = u;
+				REFILL();
+				TAKE(32, u);
+				u |= hi << 32;
+			} else {
+				TAKE(sig, u);
+			}
+			vbits ^= u << trailing;
+		} else {
+			SKIP(1);
+		}
+	emit:
+		i++;
+		if (t > maxt_ms)
+			return n;
+		if (t >= mint_ms) {
+			out[n].t = t;
+			memcpy(&out[n].v, &vbits, 8);
+			n++;
+		}
+	}
+	return n;
+corrupt:
+	return -1;
 }

@@ -24,7 +24,11 @@
 typedef struct tsdb_chunk_app {
 	tsdb_bstream bs;    /* over the caller's buffer */
 	uint32_t n;         /* samples in the chunk */
-	bool int_mode;      /* value encoding, fixed by the first sample */
+	bool int_mode;      /* decimal value encoding, fixed by the first sample */
+	uint8_t scale;      /* int mode: values are iv / 10^scale */
+	uint16_t nesc;      /* int mode: raw-float escapes in the chunk */
+	int8_t force_scale; /* internal: scale to use for the first sample, or -1 */
+	bool no_rescale;    /* internal: set while re-encoding */
 	uint8_t leading, trailing;  /* XOR window; leading 0xff = none yet */
 	int64_t t, tdelta;  /* last timestamp and delta */
 	uint64_t vbits;     /* last value (raw bits) */
@@ -40,9 +44,17 @@ int tsdb_chunk_app_resume(tsdb_chunk_app *a, uint8_t *buf, size_t len, size_t ca
 void tsdb_chunk_app_rebase(tsdb_chunk_app *a, uint8_t *buf, size_t cap_bytes);
 /* Appends (t, v); t must be greater than the last t (not checked here).
  * Returns false, leaving chunk and state unchanged, when the buffer is
- * full or the chunk holds TSDB_CHUNK_MAX_SAMPLES. */
+ * full or the chunk holds TSDB_CHUNK_MAX_SAMPLES. In decimal mode a value
+ * that needs more decimal digits than the chunk's scale re-encodes the
+ * chunk with the larger scale (same samples, new bytes). */
 bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t_ms, double v);
 static inline size_t tsdb_chunk_app_bytes(const tsdb_chunk_app *a) { return tsdb_bstream_bytes(&a->bs); }
+
+#define TSDB_CHUNK_FORCE_XOR (-2)  /* force_scale: XOR float mode */
+/* Re-encodes the chunk src of len bytes in XOR float mode into dst.
+ * Returns the new length, or 0 when it does not fit in cap bytes (or src
+ * is corrupt). Used when a chunk is cut, to keep the smaller encoding. */
+size_t tsdb_chunk_reencode_xor(const uint8_t *src, size_t len, uint8_t *dst, size_t cap);
 
 /* Samples in the chunk, from its header. */
 uint32_t tsdb_chunk_count(const uint8_t *b, size_t len);
@@ -52,7 +64,9 @@ typedef struct tsdb_chunk_iter {
 	const uint8_t *start;
 	uint32_t n, i;      /* samples in chunk; samples read so far */
 	bool int_mode;
+	uint8_t scale;
 	uint8_t leading, trailing;
+	uint16_t nesc;      /* escapes read so far */
 	int err;            /* sticky TSDB_ECORRUPT */
 	bool done;          /* next returned false */
 	int64_t t, tdelta;

@@ -280,9 +280,18 @@ static void cut_chunk(tsdb_head *h, mseries *s)
 	c->next = NULL;
 	c->mint = s->hmint;
 	c->maxt = s->app.t;
-	c->len = (uint32_t)len;
 	c->nsamples = s->app.n;
-	memcpy(c->data, s->hbuf, len);
+	/* the decimal mode was chosen from the first value; keep XOR if the
+	 * whole chunk turns out smaller that way */
+	size_t alt = s->app.int_mode ? tsdb_chunk_reencode_xor(s->hbuf, len, c->data, len - 1) : 0;
+	if (alt) {
+		stat_add(&h->chunk_bytes, (int64_t)alt - (int64_t)len);
+		len = alt;
+		c = tp_xrealloc(c, sizeof(*c) + len);
+	} else {
+		memcpy(c->data, s->hbuf, len);
+	}
+	c->len = (uint32_t)len;
 	if (s->last)
 		__atomic_store_n(&s->last->next, c, __ATOMIC_RELEASE);
 	else

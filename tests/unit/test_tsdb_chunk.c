@@ -235,6 +235,46 @@ static void test_constant_and_counters(void **state)
 	roundtrip(t, v, N);
 }
 
+static void test_decimal(void **state)
+{
+	(void)state;
+	/* values with few decimals take the scaled-integer path; a value that
+	 * needs more digits re-encodes the chunk at a larger scale */
+	double v[] = { 0.0, 0.5, 0.58, 0.585, 811.41, 1e-12, 0.1 + 0.2, -0.0, 123456789.123, 3.0,
+		       u2f(TSDB_STALE_NAN_BITS), 0.001, -7.25, 1795427770.883576, 1795427771.8960528 };
+	size_t n = sizeof(v) / sizeof(v[0]);
+	int64_t t[sizeof(v) / sizeof(v[0])];
+	for (size_t i = 0; i < n; i++)
+		t[i] = 1000LL * (int64_t)i;
+	roundtrip(t, v, n);
+	/* a CPU-seconds counter with two decimals is much smaller than XOR */
+	enum { N = 120 };
+	int64_t tt[N];
+	double vv[N];
+	for (int i = 0; i < N; i++) {
+		tt[i] = 1000LL * i;
+		vv[i] = (81141.0 + 97.0 * i + (double)(rnd() % 3)) / 100.0;
+	}
+	roundtrip(tt, vv, N);
+	uint8_t buf[4096];
+	tsdb_chunk_app a;
+	tsdb_chunk_app_init(&a, buf, sizeof(buf));
+	for (int i = 0; i < N; i++)
+		assert_true(tsdb_chunk_app_append(&a, tt[i], vv[i]));
+	assert_true(tsdb_chunk_app_bytes(&a) < 3 * N / 2);
+	/* rescaling in a buffer that is too small refuses and keeps the bytes */
+	uint8_t small[24], copy[24];
+	tsdb_chunk_app_init(&a, small, sizeof(small));
+	int k = 0;
+	while (tsdb_chunk_app_append(&a, k, (double)k))
+		k++;
+	memcpy(copy, small, sizeof(small));
+	size_t len = tsdb_chunk_app_bytes(&a);
+	assert_false(tsdb_chunk_app_append(&a, k, 0.123456789));
+	assert_int_equal(tsdb_chunk_app_bytes(&a), len);
+	assert_memory_equal(copy, small, len);
+}
+
 static void test_full_chunk(void **state)
 {
 	(void)state;
@@ -322,6 +362,11 @@ static void test_corrupt(void **state)
 		while (tsdb_chunk_iter_next(&it))
 			k++;
 		assert_true(k < 50);
+		tsdb_sample out[64];
+		long d = tsdb_chunk_decode(b, cut, UINT32_MAX, INT64_MIN, INT64_MAX, out);
+		assert_true(d < 50);
+		if (cut >= 2)
+			assert_int_equal(d, -1);
 		if (cut >= 2)
 			assert_int_equal(tsdb_chunk_iter_err(&it), TSDB_ECORRUPT);
 		tsdb_chunk_app r;
@@ -338,6 +383,17 @@ static void test_corrupt(void **state)
 		tsdb_chunk_iter_init(&it, g, sizeof(g), UINT32_MAX);
 		while (tsdb_chunk_iter_next(&it))
 			;
+		/* the bulk decoder agrees with the iterator on whatever it reads */
+		static tsdb_sample out[0x8000];
+		long d = tsdb_chunk_decode(g, sizeof(g), UINT32_MAX, INT64_MIN, INT64_MAX, out);
+		tsdb_chunk_iter_init(&it, g, sizeof(g), UINT32_MAX);
+		for (long i = 0; i < d; i++) {
+			assert_true(tsdb_chunk_iter_next(&it));
+			assert_int_equal(it.t, out[i].t);
+			assert_int_equal(it.vbits, f2u(out[i].v));
+		}
+		if (d >= 0)
+			assert_false(tsdb_chunk_iter_next(&it));
 	}
 }
 
@@ -348,6 +404,7 @@ int main(void)
 		cmocka_unit_test(test_edge_values),
 		cmocka_unit_test(test_timestamps),
 		cmocka_unit_test(test_constant_and_counters),
+		cmocka_unit_test(test_decimal),
 		cmocka_unit_test(test_full_chunk),
 		cmocka_unit_test(test_seek),
 		cmocka_unit_test(test_corrupt),

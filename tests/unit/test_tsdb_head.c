@@ -401,7 +401,7 @@ static const char *rvals[] = { "a", "b", "c", "dd", "e\nf" };
 static void rlabels(int s, tp_label *b, tp_labels *l)
 {
 	uint32_t n = 0;
-	static char ids[RS][8];
+	static char ids[RS][16];
 	snprintf(ids[s], sizeof(ids[s]), "%d", s);
 	b[n++] = (tp_label){ "__name__", s % 3 ? "metric_a" : "metric_b" };
 	b[n++] = (tp_label){ "id", ids[s] };
