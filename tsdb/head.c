@@ -230,8 +230,9 @@ static void shard_insert(tsdb_head *h, shard *sh, uint64_t hash, uint32_t ref)
 	sh->count++;
 }
 
-/* Lookup-or-create; caller holds trunc_lock for reading. */
-static mseries *get_or_create(tsdb_head *h, const tp_labels *l)
+/* Lookup-or-create; caller holds trunc_lock for reading. want != 0 (WAL
+ * replay) creates the series under that ref, without calling the hooks. */
+static mseries *get_or_create(tsdb_head *h, const tp_labels *l, uint32_t want)
 {
 	uint64_t hash = tp_labels_hash(l);
 	shard *sh = &h->shards[hash % NSHARDS];
@@ -249,9 +250,13 @@ static mseries *get_or_create(tsdb_head *h, const tp_labels *l)
 		s->lset.v[i].value = tp_intern_cstr(l->v[i].value);
 	}
 	s->hash = hash;
-	s->ref = __atomic_fetch_add(&h->next_ref, 1, __ATOMIC_RELAXED);
-	if (h->hooks.series_created)
-		h->hooks.series_created(h->hooks.ctx, s->ref, &s->lset);
+	if (want) {
+		s->ref = want; /* the caller moved next_ref past it */
+	} else {
+		s->ref = __atomic_fetch_add(&h->next_ref, 1, __ATOMIC_RELAXED);
+		if (h->hooks.series_created)
+			h->hooks.series_created(h->hooks.ctx, s->ref, &s->lset);
+	}
 	ref_set(h, s->ref, s);
 	shard_insert(h, sh, hash, s->ref);
 	pthread_rwlock_wrlock(&h->post_lock);
@@ -463,12 +468,33 @@ int tsdb_appender_add(tsdb_appender *a, const tp_labels *l, int64_t t_ms, double
 	if (!l || !labels_valid(l))
 		return TSDB_EINVAL;
 	pthread_rwlock_rdlock(&h->trunc_lock);
-	mseries *s = get_or_create(h, l);
+	mseries *s = get_or_create(h, l, 0);
 	if (ref)
 		*ref = s->ref;
 	int rc = add_series(a, s, t_ms, v);
 	pthread_rwlock_unlock(&h->trunc_lock);
 	return rc;
+}
+
+uint32_t tsdb_head_replay_series(tsdb_head *h, uint32_t ref, const tp_labels *l)
+{
+	if (ref == 0 || ref == UINT32_MAX || !l || !labels_valid(l))
+		return 0;
+	/* an old ref is never handed out again, even when it turns out to be
+	 * an alias of an existing series */
+	uint32_t cur = __atomic_load_n(&h->next_ref, __ATOMIC_RELAXED);
+	while (cur <= ref && !__atomic_compare_exchange_n(&h->next_ref, &cur, ref + 1, true, __ATOMIC_RELAXED,
+							  __ATOMIC_RELAXED))
+		;
+	pthread_rwlock_rdlock(&h->trunc_lock);
+	mseries *s = tsdb_head_get(h, ref);
+	uint32_t r;
+	if (s)
+		r = tp_labels_equal(&s->lset, l) ? ref : 0;  /* ref taken */
+	else
+		r = get_or_create(h, l, ref)->ref;           /* ref, or l's existing ref */
+	pthread_rwlock_unlock(&h->trunc_lock);
+	return r;
 }
 
 int tsdb_appender_add_ref(tsdb_appender *a, uint32_t ref, int64_t t_ms, double v)

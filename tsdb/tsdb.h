@@ -90,6 +90,13 @@ typedef struct tsdb_head_hooks {
 	void *ctx;
 } tsdb_head_hooks;
 void tsdb_head_set_hooks(tsdb_head *h, const tsdb_head_hooks *hooks);
+/* For WAL replay (tsdb/wal_head.c): creates the series l under exactly
+ * ref, a ref handed out by an earlier run, and moves the ref counter past
+ * ref in every case, so new series never reuse an old ref. Returns ref; or
+ * the existing ref when l already exists under another one (the caller
+ * maps ref to it); 0 when ref is 0 or taken by a different label set, or
+ * l is invalid. Hooks are not called. */
+uint32_t tsdb_head_replay_series(tsdb_head *h, uint32_t ref, const tp_labels *l);
 /* Labels of a series by ref, or NULL; valid as long as the series exists
  * (callers holding refs across truncation must re-check). */
 const tp_labels *tsdb_head_series_labels(tsdb_head *h, uint32_t ref);

@@ -160,19 +160,27 @@ static int seg_cut(tsdb_wal *w)
 
 /* ---- background fsync ---- */
 
+/* Sleeps until the segment becomes dirty (no wake-ups while idle), waits
+ * out the period from there, then syncs: data reaches the device at most
+ * one period plus one fsync after its commit returned. */
 static void *fsync_thread(void *arg)
 {
 	tsdb_wal *w = arg;
 	pthread_mutex_lock(&w->mu);
 	while (!w->stop) {
+		if (!w->dirty) {
+			pthread_cond_wait(&w->cv, &w->mu);
+			continue;
+		}
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		int64_t ns = ts.tv_nsec + (w->o.fsync_period_ms % 1000) * 1000000;
 		ts.tv_sec += w->o.fsync_period_ms / 1000 + ns / 1000000000;
 		ts.tv_nsec = ns % 1000000000;
-		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+		while (!w->stop && pthread_cond_timedwait(&w->cv, &w->mu, &ts) == 0)
+			; /* woken early (a commit, or close): keep the deadline */
 		if (w->stop || !w->dirty)
-			continue;
+			continue; /* close syncs itself; a cut synced the segment */
 		/* fsync outside the lock on a dup: writers keep going, and a
 		 * concurrent cut (which syncs the old segment itself) cannot
 		 * close the file under us */
@@ -227,7 +235,14 @@ tsdb_wal *tsdb_wal_open(const char *dir, const tsdb_wal_opts *o, char *err, size
 	}
 	long ck = wal_last_checkpoint(dir);
 	char path[4096];
-	if (ns > 0 && (long)segs[ns - 1] > ck) {
+	/* segments at or below the checkpoint are covered by it (left by a
+	 * crash between its rename and their deletion) */
+	long i0 = 0;
+	for (; i0 < ns && (long)segs[i0] <= ck; i0++) {
+		wal_seg_path(path, sizeof(path), dir, segs[i0]);
+		unlink(path);
+	}
+	if (ns > i0) {
 		uint32_t last = segs[ns - 1];
 		uint64_t dropped;
 		bool torn;
@@ -252,11 +267,6 @@ tsdb_wal *tsdb_wal_open(const char *dir, const tsdb_wal_opts *o, char *err, size
 		w->seg_bytes = (uint64_t)stt.st_size;
 		w->st.segment_current = last;
 	} else {
-		/* segments at or below the checkpoint are covered by it */
-		for (long i = 0; i < ns; i++) {
-			wal_seg_path(path, sizeof(path), dir, segs[i]);
-			unlink(path);
-		}
 		if (seg_create(w, ck >= 0 ? (uint32_t)ck + 1 : 0) != 0) {
 			snprintf(err, errlen, "create WAL segment in %s: %s", dir, strerror(errno));
 			goto fail;
@@ -410,8 +420,9 @@ static int commit_locked(tsdb_wal *w)
 			} else {
 				w->st.fsyncs++;
 			}
-		} else if (w->o.fsync_mode == TSDB_WAL_FSYNC_PERIOD) {
+		} else if (w->o.fsync_mode == TSDB_WAL_FSYNC_PERIOD && !w->dirty) {
 			w->dirty = true;
+			pthread_cond_signal(&w->cv); /* start the period */
 		}
 	}
 	if (rc != 0) {
@@ -420,6 +431,16 @@ static int commit_locked(tsdb_wal *w)
 		w->failed[w->failed_at++ % FAILED_RING] = w->cur_gen;
 	}
 	drop_pending(w);
+	/* a huge batch (a big remote-write request) must not pin its memory */
+	if (w->smp_cap > 65536) {
+		free(w->smp);
+		w->smp = NULL;
+		w->smp_cap = 0;
+	}
+	if (w->out.cap > (4u << 20)) {
+		tp_sb_free(&w->out);
+		tp_sb_free(&w->tmp);
+	}
 	return rc;
 }
 
@@ -428,11 +449,13 @@ int tsdb_wal_commit(tsdb_wal *w)
 	pthread_mutex_lock(&w->mu);
 	uint64_t mine = tls_logged.w == w ? tls_logged.gen : 0;
 	int rc;
-	if (w->cur_gen) {
+	uint64_t batch = w->cur_gen;
+	if (batch) {
 		rc = commit_locked(w);
-		/* if the batch held our records, its result is ours; otherwise
-		 * look up our own (earlier) batch below */
-		if (mine == 0 || rc != 0)
+		/* if the batch held our records (or we logged nothing), its
+		 * result is ours; otherwise our records went out in an earlier
+		 * batch, whose result is looked up below */
+		if (mine == 0 || mine == batch)
 			goto out;
 	}
 	rc = 0;

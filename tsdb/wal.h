@@ -39,7 +39,7 @@ typedef struct tsdb_wal_sample {
 } tsdb_wal_sample;
 
 typedef enum tsdb_wal_fsync_mode {
-	TSDB_WAL_FSYNC_PERIOD = 0,  /* background fsync every fsync_period_ms when dirty (default) */
+	TSDB_WAL_FSYNC_PERIOD = 0,  /* background fsync fsync_period_ms after the first unsynced commit (default) */
 	TSDB_WAL_FSYNC_ALWAYS,      /* fdatasync before each commit returns */
 	TSDB_WAL_FSYNC_NEVER,       /* leave it to the kernel (segments are still synced when cut) */
 } tsdb_wal_fsync_mode;
@@ -97,9 +97,9 @@ void tsdb_wal_log_samples(tsdb_wal *w, const tsdb_wal_sample *s, size_t n);
 /* Writes the pending batch (one write()) and applies the fsync policy.
  * Group commit: the batch is shared, so a commit also writes what other
  * threads logged; a thread whose records were written by another thread's
- * commit gets that commit's result. Returns 0, or -1 with errno-style
- * message in the log (tsdb_wal_last_error) when the write or the fsync
- * failed: the segment is truncated back, the batch is dropped. */
+ * commit gets that commit's result. Returns 0, or -1 when the write or
+ * the fsync failed (message from tsdb_wal_last_error): the segment is
+ * truncated back to the last record boundary and the batch is dropped. */
 int tsdb_wal_commit(tsdb_wal *w);
 /* The last write/fsync error as text ("" when none). Copies into buf. */
 void tsdb_wal_last_error(tsdb_wal *w, char *buf, size_t len);

@@ -101,12 +101,12 @@ void wal_frame(tp_strbuf *out, int type, const void *p, size_t n, bool compress)
 		size_t cap = snappy_max_compressed_length(n), clen = cap;
 		size_t need = out->len + cap + 1;
 		if (need > out->cap) {
-			/* grow through the public API: append then cut back */
-			size_t keep = out->len;
-			char *z = tp_xmalloc(cap);
-			tp_sb_append(out, z, cap);
-			free(z);
-			out->len = keep;
+			/* compress straight into the buffer (tp_strbuf's fields are public) */
+			size_t ncap = out->cap ? out->cap : 256;
+			while (ncap < need)
+				ncap *= 2;
+			out->buf = tp_xrealloc(out->buf, ncap);
+			out->cap = ncap;
 		}
 		if (snappy_compress(p, n, out->buf + out->len, &clen) == SNAPPY_OK && clen < n) {
 			hdr[0] |= WAL_FLAG_SNAPPY;
@@ -125,32 +125,52 @@ void wal_frame(tp_strbuf *out, int type, const void *p, size_t n, bool compress)
 	memcpy(out->buf + at, hdr, sizeof(hdr));
 }
 
+static size_t put_uvarint_raw(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
 size_t wal_enc_samples(tp_strbuf *out, tp_strbuf *tmp, const tsdb_wal_sample *s, size_t n, bool compress)
 {
-	size_t recs = 0;
-	uint32_t pref = 0;
-	int64_t pt = 0;
-	tp_sb_reset(tmp);
-	for (size_t i = 0; i < n; i++) {
-		uint64_t bits;
-		memcpy(&bits, &s[i].v, 8);
-		wal_put_varint(tmp, (int64_t)s[i].ref - (int64_t)pref);
-		/* wrapping difference: exact for any pair of int64 timestamps */
-		wal_put_varint(tmp, (int64_t)((uint64_t)s[i].t_ms - (uint64_t)pt));
-		uint8_t vb[8];
-		for (int k = 0; k < 8; k++)
-			vb[k] = (uint8_t)(bits >> (8 * k));
-		tp_sb_append(tmp, (const char *)vb, 8);
-		pref = s[i].ref;
-		pt = s[i].t_ms;
-		if (tmp->len >= WAL_REC_SPLIT_BYTES || i + 1 == n) {
-			wal_frame(out, WAL_REC_SAMPLES, tmp->buf, tmp->len, compress);
-			recs++;
-			tp_sb_reset(tmp);
-			pref = 0;
-			pt = 0;
+	/* a sample takes at most 10 + 10 + 8 bytes: reserve a record's worth
+	 * and write the bytes directly (this is the hot path of every commit) */
+	enum { MAX_SAMPLE_BYTES = 28 };
+	size_t recs = 0, i = 0;
+	while (i < n) {
+		size_t need = WAL_REC_SPLIT_BYTES + MAX_SAMPLE_BYTES + 1;
+		if (tmp->cap < need) {
+			tmp->buf = tp_xrealloc(tmp->buf, need);
+			tmp->cap = need;
 		}
+		uint8_t *p = (uint8_t *)tmp->buf;
+		size_t len = 0;
+		uint32_t pref = 0;
+		int64_t pt = 0;
+		for (; i < n && len < WAL_REC_SPLIT_BYTES; i++) {
+			int64_t dr = (int64_t)s[i].ref - (int64_t)pref;
+			/* wrapping difference: exact for any pair of int64 timestamps */
+			int64_t dt = (int64_t)((uint64_t)s[i].t_ms - (uint64_t)pt);
+			len += put_uvarint_raw(p + len, ((uint64_t)dr << 1) ^ (uint64_t)(dr >> 63));
+			len += put_uvarint_raw(p + len, ((uint64_t)dt << 1) ^ (uint64_t)(dt >> 63));
+			uint64_t bits;
+			memcpy(&bits, &s[i].v, 8);
+			for (int k = 0; k < 8; k++)
+				p[len + k] = (uint8_t)(bits >> (8 * k));
+			len += 8;
+			pref = s[i].ref;
+			pt = s[i].t_ms;
+		}
+		tmp->len = len;
+		wal_frame(out, WAL_REC_SAMPLES, tmp->buf, len, compress);
+		recs++;
 	}
+	tp_sb_reset(tmp);
 	return recs;
 }
 

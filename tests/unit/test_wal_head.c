@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * test_wal_head.c - the head made durable by the WAL (tsdb/wal_head.c):
+ * append, close, reopen gives back every committed sample under the same
+ * refs; a WAL copied mid-run (no close) or left by kill -9 gives back
+ * every acknowledged commit; truncation checkpoints; concurrent appenders. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/labels.h"
+#include "lib/strbuf.h"
+#include "tsdb/tsdb.h"
+#include "tsdb/wal_head.h"
+
+#define STALE_BITS 0x7ff0000000000002ULL
+
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)sb;
+	(void)flag;
+	(void)f;
+	return remove(p);
+}
+
+static void rm_rf(const char *p)
+{
+	nftw(p, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static char *tmpdir_new(void)
+{
+	char *t = strdup("/tmp/tp_test_wal_head.XXXXXX");
+	assert_non_null(mkdtemp(t));
+	return t;
+}
+
+static void copy_tree(const char *from, const char *to)
+{
+	char cmd[9000];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && cp -a '%s' '%s'", to, from, to);
+	assert_int_equal(system(cmd), 0);
+}
+
+static double from_bits(uint64_t b)
+{
+	double v;
+	memcpy(&v, &b, 8);
+	return v;
+}
+
+static tsdb_wal_head *open_db(const char *dir, tsdb_wal_fsync_mode m, tsdb_wal_head_stats *st)
+{
+	tsdb_wal_opts wo;
+	tsdb_wal_opts_default(&wo);
+	wo.fsync_mode = m;
+	wo.segment_bytes = 64 * 1024; /* several segments in these tests */
+	tsdb_options o = { .chunk_samples = 32 };
+	char err[256];
+	tsdb_wal_head_stats tmp;
+	tsdb_wal_head *d = tsdb_wal_head_open(dir, &o, &wo, st ? st : &tmp, err, sizeof(err));
+	if (!d)
+		fprintf(stderr, "# open: %s\n", err);
+	assert_non_null(d);
+	return d;
+}
+
+/* Every series with its ref and every sample (bit pattern) in [mint, maxt]. */
+static char *dump(tsdb_head *h, int64_t mint, int64_t maxt)
+{
+	tp_strbuf sb = { 0 };
+	tsdb_querier *q = tsdb_querier_new(h, mint, maxt);
+	tsdb_matcher m;
+	char err[128];
+	assert_int_equal(tsdb_matcher_init(&m, TSDB_MATCH_RE, "__name__", ".+", err, sizeof(err)), 0);
+	tsdb_series_set *ss = tsdb_querier_select(q, &m, 1);
+	tsdb_sample *buf = NULL;
+	size_t cap = 0;
+	while (tsdb_series_set_next(ss)) {
+		tp_labels_format(&sb, tsdb_series_set_labels(ss), false);
+		tp_sb_printf(&sb, " ref=%u:", tsdb_series_set_ref(ss));
+		size_t n = tsdb_series_set_samples(ss, mint, maxt, &buf, &cap);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t b;
+			memcpy(&b, &buf[i].v, 8);
+			tp_sb_printf(&sb, " %lld/%016llx", (long long)buf[i].t, (unsigned long long)b);
+		}
+		tp_sb_putc(&sb, '\n');
+	}
+	free(buf);
+	tsdb_series_set_free(ss);
+	tsdb_matcher_free(&m);
+	tsdb_querier_free(q);
+	return sb.buf ? tp_sb_steal(&sb) : strdup("");
+}
+
+static void lbl(tp_label lv[3], char *buf, size_t len, const char *name, int i)
+{
+	snprintf(buf, len, "i%d", i);
+	lv[0] = (tp_label){ "__name__", name };
+	lv[1] = (tp_label){ "instance", buf };
+	lv[2] = (tp_label){ "job", "j" };
+}
+
+/* Adds one scrape: samples at t for series 0..n-1 of name; every 7th
+ * scrape writes stale markers for series 0. */
+static void scrape(tsdb_head *h, const char *name, int n, int64_t t, bool commit)
+{
+	tsdb_appender *a = tsdb_appender_new(h);
+	for (int i = 0; i < n; i++) {
+		tp_label lv[3];
+		char b[16];
+		lbl(lv, b, sizeof(b), name, i);
+		tp_labels l = { lv, 3 };
+		double v = (i == 0 && t % 7 == 0) ? from_bits(STALE_BITS) : (double)t * 0.5 + i;
+		assert_int_equal(tsdb_appender_add(a, &l, t, v, NULL), TSDB_OK);
+	}
+	if (commit)
+		assert_int_equal(tsdb_appender_commit(a), (size_t)n);
+	else
+		tsdb_appender_rollback(a);
+	tsdb_appender_free(a);
+}
+
+static void test_reopen(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_new();
+	tsdb_wal_head_stats st;
+	tsdb_wal_head *d = open_db(dir, TSDB_WAL_FSYNC_NEVER, &st);
+	assert_int_equal(st.replay.records, 0);
+	tsdb_head *h = tsdb_wal_head_head(d);
+	for (int64_t t = -50; t < 150; t++)
+		scrape(h, "up", 40, t * 1000, true);
+	scrape(h, "rolled_back", 5, 1, false); /* series exist, samples do not */
+	scrape(h, "up", 40, 999999, false);
+	char *before = dump(h, INT64_MIN, INT64_MAX);
+	tsdb_stats hs;
+	tsdb_head_stats(h, &hs);
+	uint64_t nseries = hs.num_series;
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+
+	d = open_db(dir, TSDB_WAL_FSYNC_NEVER, &st);
+	h = tsdb_wal_head_head(d);
+	assert_int_equal(st.replay.corruptions, 0);
+	assert_false(st.replay.torn_tail);
+	assert_int_equal(st.samples_restored, 200 * 40);
+	assert_int_equal(st.series_restored, nseries);
+	assert_int_equal(st.unknown_refs + st.samples_rejected + st.ref_aliases, 0);
+	char *after = dump(h, INT64_MIN, INT64_MAX);
+	assert_string_equal(before, after);
+	assert_non_null(strstr(after, "/7ff0000000000002")); /* stale markers bit-exact */
+	assert_null(strstr(after, "999999"));
+	free(after);
+	/* new series get new refs; appends continue; reopen again */
+	uint32_t ref = 0;
+	tsdb_appender *a = tsdb_appender_new(h);
+	tp_label lv[1] = { { "__name__", "new_after_restart" } };
+	assert_int_equal(tsdb_appender_add(a, &(tp_labels){ lv, 1 }, 5, 1.0, &ref), TSDB_OK);
+	assert_true(ref > nseries);
+	assert_int_equal(tsdb_appender_commit(a), 1);
+	tsdb_appender_free(a);
+	scrape(h, "up", 40, 150000, true);
+	free(before);
+	before = dump(h, INT64_MIN, INT64_MAX);
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	d = open_db(dir, TSDB_WAL_FSYNC_NEVER, &st);
+	after = dump(tsdb_wal_head_head(d), INT64_MIN, INT64_MAX);
+	assert_string_equal(before, after);
+	assert_ptr_not_equal(tsdb_head_series_labels(tsdb_wal_head_head(d), ref), NULL);
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	free(before);
+	free(after);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* The WAL directory copied while the head runs (no close, no final
+ * sync): the copy replays to exactly what was committed at copy time. */
+static void test_copy_without_close(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_new();
+	char copy[4200];
+	snprintf(copy, sizeof(copy), "%s.copy", dir);
+	tsdb_wal_head *d = open_db(dir, TSDB_WAL_FSYNC_NEVER, NULL);
+	tsdb_head *h = tsdb_wal_head_head(d);
+	for (int64_t t = 0; t < 300; t++)
+		scrape(h, "m", 30, t * 15000, true);
+	char *at_copy = dump(h, INT64_MIN, INT64_MAX);
+	copy_tree(dir, copy);
+	for (int64_t t = 300; t < 400; t++)
+		scrape(h, "m", 30, t * 15000, true);
+	tsdb_wal_head_stats st;
+	tsdb_wal_head *c = open_db(copy, TSDB_WAL_FSYNC_NEVER, &st);
+	char *got = dump(tsdb_wal_head_head(c), INT64_MIN, INT64_MAX);
+	assert_string_equal(at_copy, got);
+	assert_int_equal(st.replay.corruptions, 0);
+	assert_int_equal(tsdb_wal_head_close(c), 0);
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	free(at_copy);
+	free(got);
+	rm_rf(copy);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* kill -9 while appending: every commit acknowledged before the kill is
+ * there after reopen, in full; nothing beyond one unacknowledged commit. */
+static void test_kill9(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_new();
+	int pfd[2];
+	assert_int_equal(pipe(pfd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		tsdb_wal_head *d = open_db(dir, TSDB_WAL_FSYNC_PERIOD, NULL);
+		tsdb_head *h = tsdb_wal_head_head(d);
+		for (int32_t t = 0;; t++) {
+			scrape(h, "k", 20, t, true);
+			if (write(pfd[1], &t, sizeof(t)) != sizeof(t))
+				_exit(4);
+		}
+	}
+	close(pfd[1]);
+	int32_t acked = -1, v;
+	while (read(pfd[0], &v, sizeof(v)) == sizeof(v))
+		if ((acked = v) >= 2000)
+			break;
+	kill(pid, SIGKILL);
+	while (read(pfd[0], &v, sizeof(v)) == sizeof(v))
+		acked = v;
+	close(pfd[0]);
+	int status;
+	waitpid(pid, &status, 0);
+	assert_true(WIFSIGNALED(status));
+
+	tsdb_wal_head_stats st;
+	tsdb_wal_head *d = open_db(dir, TSDB_WAL_FSYNC_NEVER, &st);
+	assert_int_equal(st.replay.corruptions, 0);
+	tsdb_stats hs;
+	tsdb_head_stats(tsdb_wal_head_head(d), &hs);
+	assert_int_equal(hs.num_series, 20);
+	assert_true(hs.num_samples >= (uint64_t)(acked + 1) * 20);
+	assert_true(hs.num_samples <= (uint64_t)(acked + 2) * 20);
+	assert_true(hs.num_samples % 20 == 0);
+	assert_true(hs.max_time_ms >= acked);
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	rm_rf(dir);
+	free(dir);
+}
+
+static void test_truncate_checkpoint(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_new();
+	tsdb_wal_head *d = open_db(dir, TSDB_WAL_FSYNC_ALWAYS, NULL);
+	tsdb_head *h = tsdb_wal_head_head(d);
+	for (int64_t t = 0; t < 1000; t++) {
+		scrape(h, "keep", 10, t, true);
+		if (t < 300)
+			scrape(h, "gone", 5, t, true); /* stops early: removed at truncation */
+	}
+	char err[256];
+	long removed = tsdb_wal_head_truncate(d, 500, err, sizeof(err));
+	assert_int_equal(removed, 5);
+	tsdb_wal_stats ws;
+	tsdb_wal_get_stats(tsdb_wal_head_wal(d), &ws);
+	assert_int_equal(ws.checkpoints, 1);
+	for (int64_t t = 1000; t < 1100; t++)
+		scrape(h, "keep", 10, t, true);
+	scrape(h, "gone", 5, 2000, true); /* comes back under new refs */
+	char *before = dump(h, 500, INT64_MAX);
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+
+	tsdb_wal_head_stats st;
+	d = open_db(dir, TSDB_WAL_FSYNC_ALWAYS, &st);
+	assert_true(st.replay.checkpoint >= 0);
+	assert_int_equal(st.replay.corruptions, 0);
+	char *after = dump(tsdb_wal_head_head(d), INT64_MIN, INT64_MAX);
+	assert_string_equal(before, after);
+	/* a second truncation folds the first checkpoint; still equal */
+	assert_true(tsdb_wal_head_truncate(d, 1050, err, sizeof(err)) >= 0);
+	free(before);
+	before = dump(tsdb_wal_head_head(d), 1050, INT64_MAX);
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	d = open_db(dir, TSDB_WAL_FSYNC_ALWAYS, &st);
+	free(after);
+	after = dump(tsdb_wal_head_head(d), INT64_MIN, INT64_MAX);
+	assert_string_equal(before, after);
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	free(before);
+	free(after);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* One label set under two refs in the WAL (removed by truncation and
+ * created again before a checkpoint): replay maps the second ref onto the
+ * first, never hands either out again, and checkpoints keep both. */
+static void test_ref_alias(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_new();
+	char wdir[4200], err[256];
+	snprintf(wdir, sizeof(wdir), "%s/wal", dir);
+	tsdb_wal *w = tsdb_wal_open(wdir, NULL, err, sizeof(err));
+	assert_non_null(w);
+	tp_label la[1] = { { "__name__", "a" } }, lb[1] = { { "__name__", "b" } };
+	tsdb_wal_log_series(w, 1, &(tp_labels){ la, 1 });
+	tsdb_wal_sample s1 = { 1, 1, 1.0 }, s2 = { 2, 2, 2.0 }, s9 = { 9, 3, 3.0 };
+	tsdb_wal_log_samples(w, &s1, 1);
+	tsdb_wal_log_series(w, 2, &(tp_labels){ la, 1 });
+	tsdb_wal_log_samples(w, &s2, 1);
+	tsdb_wal_log_samples(w, &s9, 1); /* no series record: unknown */
+	assert_int_equal(tsdb_wal_commit(w), 0);
+	assert_int_equal(tsdb_wal_close(w), 0);
+
+	tsdb_wal_head_stats st;
+	tsdb_wal_head *d = open_db(dir, TSDB_WAL_FSYNC_NEVER, &st);
+	assert_int_equal(st.ref_aliases, 1);
+	assert_int_equal(st.unknown_refs, 1);
+	assert_int_equal(st.samples_restored, 2);
+	tsdb_head *h = tsdb_wal_head_head(d);
+	tsdb_appender *a = tsdb_appender_new(h);
+	uint32_t ref = 0;
+	assert_int_equal(tsdb_appender_add(a, &(tp_labels){ lb, 1 }, 10, 10.0, &ref), TSDB_OK);
+	assert_int_equal(ref, 3); /* not 2: that ref is taken by the alias */
+	assert_int_equal(tsdb_appender_add_ref(a, 1, 11, 11.0), TSDB_OK);
+	assert_int_equal(tsdb_appender_commit(a), 2);
+	tsdb_appender_free(a);
+	char *before = dump(h, INT64_MIN, INT64_MAX);
+	assert_string_equal(before, "{__name__=\"a\"} ref=1: 1/3ff0000000000000 2/4000000000000000 11/4026000000000000\n"
+				    "{__name__=\"b\"} ref=3: 10/4024000000000000\n");
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	d = open_db(dir, TSDB_WAL_FSYNC_NEVER, NULL);
+	char *after = dump(tsdb_wal_head_head(d), INT64_MIN, INT64_MAX);
+	assert_string_equal(before, after);
+	free(after);
+	assert_true(tsdb_wal_head_truncate(d, 0, err, sizeof(err)) >= 0);
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	d = open_db(dir, TSDB_WAL_FSYNC_NEVER, &st);
+	assert_true(st.replay.checkpoint >= 0);
+	after = dump(tsdb_wal_head_head(d), INT64_MIN, INT64_MAX);
+	assert_string_equal(before, after);
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	free(before);
+	free(after);
+	rm_rf(dir);
+	free(dir);
+}
+
+typedef struct th_arg {
+	tsdb_head *h;
+	int id;
+} th_arg;
+
+static void *th_run(void *p)
+{
+	th_arg *a = p;
+	char name[16];
+	snprintf(name, sizeof(name), "thr%d", a->id);
+	for (int64_t t = 0; t < 300; t++)
+		scrape(a->h, name, 8, t, true);
+	return NULL;
+}
+
+static void test_concurrent_appenders(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_new();
+	tsdb_wal_head *d = open_db(dir, TSDB_WAL_FSYNC_PERIOD, NULL);
+	tsdb_head *h = tsdb_wal_head_head(d);
+	pthread_t th[6];
+	th_arg a[6];
+	for (int i = 0; i < 6; i++) {
+		a[i] = (th_arg){ h, i };
+		assert_int_equal(pthread_create(&th[i], NULL, th_run, &a[i]), 0);
+	}
+	for (int i = 0; i < 6; i++)
+		pthread_join(th[i], NULL);
+	char *before = dump(h, INT64_MIN, INT64_MAX);
+	tsdb_wal_stats ws;
+	tsdb_wal_get_stats(tsdb_wal_head_wal(d), &ws);
+	printf("# 6 appenders: %llu samples, %llu bytes, %.2f bytes/sample, %llu commits\n",
+	       (unsigned long long)ws.samples_written, (unsigned long long)ws.bytes_written,
+	       (double)ws.bytes_written / (double)ws.samples_written, (unsigned long long)ws.commits);
+	assert_int_equal(ws.samples_written, 6 * 8 * 300);
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	tsdb_wal_head_stats st;
+	d = open_db(dir, TSDB_WAL_FSYNC_PERIOD, &st);
+	char *after = dump(tsdb_wal_head_head(d), INT64_MIN, INT64_MAX);
+	assert_string_equal(before, after);
+	assert_int_equal(st.samples_restored, 6 * 8 * 300);
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	free(before);
+	free(after);
+	rm_rf(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reopen),
+		cmocka_unit_test(test_copy_without_close),
+		cmocka_unit_test(test_kill9),
+		cmocka_unit_test(test_truncate_checkpoint),
+		cmocka_unit_test(test_concurrent_appenders),
+		cmocka_unit_test(test_ref_alias),
+	};
+	return cmocka_run_group_tests_name("wal_head", tests, NULL, NULL);
+}
