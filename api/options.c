@@ -5,6 +5,7 @@
  * the flag syntax, so `--help` prints exactly what parsing applies. */
 #include "config.h"
 #include "api/options.h"
+#include "tsdb/wal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,8 @@ static void build_table(api_options *o)
 	    "How long to retain samples in storage. Units: y, w, d, h, m, s, ms.");
 	add(o, "storage.tsdb.retention.size", TP_FLAG_BYTES, "0", &o->retention_bytes, NULL,
 	    "Maximum number of bytes that can be stored for blocks (0 = off). Units: B, KB, MB, GB, TB, PB, EB.");
+	add(o, "storage.tsdb.wal-fsync", TP_FLAG_STRING, "1s", &o->wal_fsync, "<when>",
+	    "When the write-ahead log is fsynced: 'always' (every commit), 'never', or a period (e.g. 1s) (tinyprom).");
 	add(o, "query.lookback-delta", TP_FLAG_DURATION, "5m", &o->lookback_ms, NULL,
 	    "The maximum lookback duration for retrieving metrics during expression evaluations and federation.");
 	add(o, "query.timeout", TP_FLAG_DURATION, "2m", &o->query_timeout_ms, NULL,
@@ -105,6 +108,15 @@ api_options_rc api_options_parse(api_options *o, int argc, char **argv, char *er
 	if (o->retention_ms == 0 && o->retention_bytes == 0) {
 		o->retention_ms = 15 * 86400000LL;
 		o->retention_text = "15d";
+	}
+	{
+		tsdb_wal_opts w;
+		if (tsdb_wal_fsync_parse(o->wal_fsync, &w) != 0) {
+			snprintf(err, errlen,
+				 "invalid value \"%s\" for flag --storage.tsdb.wal-fsync: expected always, never or a duration",
+				 o->wal_fsync);
+			return API_OPTIONS_ERROR;
+		}
 	}
 	/* enums were validated by the table */
 	tp_log_level_parse(o->log_level_text, &o->log_level);

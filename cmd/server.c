@@ -31,8 +31,11 @@
 #include "lib/metrics.h"
 #include "promql/engine.h"
 #include "tsdb/tsdb.h"
+#include "tsdb/wal_head.h"
 
 #define RETENTION_INTERVAL_MS 60000
+/* A WAL checkpoint rewrites everything still live, so it runs rarely. */
+#define CHECKPOINT_INTERVAL_MS (2 * 3600 * 1000)
 
 /* mkdir -p; returns 0 or -1 with errno set. */
 static int make_dirs(const char *path)
@@ -134,16 +137,26 @@ static void register_build_metrics(tp_metrics_registry *r)
 
 /* ---- run loop ---- */
 
-static void retention_tick(tsdb_head *h, int64_t retention_ms)
+/* Drops what retention no longer keeps; with checkpoint, also compacts
+ * the WAL down to what is live. */
+static void retention_tick(tsdb_wal_head *store, int64_t retention_ms, bool checkpoint)
 {
-	if (retention_ms <= 0)
+	int64_t mint = retention_ms > 0 ? tp_now_ms() - retention_ms : INT64_MIN;
+	char buf[32], mt[40], err[256];
+	long removed;
+	if (checkpoint) {
+		removed = tsdb_wal_head_truncate(store, mint, err, sizeof err);
+		if (removed < 0)
+			tp_log_error("WAL checkpoint failed", "err", err);
+	} else if (retention_ms > 0) {
+		removed = (long)tsdb_head_truncate(tsdb_wal_head_head(store), mint);
+	} else {
 		return;
-	int64_t mint = tp_now_ms() - retention_ms;
-	size_t removed = tsdb_head_truncate(h, mint);
-	char buf[32], mt[40];
-	snprintf(buf, sizeof buf, "%zu", removed);
-	tp_time_format_rfc3339(mt, mint);
-	tp_log_debug("Retention truncation done", "mint", mt, "series_removed", buf);
+	}
+	snprintf(buf, sizeof buf, "%ld", removed);
+	tp_time_format_rfc3339(mt, mint == INT64_MIN ? 0 : mint);
+	tp_log_debug(checkpoint ? "Head truncated and WAL checkpointed" : "Retention truncation done", "mint", mt,
+		     "series_removed", buf);
 }
 
 /* /-/quit: runs on a request thread; only wakes the main loop. */
@@ -155,9 +168,10 @@ static void request_quit(void *ud)
 
 /* Waits for a stop request, doing periodic work meanwhile. Returns the
  * name of what stopped us, for the log. */
-static const char *run_loop(const sigset_t *set, tsdb_head *h, int64_t retention_ms, tp_app *app)
+static const char *run_loop(const sigset_t *set, tsdb_wal_head *store, int64_t retention_ms, tp_app *app)
 {
 	int64_t next_retention = tp_mono_ns() / 1000000 + RETENTION_INTERVAL_MS;
+	int64_t next_checkpoint = tp_mono_ns() / 1000000 + CHECKPOINT_INTERVAL_MS;
 	for (;;) {
 		struct timespec to = { 1, 0 };
 		siginfo_t si;
@@ -175,8 +189,11 @@ static const char *run_loop(const sigset_t *set, tsdb_head *h, int64_t retention
 		}
 		int64_t now = tp_mono_ns() / 1000000;
 		if (now >= next_retention) {
-			retention_tick(h, retention_ms);
+			bool cp = now >= next_checkpoint;
+			retention_tick(store, retention_ms, cp);
 			next_retention = now + RETENTION_INTERVAL_MS;
+			if (cp)
+				next_checkpoint = now + CHECKPOINT_INTERVAL_MS;
 		}
 	}
 }
@@ -250,10 +267,27 @@ int cmd_server(int argc, char **argv)
 						"Whether Prometheus startup was fully completed and the server is ready for normal operation.");
 
 	tsdb_options topts = { .retention_ms = o.retention_ms };
-	tsdb_head *head = tsdb_head_new(&topts);
-	if (!head) {
-		tp_log_error("Opening storage failed", "path", o.tsdb_path, "err", "cannot create head");
+	tsdb_wal_opts wopts;
+	tsdb_wal_opts_default(&wopts);
+	tsdb_wal_fsync_parse(o.wal_fsync, &wopts); /* validated with the flags */
+	tsdb_wal_head_stats wst;
+	int64_t replay_start = tp_mono_ns();
+	tsdb_wal_head *store = tsdb_wal_head_open(o.tsdb_path, &topts, &wopts, &wst, err, sizeof err);
+	if (!store) {
+		tp_log_error("Opening storage failed", "path", o.tsdb_path, "err", err);
 		goto out;
+	}
+	tsdb_head *head = tsdb_wal_head_head(store);
+	{
+		char series[32], samples[32], dur[32];
+		snprintf(series, sizeof series, "%llu", (unsigned long long)wst.series_restored);
+		snprintf(samples, sizeof samples, "%llu", (unsigned long long)wst.samples_restored);
+		snprintf(dur, sizeof dur, "%.3fs", (double)(tp_mono_ns() - replay_start) / 1e9);
+		tp_log_info("WAL replay completed", "series", series, "samples", samples, "duration", dur);
+		if (wst.replay.corruption[0])
+			tp_log_warn("WAL was repaired", "dropped", wst.replay.corruption);
+		else if (wst.replay.torn_tail)
+			tp_log_warn("WAL ended in a partial record (a crash mid-write); it was truncated");
 	}
 	register_head_metrics(reg, head);
 	tp_log_info("TSDB started", "path", o.tsdb_path, "retention",
@@ -270,7 +304,7 @@ int cmd_server(int argc, char **argv)
 	promql_engine *engine = promql_engine_new(head, &eopts);
 	if (!engine) {
 		tp_log_error("Creating the query engine failed");
-		tsdb_head_free(head);
+		tsdb_wal_head_close(store);
 		goto out;
 	}
 
@@ -278,7 +312,7 @@ int cmd_server(int argc, char **argv)
 	if (tp_app_start(&app, &o, head, engine, reg, err, sizeof err) != 0) {
 		tp_log_error("Error loading config", "file", o.config_file, "err", err);
 		promql_engine_free(engine);
-		tsdb_head_free(head);
+		tsdb_wal_head_close(store);
 		goto out;
 	}
 
@@ -296,7 +330,7 @@ int cmd_server(int argc, char **argv)
 		tp_log_error("Error starting web server, exiting gracefully...", "err", err);
 		tp_app_stop(&app);
 		promql_engine_free(engine);
-		tsdb_head_free(head);
+		tsdb_wal_head_close(store);
 		goto out;
 	}
 	{
@@ -308,7 +342,7 @@ int cmd_server(int argc, char **argv)
 	api_server_set_ready(web, true);
 	tp_metrics_gauge_set(ready, 1);
 	tp_log_info("Server is ready to receive web requests.");
-	const char *why = run_loop(&set, head, o.retention_ms, &app);
+	const char *why = run_loop(&set, store, o.retention_ms, &app);
 	tp_metrics_gauge_set(ready, 0);
 	api_server_set_ready(web, false);
 	if (strcmp(why, "web") == 0)
@@ -323,7 +357,8 @@ int cmd_server(int argc, char **argv)
 	tp_app_stop(&app);
 	tp_log_info("Scrape, rule and notification managers stopped");
 	promql_engine_free(engine);
-	tsdb_head_free(head);
+	if (tsdb_wal_head_close(store) != 0)
+		tp_log_error("Closing the WAL failed: the last commits may not be synced");
 	tp_log_info("See you next time!");
 	status = 0;
 out:
