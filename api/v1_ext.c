@@ -466,7 +466,8 @@ static void h_federate(api_server *s, api_request *req, api_response *resp)
 		tsdb_series_set_free(ss);
 		promql_matchers_free(ms, nm);
 	}
-	qsort(out, nout, sizeof(*out), cmp_fed);
+	if (nout)
+		qsort(out, nout, sizeof(*out), cmp_fed);
 	tp_strbuf *b = &resp->body;
 	tp_sb_reset(b);
 	const char *last = NULL;
