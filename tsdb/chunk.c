@@ -16,11 +16,11 @@
  * A class is a unary prefix (k ones, then a zero unless k is the last
  * class) followed by a signed field of the class's width. ORDER CLASSES:
  * the tables are part of the format. */
-static const uint8_t ts_bits[] = { 0, 5, 9, 13, 20, 64 };
+static const uint8_t ts_bits[] = { 0, 4, 7, 11, 20, 64 };
 #define TS_NCLASS 6
 #define INT_ESC 0xff
-static const uint8_t int_bits[] = { 0, 5, 9, 14, 22, 34, 56, INT_ESC };
-#define INT_NCLASS 8
+static const uint8_t int_bits[] = { 0, 4, 7, 10, 14, 20, 30, 42, 56, INT_ESC };
+#define INT_NCLASS 10
 #define INT_LIMIT 9007199254740992.0  /* 2^53 */
 
 static inline uint64_t f2u(double v)
