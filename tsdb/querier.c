@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0
  * querier.c - select by matchers over the postings index, snapshots of
  * series, bulk decoding and seekable iterators, label names and values.
- * Invariants: a querier holds the head's trunc_lock for reading for its
- * whole life, so no chunk or series it can see is freed; a series set
+ * Invariants: while a querier lives, truncation waits (and nothing else
+ * frees chunks or series), so no chunk or series it can see is freed; a series set
  * snapshots, per series, the (first, last) full chunks and a copy of the
  * head chunk taken under the series' stripe lock, so later commits do not
  * change what it returns and decoding needs no lock. */
@@ -42,7 +42,7 @@ tsdb_querier *tsdb_querier_new(tsdb_head *h, int64_t mint_ms, int64_t maxt_ms)
 	q->h = h;
 	q->mint = mint_ms;
 	q->maxt = maxt_ms;
-	pthread_rwlock_rdlock(&h->trunc_lock);
+	tsdb_head_querier_enter(h);
 	return q;
 }
 
@@ -50,7 +50,7 @@ void tsdb_querier_free(tsdb_querier *q)
 {
 	if (!q)
 		return;
-	pthread_rwlock_unlock(&q->h->trunc_lock);
+	tsdb_head_querier_exit(q->h);
 	free(q);
 }
 
@@ -76,10 +76,37 @@ static int cmp_u32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Two-pass LSD radix sort (16 bits a pass) for big unions. */
+static void radix_sort(uint32_t *v, size_t n)
+{
+	uint32_t *tmp = tp_xmalloc(n * sizeof(uint32_t));
+	size_t *cnt = tp_xcalloc(1 << 16, sizeof(size_t));
+	for (unsigned shift = 0; shift < 32; shift += 16) {
+		memset(cnt, 0, (1 << 16) * sizeof(size_t));
+		for (size_t i = 0; i < n; i++)
+			cnt[(v[i] >> shift) & 0xffff]++;
+		size_t sum = 0;
+		for (size_t b = 0; b < (1 << 16); b++) {
+			size_t c = cnt[b];
+			cnt[b] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[cnt[(v[i] >> shift) & 0xffff]++] = v[i];
+		memcpy(v, tmp, n * sizeof(uint32_t));
+	}
+	free(cnt);
+	free(tmp);
+}
+
 /* Lists of different values of one name are disjoint: sorting is enough. */
 static void refs_sort(refs *r, size_t nlists)
 {
-	if (nlists > 1)
+	if (nlists <= 1)
+		return;
+	if (r->n >= 4096)
+		radix_sort(r->v, r->n);
+	else
 		qsort(r->v, r->n, sizeof(uint32_t), cmp_u32);
 }
 

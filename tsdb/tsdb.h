@@ -78,7 +78,9 @@ size_t tsdb_head_truncate(tsdb_head *h, int64_t mint_ms);
 /* Hooks for a write-ahead log (optional; set before the head is used).
  * series_created runs once per new series, before its ref is handed out,
  * and must not call into the head. samples_committed runs at commit with
- * the accepted samples, before they become visible. */
+ * the accepted samples, before they become visible (a sample that another
+ * appender's commit made out of order meanwhile is in the batch, and is
+ * then dropped and counted). */
 typedef struct tsdb_ref_sample {
 	uint32_t ref;
 	int64_t t;
@@ -158,8 +160,9 @@ typedef struct tsdb_sample {
 	double v;
 } tsdb_sample;
 
-/* A querier sees the samples committed before it was created, within
- * [mint_ms, maxt_ms]. */
+/* A querier reads within [mint_ms, maxt_ms]. Each select sees the samples
+ * committed before it ran (a per-set snapshot: later commits do not change
+ * a series set). While a querier lives, tsdb_head_truncate waits. */
 tsdb_querier *tsdb_querier_new(tsdb_head *h, int64_t mint_ms, int64_t maxt_ms);
 void tsdb_querier_free(tsdb_querier *q);
 
