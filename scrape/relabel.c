@@ -22,6 +22,9 @@
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <locale.h>
+#include <pthread.h>
+#include <wctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -525,6 +528,97 @@ void relabel_expand(const relabel_config *c, tp_strbuf *sb, const char *tmpl,
 	tp_sb_puts(sb, p);
 }
 
+/* ---- case mapping (Go strings.ToLower / ToUpper) ---- */
+
+static locale_t utf8_locale;
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+
+static void utf8_locale_init(void)
+{
+	utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+/* Decodes one UTF-8 sequence as Go does; returns its length, 1 with
+ * *r = U+FFFD for an invalid byte. */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *r)
+{
+	unsigned char c = s[0];
+	size_t len;
+	uint32_t cp, min;
+	if (c < 0x80) {
+		*r = c;
+		return 1;
+	} else if ((c & 0xe0) == 0xc0) {
+		len = 2, cp = c & 0x1f, min = 0x80;
+	} else if ((c & 0xf0) == 0xe0) {
+		len = 3, cp = c & 0x0f, min = 0x800;
+	} else if ((c & 0xf8) == 0xf0) {
+		len = 4, cp = c & 0x07, min = 0x10000;
+	} else {
+		*r = 0xfffd;
+		return 1;
+	}
+	if (len > n)
+		goto bad;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			goto bad;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		goto bad;
+	*r = cp;
+	return len;
+bad:
+	*r = 0xfffd;
+	return 1;
+}
+
+static size_t utf8_encode(uint32_t cp, char *o)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xc0 | cp >> 6);
+		o[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xe0 | cp >> 12);
+		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		o[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (char)(0xf0 | cp >> 18);
+	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	o[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* Unicode simple case mapping through glibc's C.UTF-8 tables (ASCII only
+ * if that locale is missing). As Go's strings.Map, an invalid byte becomes
+ * U+FFFD. The result is allocated in a. */
+static char *map_case(tp_arena *a, const char *v, size_t vn, bool upper)
+{
+	pthread_once(&utf8_once, utf8_locale_init);
+	char *out = tp_arena_alloc(a, vn * 3 + 1); /* an invalid byte grows to 3 */
+	size_t o = 0;
+	for (size_t i = 0; i < vn;) {
+		uint32_t r;
+		i += utf8_decode((const unsigned char *)v + i, vn - i, &r);
+		if (r < 0x80)
+			r = (uint32_t)(upper ? toupper((int)r) : tolower((int)r));
+		else if (utf8_locale)
+			r = (uint32_t)(upper ? towupper_l((wint_t)r, utf8_locale) : towlower_l((wint_t)r, utf8_locale));
+		o += utf8_encode(r, out + o);
+	}
+	out[o] = '\0';
+	return out;
+}
+
 /* ---- processing ---- */
 
 /* Match subject against c's regex; returns true and fills md on a match. */
@@ -587,16 +681,9 @@ static bool relabel_one(const relabel_config *c, tp_labels_builder *lb, tp_arena
 		break;
 	}
 	case RELABEL_LOWERCASE:
-	case RELABEL_UPPERCASE: {
-		/* ASCII case mapping; Go's strings.ToLower/ToUpper also map
-		 * non-ASCII letters. */
-		char *s = tp_arena_strndup(a, v, vn);
-		for (size_t i = 0; i < vn; i++)
-			s[i] = (char)(c->action == RELABEL_LOWERCASE ? tolower((unsigned char)s[i])
-								     : toupper((unsigned char)s[i]));
-		tp_lb_set(lb, c->target_label, s);
+	case RELABEL_UPPERCASE:
+		tp_lb_set(lb, c->target_label, map_case(a, v, vn, c->action == RELABEL_UPPERCASE));
 		break;
-	}
 	case RELABEL_HASHMOD: {
 		char buf[24];
 		snprintf(buf, sizeof(buf), "%" PRIu64, relabel_hashmod(v, vn, c->modulus));

@@ -435,6 +435,68 @@ static void test_relabel_from_yaml(void **state)
 	tp_sb_free(&err);
 }
 
+/* The target labels a real Prometheus 2.42 produced for
+ * good/relabel_prom242.yml (read from its /api/v1/targets): hashmod over
+ * one and two source labels, Unicode upper/lower case, labelmap with
+ * reordered groups, named groups in target and replacement ($vx is the
+ * missing group "vx"), and "$$". Target population is simulated the way
+ * scrape.PopulateLabels does it (job, __scheme__, __metrics_path__,
+ * __scrape_*__ set before relabeling; "__" labels dropped and instance
+ * defaulted from __address__ after). */
+static void test_relabel_matches_prometheus(void **state)
+{
+	(void)state;
+	static const struct { const char *addr, *h1000, *h7, *up, *port; } want[] = {
+		{ "10.0.0.1:9100", "645", "4", "10.0.0.1:9100", "9100$1" },
+		{ "10.0.0.2:9100", "841", "4", "10.0.0.2:9100", "9100$1" },
+		{ "host-a:80", "135", "2", "HOST-A:80", "80$1" },
+		{ "baz:1", "889", "6", "BAZ:1", "1$1" },
+		{ "\xc3\x9cn\xc3\xaf" "code-Stra\xc3\x9f" "e:1", "8", "2", "\xc3\x9cN\xc3\x8f" "CODE-STRA\xc3\x9f" "E:1", "1$1" },
+		{ "a;b:2", "208", "4", "A;B:2", "2$1" },
+	};
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/good/relabel_prom242.yml", datadir);
+	config c;
+	tp_strbuf err = { 0 };
+	assert_int_equal(config_load_file(path, &c, &err), 0);
+	config_scrape *s = c.scrape_configs.v[0];
+	config_static *g = s->static_configs.v[0];
+	assert_int_equal(g->targets.n, sizeof(want) / sizeof(want[0]));
+	tp_arena a;
+	tp_arena_init(&a);
+	for (size_t i = 0; i < g->targets.n; i++) {
+		tp_labels_builder lb;
+		tp_lb_init(&lb, &a, NULL);
+		for (size_t j = 0; j < g->labels.n; j++)
+			tp_lb_set(&lb, g->labels.v[j].name, g->labels.v[j].value);
+		tp_lb_set(&lb, "__address__", g->targets.v[i]);
+		tp_lb_set(&lb, "job", s->job_name);
+		tp_lb_set(&lb, "__scheme__", s->scheme);
+		tp_lb_set(&lb, "__metrics_path__", s->metrics_path);
+		tp_lb_set(&lb, "__scrape_interval__", "1h");
+		tp_lb_set(&lb, "__scrape_timeout__", "10s");
+		tp_labels in = tp_lb_labels(&lb), out;
+		assert_true(relabel_process(s->relabel_configs.v, s->relabel_configs.n, &a, &in, &out));
+		assert_string_equal(tp_labels_get(&out, "__address__"), want[i].addr);
+		assert_string_equal(tp_labels_get(&out, "h1000"), want[i].h1000);
+		assert_string_equal(tp_labels_get(&out, "h7"), want[i].h7);
+		assert_string_equal(tp_labels_get(&out, "up_addr"), want[i].up);
+		assert_string_equal(tp_labels_get(&out, "port"), want[i].port);
+		assert_string_equal(tp_labels_get(&out, "zone_lower"), "zone\xc3\xa4");
+		assert_string_equal(tp_labels_get(&out, "m_name_zone"), "Zone\xc3\x84");
+		assert_string_equal(tp_labels_get(&out, "foo"), "bar-barx");
+		/* Prometheus's final set: 10 labels once "__" ones are gone and
+		 * instance is added. */
+		uint32_t visible = 0;
+		for (uint32_t k = 0; k < out.n; k++)
+			visible += strncmp(out.v[k].name, "__", 2) != 0;
+		assert_int_equal(visible + 1, 10);
+	}
+	tp_arena_free(&a);
+	config_free(&c);
+	tp_sb_free(&err);
+}
+
 /* Runs cmd_check_config with stdout/stderr captured into one buffer. */
 static char *run_check(int argc, char **argv, int *rc)
 {
@@ -543,6 +605,7 @@ int main(void)
 		cmocka_unit_test(test_scrape_equal),
 		cmocka_unit_test(test_reload_keeps_running),
 		cmocka_unit_test(test_relabel_from_yaml),
+		cmocka_unit_test(test_relabel_matches_prometheus),
 		cmocka_unit_test(test_check_config_cmd),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
