@@ -443,17 +443,46 @@ static const field *find_field(const schema *s, const char *key, void *obj, void
 	return NULL;
 }
 
-static int decode_struct(dec *d, const schema *s, void *obj, yaml_node_t *n)
+static bool is_merge_key(const yaml_node_t *k)
 {
-	if (n->type != YAML_MAPPING_NODE) {
-		terr_into(d, n, s->go_type);
+	return k->type == YAML_SCALAR_NODE && k->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	       strcmp(sval(k), "<<") == 0;
+}
+
+static int decode_pairs(dec *d, const schema *s, void *obj, yaml_node_t *n);
+
+/* yaml.v2's merge: "<<: *map" or "<<: [*a, *b]" (the first map wins, so
+ * they are applied last to first); keys written next to "<<" override. */
+static int decode_merge(dec *d, const schema *s, void *obj, yaml_node_t *v)
+{
+	if (v->type == YAML_MAPPING_NODE)
+		return decode_pairs(d, s, obj, v);
+	if (v->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *it = v->data.sequence.items.top; it > v->data.sequence.items.start;) {
+			yaml_node_t *e = node(d, *--it);
+			if (e->type != YAML_MAPPING_NODE)
+				return fail(d, "yaml: map merge requires map or sequence of maps as the value");
+			if (decode_pairs(d, s, obj, e) != 0)
+				return -1;
+		}
 		return 0;
 	}
-	size_t before = d->nterr;
+	return fail(d, "yaml: map merge requires map or sequence of maps as the value");
+}
+
+/* The pairs of one mapping node; repeated keys are detected per node, as
+ * yaml.v2 does (a merged map has its own set). */
+static int decode_pairs(dec *d, const schema *s, void *obj, yaml_node_t *n)
+{
 	const field *seen[64];
 	size_t nseen = 0;
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node(d, p->key), *v = node(d, p->value);
+		if (is_merge_key(k)) {
+			if (decode_merge(d, s, obj, v) != 0)
+				return -1;
+			continue;
+		}
 		if (k->type != YAML_SCALAR_NODE) {
 			terr_into(d, k, "string");
 			continue;
@@ -476,6 +505,18 @@ static int decode_struct(dec *d, const schema *s, void *obj, yaml_node_t *n)
 		if (decode_value(d, f, base, v) != 0)
 			return -1;
 	}
+	return 0;
+}
+
+static int decode_struct(dec *d, const schema *s, void *obj, yaml_node_t *n)
+{
+	if (n->type != YAML_MAPPING_NODE) {
+		terr_into(d, n, s->go_type);
+		return 0;
+	}
+	size_t before = d->nterr;
+	if (decode_pairs(d, s, obj, n) != 0)
+		return -1;
 	if (d->nterr == before && s->validate)
 		return s->validate(d, obj);
 	return 0;
@@ -1638,8 +1679,19 @@ static void set_directory(config *c, const char *dir)
 /* ---- API ---- */
 
 /* yaml.v2's parser failure text: "yaml: line N: problem". */
-static void yaml_parse_error(const yaml_parser_t *p, tp_strbuf *err)
+static void yaml_parse_error(const yaml_parser_t *p, const char *text, size_t len, tp_strbuf *err)
 {
+	if (p->error == YAML_COMPOSER_ERROR && p->problem && strcmp(p->problem, "found undefined alias") == 0) {
+		/* yaml.v2: "unknown anchor 'x' referenced"; the name follows '*' */
+		size_t i = p->problem_mark.index;
+		if (i < len && text[i] == '*')
+			i++;
+		size_t e = i;
+		while (e < len && !strchr(" \t\r\n,[]{}", text[e]))
+			e++;
+		tp_sb_printf(err, "yaml: unknown anchor '%.*s' referenced", (int)(e - i), text + i);
+		return;
+	}
 	size_t line = 0;
 	if (p->problem_mark.line != 0) {
 		line = p->problem_mark.line;
@@ -1664,7 +1716,7 @@ int config_load_string(const char *yaml, size_t len, const char *name, const cha
 	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		tp_sb_printf(err, "parsing YAML file %s: ", name);
-		yaml_parse_error(&parser, err);
+		yaml_parse_error(&parser, yaml, len, err);
 		yaml_parser_delete(&parser);
 		return -1;
 	}

@@ -722,14 +722,17 @@ bool relabel_process(const relabel_config *cfgs, size_t n, tp_arena *a,
 	tp_labels_builder lb;
 	tp_lb_init(&lb, a, in);
 	tp_strbuf val = { 0 }, tmp = { 0 };
+	/* One match block sized for the rule with the most groups. */
+	uint32_t maxg = 1;
+	for (size_t i = 0; i < n; i++)
+		maxg = TP_MAX(maxg, cfgs[i].re->ngroups);
+	pcre2_match_data *md = pcre2_match_data_create(maxg, NULL);
+	if (!md)
+		abort(); /* OOM, as tp_xmalloc */
 	bool keep = true;
-	for (size_t i = 0; i < n && keep; i++) {
-		pcre2_match_data *md = pcre2_match_data_create_from_pattern(cfgs[i].re->code, NULL);
-		if (!md)
-			abort(); /* OOM, as tp_xmalloc */
+	for (size_t i = 0; i < n && keep; i++)
 		keep = relabel_one(&cfgs[i], &lb, a, md, &val, &tmp);
-		pcre2_match_data_free(md);
-	}
+	pcre2_match_data_free(md);
 	tp_sb_free(&val);
 	tp_sb_free(&tmp);
 	if (!keep) {

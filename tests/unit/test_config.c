@@ -497,6 +497,29 @@ static void test_relabel_matches_prometheus(void **state)
 	tp_sb_free(&err);
 }
 
+/* yaml.v2 merge keys: "<<: *anchor" and "<<: [a, b]" (first map wins,
+ * explicit keys override). */
+static void test_merge_keys(void **state)
+{
+	(void)state;
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/good/merge_anchors.yml", datadir);
+	config c;
+	tp_strbuf err = { 0 };
+	assert_int_equal(config_load_file(path, &c, &err), 0);
+	assert_int_equal(c.scrape_configs.n, 3);
+	config_scrape *b = c.scrape_configs.v[1], *cc = c.scrape_configs.v[2];
+	assert_string_equal(b->job_name, "b");
+	assert_int_equal(b->scrape_interval_ms, 30000);
+	assert_string_equal(b->metrics_path, "/x");
+	assert_string_equal(b->static_configs.v[0]->targets.v[0], "a:1");
+	assert_int_equal(cc->scrape_interval_ms, 20000);
+	assert_string_equal(cc->metrics_path, "/y");
+	assert_string_equal(cc->static_configs.v[0]->targets.v[0], "a:1");
+	config_free(&c);
+	tp_sb_free(&err);
+}
+
 /* Runs cmd_check_config with stdout/stderr captured into one buffer. */
 static char *run_check(int argc, char **argv, int *rc)
 {
@@ -606,6 +629,7 @@ int main(void)
 		cmocka_unit_test(test_reload_keeps_running),
 		cmocka_unit_test(test_relabel_from_yaml),
 		cmocka_unit_test(test_relabel_matches_prometheus),
+		cmocka_unit_test(test_merge_keys),
 		cmocka_unit_test(test_check_config_cmd),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
