@@ -446,88 +446,6 @@ int relabel_config_copy(relabel_config *dst, const relabel_config *src)
 	return dst->re ? 0 : -1;
 }
 
-/* ---- expansion (Go regexp.Expand) ---- */
-
-/* Go extract(): parses a group reference after the dollar. Sets name, name_len,
- * *num (-1 if not numeric) and returns the bytes consumed, or 0 when
- * malformed. Letters/digits are ASCII here (Go also accepts Unicode ones). */
-static size_t expand_extract(const char *s, const char **name, size_t *name_len, long *num)
-{
-	size_t i = 0;
-	bool brace = false;
-	if (s[0] == '{') {
-		brace = true;
-		i = 1;
-	}
-	size_t start = i;
-	while (s[i] && is_word((unsigned char)s[i]))
-		i++;
-	if (i == start)
-		return 0;
-	*name = s + start;
-	*name_len = i - start;
-	if (brace) {
-		if (s[i] != '}')
-			return 0;
-		i++;
-	}
-	long n = 0;
-	for (size_t k = 0; k < *name_len; k++) {
-		char ch = (*name)[k];
-		if (ch < '0' || ch > '9' || n >= 100000000) {
-			n = -1;
-			break;
-		}
-		n = n * 10 + (ch - '0');
-	}
-	if ((*name)[0] == '0' && *name_len > 1)
-		n = -1;
-	*num = n;
-	return i;
-}
-
-void relabel_expand(const relabel_config *c, tp_strbuf *sb, const char *tmpl,
-		    const char *subject, const size_t *ov, uint32_t ngroups)
-{
-	const char *p = tmpl;
-	for (;;) {
-		const char *d = strchr(p, '$');
-		if (!d)
-			break;
-		tp_sb_append(sb, p, (size_t)(d - p));
-		p = d + 1;
-		if (*p == '$') {
-			tp_sb_putc(sb, '$');
-			p++;
-			continue;
-		}
-		const char *name;
-		size_t nlen;
-		long num;
-		size_t used = expand_extract(p, &name, &nlen, &num);
-		if (!used) {
-			tp_sb_putc(sb, '$');
-			continue;
-		}
-		p += used;
-		long g = num;
-		if (g < 0) {
-			char nm[128];
-			if (nlen >= sizeof(nm))
-				continue;
-			memcpy(nm, name, nlen);
-			nm[nlen] = '\0';
-			int r = pcre2_substring_number_from_name(c->re->code, (PCRE2_SPTR)nm);
-			if (r < 0)
-				continue;
-			g = r;
-		}
-		if ((uint32_t)g < ngroups && ov[2 * g] != PCRE2_UNSET)
-			tp_sb_append(sb, subject + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
-	}
-	tp_sb_puts(sb, p);
-}
-
 /* ---- case mapping (Go strings.ToLower / ToUpper) ---- */
 
 static locale_t utf8_locale;
@@ -617,6 +535,101 @@ static char *map_case(tp_arena *a, const char *v, size_t vn, bool upper)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+/* ---- expansion (Go regexp.Expand) ---- */
+
+/* Go extract(): parses a group reference after the dollar. Sets name, name_len,
+ * *num (-1 if not numeric) and returns the bytes consumed, or 0 when
+ * malformed. Names are letters, digits and '_' (Unicode, as Go). */
+static size_t expand_extract(const char *s, const char **name, size_t *name_len, long *num)
+{
+	size_t i = 0;
+	bool brace = false;
+	if (s[0] == '{') {
+		brace = true;
+		i = 1;
+	}
+	size_t start = i;
+	for (;;) {
+		/* unicode.IsLetter || unicode.IsDigit || '_' */
+		if (is_word((unsigned char)s[i])) {
+			i++;
+			continue;
+		}
+		if ((unsigned char)s[i] < 0x80)
+			break;
+		uint32_t r;
+		size_t l = utf8_decode((const unsigned char *)s + i, strlen(s + i), &r);
+		pthread_once(&utf8_once, utf8_locale_init);
+		if (r == 0xfffd || !utf8_locale || !iswalnum_l((wint_t)r, utf8_locale))
+			break;
+		i += l;
+	}
+	if (i == start)
+		return 0;
+	*name = s + start;
+	*name_len = i - start;
+	if (brace) {
+		if (s[i] != '}')
+			return 0;
+		i++;
+	}
+	long n = 0;
+	for (size_t k = 0; k < *name_len; k++) {
+		char ch = (*name)[k];
+		if (ch < '0' || ch > '9' || n >= 100000000) {
+			n = -1;
+			break;
+		}
+		n = n * 10 + (ch - '0');
+	}
+	if ((*name)[0] == '0' && *name_len > 1)
+		n = -1;
+	*num = n;
+	return i;
+}
+
+void relabel_expand(const relabel_config *c, tp_strbuf *sb, const char *tmpl,
+		    const char *subject, const size_t *ov, uint32_t ngroups)
+{
+	const char *p = tmpl;
+	for (;;) {
+		const char *d = strchr(p, '$');
+		if (!d)
+			break;
+		tp_sb_append(sb, p, (size_t)(d - p));
+		p = d + 1;
+		if (*p == '$') {
+			tp_sb_putc(sb, '$');
+			p++;
+			continue;
+		}
+		const char *name;
+		size_t nlen;
+		long num;
+		size_t used = expand_extract(p, &name, &nlen, &num);
+		if (!used) {
+			tp_sb_putc(sb, '$');
+			continue;
+		}
+		p += used;
+		long g = num;
+		if (g < 0) {
+			char nm[128];
+			if (nlen >= sizeof(nm))
+				continue;
+			memcpy(nm, name, nlen);
+			nm[nlen] = '\0';
+			int r = pcre2_substring_number_from_name(c->re->code, (PCRE2_SPTR)nm);
+			if (r < 0)
+				continue;
+			g = r;
+		}
+		if ((uint32_t)g < ngroups && ov[2 * g] != PCRE2_UNSET)
+			tp_sb_append(sb, subject + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
+	}
+	tp_sb_puts(sb, p);
 }
 
 /* ---- processing ---- */
