@@ -209,6 +209,15 @@ static const char *node_tag(const yaml_node_t *n)
 		return "!!map";
 	if (n->type == YAML_SEQUENCE_NODE)
 		return "!!seq";
+	/* An explicit tag other than !!str is visible in the document tree (an
+	 * explicit !!str is not: libyaml gives untagged scalars that tag too). */
+	static const struct { const char *full, *s; } explicit_tags[] = {
+		{ YAML_INT_TAG, "!!int" }, { YAML_FLOAT_TAG, "!!float" }, { YAML_BOOL_TAG, "!!bool" },
+		{ YAML_NULL_TAG, "!!null" },
+	};
+	for (size_t i = 0; n->tag && i < TP_ARRAY_LEN(explicit_tags); i++)
+		if (strcmp((const char *)n->tag, explicit_tags[i].full) == 0)
+			return explicit_tags[i].s;
 	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return "!!str";
 	const char *s = sval(n);
@@ -223,6 +232,50 @@ static const char *node_tag(const yaml_node_t *n)
 	if (is_go_float(s))
 		return "!!float";
 	return "!!str";
+}
+
+/* yaml.v2's scalar -> int/uint: an !!int that fits (no negative for
+ * uint; "-0" is 0), or an !!float that fits, truncated toward zero. */
+static bool scalar_to_int(const yaml_node_t *n, bool is_unsigned, int64_t *out)
+{
+	if (n->type != YAML_SCALAR_NODE)
+		return false;
+	const char *tag = node_tag(n);
+	if (strcmp(tag, "!!int") == 0) {
+		bool neg;
+		if (!parse_go_int(sval(n), out, &neg))
+			return false;
+		return !(is_unsigned && neg && *out != 0);
+	}
+	if (strcmp(tag, "!!float") == 0) {
+		char buf[64];
+		size_t k = 0;
+		for (const char *p = sval(n); *p && k + 1 < sizeof(buf); p++)
+			if (*p != '_')
+				buf[k++] = *p;
+		buf[k] = '\0';
+		if (strpbrk(buf, "nN"))  /* .inf / .nan never fit */
+			return false;
+		double v = strtod(buf, NULL);
+		if (is_unsigned) {
+			if (v > 18446744073709551615.0)
+				return false;
+			if (v < 0) {  /* Go converts as amd64 does: via int64 */
+				if (v <= -9223372036854775808.0)
+					return false;
+				*out = (int64_t)v;
+				return true;
+			}
+			*out = (int64_t)(v >= 9223372036854775808.0 ? (uint64_t)(v - 9223372036854775808.0) + (1ULL << 63)
+								    : (uint64_t)v);
+			return true;
+		}
+		if (v < -9223372036854775808.0 || v >= 9223372036854775808.0)
+			return false;
+		*out = (int64_t)v;
+		return true;
+	}
+	return false;
 }
 
 static bool is_null(const yaml_node_t *n)
@@ -815,15 +868,9 @@ static int decode_value(dec *d, const field *f, void *obj, yaml_node_t *n)
 		return 0;
 	case K_UINT:
 	case K_INT: {
-		int64_t iv;
-		bool neg;
 		const char *into = f->go_type ? f->go_type : (f->kind == K_UINT ? "uint" : "int");
-		if (null)
-			iv = 0;
-		else if (n->type == YAML_SCALAR_NODE && strcmp(node_tag(n), "!!int") == 0 &&
-			 parse_go_int(sval(n), &iv, &neg) && !(f->kind == K_UINT && neg))
-			;
-		else {
+		int64_t iv = 0;
+		if (!null && !scalar_to_int(n, f->kind == K_UINT, &iv)) {
 			terr_into(d, n, into);
 			return 0;
 		}

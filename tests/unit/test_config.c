@@ -497,6 +497,27 @@ static void test_relabel_matches_prometheus(void **state)
 	tp_sb_free(&err);
 }
 
+/* yaml.v2 scalar resolution: YAML 1.1 booleans, Go integer syntax, floats
+ * truncated into integers. */
+static void test_yaml_scalars(void **state)
+{
+	(void)state;
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/good/yaml_scalars.yml", datadir);
+	config c;
+	tp_strbuf err = { 0 };
+	assert_int_equal(config_load_file(path, &c, &err), 0);
+	config_scrape *s = c.scrape_configs.v[0];
+	assert_int_equal(s->sample_limit, 1);
+	assert_int_equal(s->target_limit, 0);
+	assert_int_equal(s->label_limit, 1000);
+	assert_int_equal(s->label_name_length_limit, 16);
+	assert_true(s->honor_labels);
+	assert_false(s->honor_timestamps);
+	config_free(&c);
+	tp_sb_free(&err);
+}
+
 /* yaml.v2 merge keys: "<<: *anchor" and "<<: [a, b]" (first map wins,
  * explicit keys override). */
 static void test_merge_keys(void **state)
@@ -629,6 +650,7 @@ int main(void)
 		cmocka_unit_test(test_reload_keeps_running),
 		cmocka_unit_test(test_relabel_from_yaml),
 		cmocka_unit_test(test_relabel_matches_prometheus),
+		cmocka_unit_test(test_yaml_scalars),
 		cmocka_unit_test(test_merge_keys),
 		cmocka_unit_test(test_check_config_cmd),
 	};
