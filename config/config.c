@@ -283,6 +283,12 @@ static bool is_null(const yaml_node_t *n)
 	return n->type == YAML_SCALAR_NODE && strcmp(node_tag(n), "!!null") == 0;
 }
 
+static bool is_merge_key(const yaml_node_t *k)
+{
+	return k->type == YAML_SCALAR_NODE && k->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	       strcmp(sval(k), "<<") == 0;
+}
+
 /* "line N: cannot unmarshal !!str `abc` into uint" */
 static void terr_into(dec *d, const yaml_node_t *n, const char *into)
 {
@@ -496,12 +502,6 @@ static const field *find_field(const schema *s, const char *key, void *obj, void
 	return NULL;
 }
 
-static bool is_merge_key(const yaml_node_t *k)
-{
-	return k->type == YAML_SCALAR_NODE && k->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	       strcmp(sval(k), "<<") == 0;
-}
-
 static int decode_pairs(dec *d, const schema *s, void *obj, yaml_node_t *n);
 
 /* yaml.v2's merge: "<<: *map" or "<<: [*a, *b]" (the first map wins, so
@@ -647,16 +647,29 @@ static void decode_strs(dec *d, config_strs *l, yaml_node_t *n, const char *go_t
 	}
 }
 
-/* A mapping of scalars; labelset validates names (fatal, Go's wording). */
-static int decode_kvs(dec *d, config_kvs *m, yaml_node_t *n, const char *go_type, bool labelset)
+/* The pairs of a mapping of scalars, "<<" merges included (in a map a
+ * merged key counts as set: repeating it is an error, as in yaml.v2). */
+static int kvs_pairs(dec *d, config_kvs *m, yaml_node_t *n, bool labelset)
 {
-	if (n->type != YAML_MAPPING_NODE) {
-		terr_into(d, n, go_type);
-		return 0;
-	}
-	kvs_free(m);
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node(d, p->key), *v = node(d, p->value);
+		if (is_merge_key(k)) {
+			if (v->type == YAML_MAPPING_NODE) {
+				if (kvs_pairs(d, m, v, labelset) != 0)
+					return -1;
+				continue;
+			}
+			if (v->type != YAML_SEQUENCE_NODE)
+				return fail(d, "yaml: map merge requires map or sequence of maps as the value");
+			for (yaml_node_item_t *it = v->data.sequence.items.top; it > v->data.sequence.items.start;) {
+				yaml_node_t *e = node(d, *--it);
+				if (e->type != YAML_MAPPING_NODE)
+					return fail(d, "yaml: map merge requires map or sequence of maps as the value");
+				if (kvs_pairs(d, m, e, labelset) != 0)
+					return -1;
+			}
+			continue;
+		}
 		if (k->type != YAML_SCALAR_NODE) {
 			terr_into(d, k, "string");
 			continue;
@@ -682,6 +695,17 @@ static int decode_kvs(dec *d, config_kvs *m, yaml_node_t *n, const char *go_type
 	return 0;
 }
 
+/* A mapping of scalars; labelset validates names (fatal, Go's wording). */
+static int decode_kvs(dec *d, config_kvs *m, yaml_node_t *n, const char *go_type, bool labelset)
+{
+	if (n->type != YAML_MAPPING_NODE) {
+		terr_into(d, n, go_type);
+		return 0;
+	}
+	kvs_free(m);
+	return kvs_pairs(d, m, n, labelset);
+}
+
 static void decode_params(dec *d, config_params *m, yaml_node_t *n)
 {
 	if (n->type != YAML_MAPPING_NODE) {
@@ -703,19 +727,36 @@ static void decode_params(dec *d, config_params *m, yaml_node_t *n)
 	}
 }
 
-/* One relabel rule, validated on the spot as relabel.Config.UnmarshalYAML. */
-static int decode_relabel(dec *d, relabel_config *c, yaml_node_t *n)
+static int relabel_pairs(dec *d, relabel_config *c, yaml_node_t *n);
+
+static int relabel_merge(dec *d, relabel_config *c, yaml_node_t *v)
 {
-	relabel_config_init(c);
-	if (n->type != YAML_MAPPING_NODE) {
-		terr_into(d, n, "relabel.plain");
-		return 0;
+	if (v->type == YAML_MAPPING_NODE)
+		return relabel_pairs(d, c, v);
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(d, "yaml: map merge requires map or sequence of maps as the value");
+	for (yaml_node_item_t *it = v->data.sequence.items.top; it > v->data.sequence.items.start;) {
+		yaml_node_t *e = node(d, *--it);
+		if (e->type != YAML_MAPPING_NODE)
+			return fail(d, "yaml: map merge requires map or sequence of maps as the value");
+		if (relabel_pairs(d, c, e) != 0)
+			return -1;
 	}
-	size_t before = d->nterr;
+	return 0;
+}
+
+/* The keys of one relabel mapping node ("<<" merges included). */
+static int relabel_pairs(dec *d, relabel_config *c, yaml_node_t *n)
+{
 	const char *seen[16];
 	size_t nseen = 0;
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node(d, p->key), *v = node(d, p->value);
+		if (is_merge_key(k)) {
+			if (relabel_merge(d, c, v) != 0)
+				return -1;
+			continue;
+		}
 		if (k->type != YAML_SCALAR_NODE) {
 			terr_into(d, k, "string");
 			continue;
@@ -784,6 +825,20 @@ static int decode_relabel(dec *d, relabel_config *c, yaml_node_t *n)
 			set_str(&c->action_text, sv);
 		}
 	}
+	return 0;
+}
+
+/* One relabel rule, validated on the spot as relabel.Config.UnmarshalYAML. */
+static int decode_relabel(dec *d, relabel_config *c, yaml_node_t *n)
+{
+	relabel_config_init(c);
+	if (n->type != YAML_MAPPING_NODE) {
+		terr_into(d, n, "relabel.plain");
+		return 0;
+	}
+	size_t before = d->nterr;
+	if (relabel_pairs(d, c, n) != 0)
+		return -1;
 	if (d->nterr != before)
 		return 0;
 	char err[512];

@@ -538,6 +538,19 @@ static void test_merge_keys(void **state)
 	assert_string_equal(cc->metrics_path, "/y");
 	assert_string_equal(cc->static_configs.v[0]->targets.v[0], "a:1");
 	config_free(&c);
+	/* merges into label maps and relabel rules */
+	snprintf(path, sizeof(path), "%s/good/merge_labels_relabel.yml", datadir);
+	assert_int_equal(config_load_file(path, &c, &err), 0);
+	config_static *g = c.scrape_configs.v[0]->static_configs.v[1];
+	assert_int_equal(g->labels.n, 2);
+	assert_string_equal(g->labels.v[0].name, "a");
+	assert_string_equal(g->labels.v[0].value, "1");
+	assert_string_equal(g->labels.v[1].value, "3");
+	config_relabels *r = &c.scrape_configs.v[0]->relabel_configs;
+	assert_int_equal(r->n, 2);
+	assert_string_equal(r->v[1].target_label, "x");
+	assert_string_equal(r->v[1].replacement, "y");
+	config_free(&c);
 	tp_sb_free(&err);
 }
 
