@@ -819,7 +819,10 @@ static int relabel_pairs(dec *d, relabel_config *c, yaml_node_t *n)
 			set_str(&c->target_label, sv);
 		} else if (strcmp(key, "replacement") == 0) {
 			set_str(&c->replacement, sv);
-		} else if (strcmp(key, "action") == 0 && !null) {
+		} else if (strcmp(key, "action") == 0 && null) {
+			set_str(&c->action_text, NULL);  /* Go's zero Action: "cannot be empty" */
+			c->action = RELABEL_ACTION_INVALID;
+		} else if (strcmp(key, "action") == 0) {
 			if (relabel_action_parse(sv) == RELABEL_ACTION_INVALID)
 				return failq(d, "unknown relabel action ", sv, "");
 			set_str(&c->action_text, sv);

@@ -322,6 +322,10 @@ static bool relabel_target_ok(const char *s)
 
 int relabel_config_finish(relabel_config *c, char *err, size_t errlen)
 {
+	if (!c->action_text && c->action == RELABEL_ACTION_INVALID) {
+		snprintf(err, errlen, "relabel action cannot be empty");
+		return -1;
+	}
 	const char *act = c->action_text ? c->action_text : relabel_action_name(c->action);
 	if (c->action_text) {
 		c->action = relabel_action_parse(c->action_text);

@@ -42,7 +42,7 @@ typedef enum relabel_action {
 	RELABEL_LABELKEEP,
 	RELABEL_LOWERCASE,
 	RELABEL_UPPERCASE,
-	RELABEL_ACTION_INVALID,  /* "" or unknown: rejected by relabel_config_finish */
+	RELABEL_ACTION_INVALID,  /* unknown, or unset (YAML null): rejected by relabel_config_finish */
 } relabel_action;
 
 struct relabel_regex;  /* compiled, anchored PCRE2 pattern */

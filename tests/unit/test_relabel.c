@@ -295,6 +295,14 @@ static void test_relabel_validate(void **state)
 		}
 		relabel_config_clear(&c);
 	}
+	/* An unset action (YAML null) is Go's empty Action. */
+	relabel_config e;
+	rule_to_config(&(rule){ .target = "x" }, &e);
+	e.action = RELABEL_ACTION_INVALID;
+	char eerr[256];
+	assert_int_equal(relabel_config_finish(&e, eerr, sizeof(eerr)), -1);
+	assert_string_equal(eerr, "relabel action cannot be empty");
+	relabel_config_clear(&e);
 	/* A bad pattern fails to compile; the message starts like Go's. */
 	relabel_config c;
 	rule_to_config(&(rule){ .regex = "(", .target = "x" }, &c);
