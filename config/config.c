@@ -948,6 +948,8 @@ static int decode_value(dec *d, const field *f, void *obj, yaml_node_t *n)
 			return 0;
 		}
 		int64_t ms;
+		if (!*sval(n))
+			return fail(d, "empty duration string");
 		if (tp_duration_parse(sval(n), strlen(sval(n)), &ms) != 0)
 			return failq(d, "not a valid duration string: ", sval(n), "");
 		*(int64_t *)p = ms;
