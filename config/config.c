@@ -806,7 +806,7 @@ static int relabel_pairs(dec *d, relabel_config *c, yaml_node_t *n)
 			continue;
 		}
 		if (v->type != YAML_SCALAR_NODE) {
-			terr_into(d, v, strcmp(key, "action") == 0 ? "string" : "string");
+			terr_into(d, v, "string");
 			continue;
 		}
 		const char *sv = null ? "" : sval(v);
