@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <glob.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -251,6 +252,45 @@ static int check_static_targets(const config_scrape *s, tp_strbuf *err)
 	return rc;
 }
 
+/* promtool's checkTargetGroupsForAlertmanager: notifier.AlertmanagerFromGroup
+ * relabels each static target (with __scheme__ and __alerts_path__ set)
+ * and rejects an address that is a URL. */
+static int check_alertmanager_targets(const config_alertmanager *am, tp_strbuf *err)
+{
+	tp_arena a;
+	tp_arena_init(&a);
+	tp_strbuf path = { 0 };
+	tp_sb_printf(&path, "/%s/api/%s/alerts", am->path_prefix ? am->path_prefix : "", am->api_version);
+	char *alerts_path = config_path_clean(path.buf);
+	tp_sb_free(&path);
+	int rc = 0;
+	for (size_t g = 0; g < am->static_configs.n && rc == 0; g++) {
+		const config_static *st = am->static_configs.v[g];
+		for (size_t t = 0; st && t < st->targets.n; t++) {
+			tp_labels_builder lb;
+			tp_lb_init(&lb, &a, NULL);
+			for (size_t k = 0; k < st->labels.n; k++)
+				tp_lb_set(&lb, st->labels.v[k].name, st->labels.v[k].value);
+			tp_lb_set(&lb, "__address__", st->targets.v[t]);
+			tp_lb_set(&lb, "__scheme__", am->scheme);
+			tp_lb_set(&lb, "__alerts_path__", alerts_path);
+			tp_labels in = tp_lb_labels(&lb), out;
+			if (relabel_process(am->relabel_configs.v, am->relabel_configs.n, &a, &in, &out)) {
+				const char *addr = tp_labels_get(&out, "__address__");
+				if (addr && strchr(addr, '/')) {
+					tp_sb_printf(err, "\"%s\" is not a valid hostname", addr);
+					rc = -1;
+					break;
+				}
+			}
+			tp_arena_reset(&a);
+		}
+	}
+	free(alerts_path);
+	tp_arena_free(&a);
+	return rc;
+}
+
 /* promtool's checkConfig: load, then the file checks. */
 static int check_one(const char *path, bool syntax_only, config_strs *rule_files, tp_strbuf *err)
 {
@@ -281,9 +321,14 @@ static int check_one(const char *path, bool syntax_only, config_strs *rule_files
 			goto out;
 		}
 	}
-	for (size_t i = 0; i < cfg.alerting.alertmanagers.n && !syntax_only; i++) {
+	for (size_t i = 0; i < cfg.alerting.alertmanagers.n; i++) {
 		config_alertmanager *a = cfg.alerting.alertmanagers.v[i];
-		warn_file_sd(a->file_sd_configs.v, a->file_sd_configs.n, NULL);
+		if (!syntax_only)
+			warn_file_sd(a->file_sd_configs.v, a->file_sd_configs.n, NULL);
+		if (check_alertmanager_targets(a, err) != 0) {
+			rc = -1;
+			goto out;
+		}
 	}
 out:
 	if (rc != 0)

@@ -462,6 +462,11 @@ static char *path_clean(const char *p)
 	return out;
 }
 
+char *config_path_clean(const char *p)
+{
+	return path_clean(p);
+}
+
 char *config_join_dir(const char *dir, const char *p)
 {
 	if (!p || !*p || p[0] == '/' || !dir)
