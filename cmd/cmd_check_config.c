@@ -292,12 +292,25 @@ static int check_alertmanager_targets(const config_alertmanager *am, tp_strbuf *
 }
 
 /* promtool's checkConfig: load, then the file checks. */
-static int check_one(const char *path, bool syntax_only, config_strs *rule_files, tp_strbuf *err)
+static int check_one(const char *path, bool syntax_only, bool agent, config_strs *rule_files, tp_strbuf *err)
 {
 	config cfg;
 	if (config_load_file(path, &cfg, err) != 0)
 		return -1;
 	int rc = 0;
+	/* config.LoadFile in agent mode */
+	const char *not_allowed = NULL;
+	if (agent && (cfg.alerting.alertmanagers.n || cfg.alerting.alert_relabel_configs.n))
+		not_allowed = "alerting";
+	else if (agent && cfg.rule_files.n)
+		not_allowed = "rule_files";
+	else if (agent && cfg.remote_read.n)
+		not_allowed = "remote_read";
+	if (not_allowed) {
+		tp_sb_printf(err, "field %s is not allowed in agent mode", not_allowed);
+		rc = -1;
+		goto out;
+	}
 	if (!syntax_only && config_rule_files_resolve(&cfg, rule_files, err) != 0) {
 		rc = -1;
 		goto out;
@@ -339,12 +352,14 @@ out:
 
 int cmd_check_config(int argc, char **argv)
 {
-	bool syntax_only = false;
+	bool syntax_only = false, agent = false;
 	int nfiles = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--syntax-only") == 0) {
 			syntax_only = true;
-		} else if (strncmp(argv[i], "--lint", 6) == 0 || strcmp(argv[i], "--agent") == 0) {
+		} else if (strcmp(argv[i], "--agent") == 0) {
+			agent = true;
+		} else if (strncmp(argv[i], "--lint", 6) == 0) {
 			/* accepted; linting applies to rule files */
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			fprintf(stderr, "tinyprom: error: unknown long flag '%s', try --help\n", argv[i]);
@@ -371,7 +386,7 @@ int cmd_check_config(int argc, char **argv)
 		fflush(stdout);
 		config_strs rules = { 0 };
 		tp_strbuf err = { 0 };
-		if (check_one(f, syntax_only, &rules, &err) != 0) {
+		if (check_one(f, syntax_only, agent, &rules, &err) != 0) {
 			fprintf(stderr, "  FAILED: %s\n", tp_sb_cstr(&err));
 			fflush(stderr);
 			failed = true;

@@ -645,6 +645,16 @@ static void test_check_config_cmd(void **state)
 	assert_non_null(strstr(got, "  SUCCESS: 2 rule files found\n SUCCESS: full.yml is valid"));
 	assert_non_null(strstr(got, "Checking rules/a.yml\n"));
 	free(got);
+	/* agent mode (config.LoadFile's agentMode checks) */
+	char *argv7[] = { "config", "--agent", "full.yml", NULL };
+	got = run_check(3, argv7, &rc);
+	assert_int_equal(rc, 1);
+	assert_string_equal(got, "Checking full.yml\n  FAILED: field alerting is not allowed in agent mode\n\n");
+	free(got);
+	char *argv8[] = { "config", "--agent", "merge_anchors.yml", NULL };
+	got = run_check(3, argv8, &rc);
+	assert_int_equal(rc, 0);
+	free(got);
 	/* usage errors */
 	char *argv5[] = { "config", NULL };
 	got = run_check(1, argv5, &rc);
