@@ -78,6 +78,10 @@ typedef struct dec {
 	tp_strbuf fatal;    /* first validation error */
 	bool failed;        /* fatal is set */
 	void *root;         /* the config being decoded */
+	const char *text;   /* the YAML text, for anchor names in messages */
+	size_t text_len;
+	yaml_node_t *active[200];  /* container nodes being decoded (cycle guard) */
+	size_t depth;
 } dec;
 
 typedef struct list_hdr {  /* layout of every struct { T **v; size_t n; } */
@@ -489,6 +493,35 @@ static void join_in_place(char **p, const char *dir)
 
 /* ---- generic walker: decode ---- */
 
+static int decode_pairs(dec *d, const schema *s, void *obj, yaml_node_t *n);
+static int kvs_pairs(dec *d, config_kvs *m, yaml_node_t *n, bool labelset);
+static int relabel_pairs(dec *d, relabel_config *c, yaml_node_t *n);
+static int decode_relabels(dec *d, config_relabels *r, yaml_node_t *n);
+static int decode_list(dec *d, const field *f, list_hdr *l, yaml_node_t *n);
+
+/* Cycle and depth guard for container nodes: libyaml resolves an alias to
+ * its anchored node, so "a value containing itself" shows up as re-entering
+ * a node already being decoded (yaml.v2: "anchor 'x' value contains
+ * itself"). The anchor's name is read back from the text. */
+static int enter(dec *d, yaml_node_t *n)
+{
+	for (size_t i = 0; i < d->depth; i++) {
+		if (d->active[i] == n) {
+			size_t at = n->start_mark.index, e;
+			if (d->text && at < d->text_len && d->text[at] == '&') {
+				for (e = ++at; e < d->text_len && !strchr(" \t\r\n,[]{}", d->text[e]);)
+					e++;
+				return fail(d, "yaml: anchor '%.*s' value contains itself", (int)(e - at), d->text + at);
+			}
+			return fail(d, "yaml: anchor value contains itself");
+		}
+	}
+	if (d->depth == TP_ARRAY_LEN(d->active))
+		return fail(d, "yaml: exceeded max depth of %zu", TP_ARRAY_LEN(d->active));
+	d->active[d->depth++] = n;
+	return 0;
+}
+
 static int decode_value(dec *d, const field *f, void *obj, yaml_node_t *n);
 static int decode_struct(dec *d, const schema *s, void *obj, yaml_node_t *n);
 
@@ -506,8 +539,6 @@ static const field *find_field(const schema *s, const char *key, void *obj, void
 	}
 	return NULL;
 }
-
-static int decode_pairs(dec *d, const schema *s, void *obj, yaml_node_t *n);
 
 /* yaml.v2's merge: "<<: *map" or "<<: [*a, *b]" (the first map wins, so
  * they are applied last to first); keys written next to "<<" override. */
@@ -530,7 +561,7 @@ static int decode_merge(dec *d, const schema *s, void *obj, yaml_node_t *v)
 
 /* The pairs of one mapping node; repeated keys are detected per node, as
  * yaml.v2 does (a merged map has its own set). */
-static int decode_pairs(dec *d, const schema *s, void *obj, yaml_node_t *n)
+static int decode_pairs_in(dec *d, const schema *s, void *obj, yaml_node_t *n)
 {
 	const field *seen[64];
 	size_t nseen = 0;
@@ -564,6 +595,15 @@ static int decode_pairs(dec *d, const schema *s, void *obj, yaml_node_t *n)
 			return -1;
 	}
 	return 0;
+}
+
+static int decode_pairs(dec *d, const schema *s, void *obj, yaml_node_t *n)
+{
+	if (enter(d, n) != 0)
+		return -1;
+	int rc = decode_pairs_in(d, s, obj, n);
+	d->depth--;
+	return rc;
 }
 
 static int decode_struct(dec *d, const schema *s, void *obj, yaml_node_t *n)
@@ -654,7 +694,7 @@ static void decode_strs(dec *d, config_strs *l, yaml_node_t *n, const char *go_t
 
 /* The pairs of a mapping of scalars, "<<" merges included (in a map a
  * merged key counts as set: repeating it is an error, as in yaml.v2). */
-static int kvs_pairs(dec *d, config_kvs *m, yaml_node_t *n, bool labelset)
+static int kvs_pairs_in(dec *d, config_kvs *m, yaml_node_t *n, bool labelset)
 {
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node(d, p->key), *v = node(d, p->value);
@@ -700,6 +740,15 @@ static int kvs_pairs(dec *d, config_kvs *m, yaml_node_t *n, bool labelset)
 	return 0;
 }
 
+static int kvs_pairs(dec *d, config_kvs *m, yaml_node_t *n, bool labelset)
+{
+	if (enter(d, n) != 0)
+		return -1;
+	int rc = kvs_pairs_in(d, m, n, labelset);
+	d->depth--;
+	return rc;
+}
+
 /* A mapping of scalars; labelset validates names (fatal, Go's wording). */
 static int decode_kvs(dec *d, config_kvs *m, yaml_node_t *n, const char *go_type, bool labelset)
 {
@@ -732,8 +781,6 @@ static void decode_params(dec *d, config_params *m, yaml_node_t *n)
 	}
 }
 
-static int relabel_pairs(dec *d, relabel_config *c, yaml_node_t *n);
-
 static int relabel_merge(dec *d, relabel_config *c, yaml_node_t *v)
 {
 	if (v->type == YAML_MAPPING_NODE)
@@ -751,7 +798,7 @@ static int relabel_merge(dec *d, relabel_config *c, yaml_node_t *v)
 }
 
 /* The keys of one relabel mapping node ("<<" merges included). */
-static int relabel_pairs(dec *d, relabel_config *c, yaml_node_t *n)
+static int relabel_pairs_in(dec *d, relabel_config *c, yaml_node_t *n)
 {
 	const char *seen[16];
 	size_t nseen = 0;
@@ -836,6 +883,15 @@ static int relabel_pairs(dec *d, relabel_config *c, yaml_node_t *n)
 	return 0;
 }
 
+static int relabel_pairs(dec *d, relabel_config *c, yaml_node_t *n)
+{
+	if (enter(d, n) != 0)
+		return -1;
+	int rc = relabel_pairs_in(d, c, n);
+	d->depth--;
+	return rc;
+}
+
 /* One relabel rule, validated on the spot as relabel.Config.UnmarshalYAML. */
 static int decode_relabel(dec *d, relabel_config *c, yaml_node_t *n)
 {
@@ -855,7 +911,7 @@ static int decode_relabel(dec *d, relabel_config *c, yaml_node_t *n)
 	return 0;
 }
 
-static int decode_relabels(dec *d, config_relabels *r, yaml_node_t *n)
+static int decode_relabels_in(dec *d, config_relabels *r, yaml_node_t *n)
 {
 	if (n->type != YAML_SEQUENCE_NODE) {
 		terr_into(d, n, "[]*relabel.Config");
@@ -879,6 +935,15 @@ static int decode_relabels(dec *d, config_relabels *r, yaml_node_t *n)
 	return 0;
 }
 
+static int decode_relabels(dec *d, config_relabels *r, yaml_node_t *n)
+{
+	if (enter(d, n) != 0)
+		return -1;
+	int rc = decode_relabels_in(d, r, n);
+	d->depth--;
+	return rc;
+}
+
 static bool relabels_have_null(const config_relabels *r)
 {
 	for (size_t i = 0; i < r->n; i++)
@@ -887,7 +952,7 @@ static bool relabels_have_null(const config_relabels *r)
 	return false;
 }
 
-static int decode_list(dec *d, const field *f, list_hdr *l, yaml_node_t *n)
+static int decode_list_in(dec *d, const field *f, list_hdr *l, yaml_node_t *n)
 {
 	if (n->type != YAML_SEQUENCE_NODE) {
 		terr_into(d, n, f->go_type);
@@ -908,6 +973,15 @@ static int decode_list(dec *d, const field *f, list_hdr *l, yaml_node_t *n)
 			return -1;
 	}
 	return 0;
+}
+
+static int decode_list(dec *d, const field *f, list_hdr *l, yaml_node_t *n)
+{
+	if (enter(d, n) != 0)
+		return -1;
+	int rc = decode_list_in(d, f, l, n);
+	d->depth--;
+	return rc;
 }
 
 static int decode_value(dec *d, const field *f, void *obj, yaml_node_t *n)
@@ -1657,7 +1731,8 @@ static int kv_cmp(const void *a, const void *b)
 static int global_validate(dec *d, void *obj)
 {
 	config_global *g = obj;
-	qsort(g->external_labels.v, g->external_labels.n, sizeof(config_kv), kv_cmp);
+	if (g->external_labels.n > 1)
+		qsort(g->external_labels.v, g->external_labels.n, sizeof(config_kv), kv_cmp);
 	for (size_t i = 0; i < g->external_labels.n; i++)
 		if (!tp_label_name_valid(g->external_labels.v[i].name, strlen(g->external_labels.v[i].name)))
 			return failq(d, "", g->external_labels.v[i].name, " is not a valid label name");
@@ -1836,7 +1911,7 @@ int config_load_string(const char *yaml, size_t len, const char *name, const cha
 
 	config *c = tp_xmalloc(sizeof(*c));
 	root_init(c);
-	dec d = { .doc = &doc, .root = c };
+	dec d = { .doc = &doc, .root = c, .text = yaml, .text_len = len };
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	int rc = 0;
 	if (root && !is_null(root))
