@@ -10,8 +10,9 @@
  *
  * Beyond loading, the checks promtool adds are made: rule_files globs must
  * resolve (explicit names must exist), authorization / bearer-token files
- * and client cert/key files must exist and come in pairs, missing file_sd
- * files are warned about, and every static target goes through target
+ * and client cert/key files must exist and come in pairs, file_sd files
+ * are read (missing ones warned about), and every static or file target
+ * goes through target
  * relabeling and label population as promtool's
  * checkTargetGroupsForScrapeConfig does ("instance 0 in group 0: no
  * address"). Rule files themselves are not parsed yet (the rules module
@@ -72,26 +73,6 @@ static int check_tls(const config_tls *t, bool syntax_only, tp_strbuf *err)
 	if (check_file_exists("error checking client cert file", cert, err) != 0)
 		return -1;
 	return check_file_exists("error checking client key file", key, err);
-}
-
-static void warn_file_sd(config_file_sd **v, size_t n, const char *job)
-{
-	for (size_t i = 0; i < n; i++) {
-		for (size_t j = 0; v[i] && j < v[i]->files.n; j++) {
-			glob_t g;
-			int rc = glob(v[i]->files.v[j], 0, NULL, &g);
-			if (rc == 0) {
-				globfree(&g);
-				continue;  /* TODO(sd): parse and check the target files */
-			}
-			if (job)
-				printf("  WARNING: file \"%s\" for file_sd in scrape job \"%s\" does not exist\n",
-				       v[i]->files.v[j], job);
-			else
-				printf("  WARNING: file \"%s\" for file_sd in alertmanager config does not exist\n",
-				       v[i]->files.v[j]);
-		}
-	}
 }
 
 /* Go's net.SplitHostPort succeeds on s. */
@@ -227,19 +208,24 @@ static int populate_check(const config_scrape *s, const config_static *g, size_t
 	return 0;
 }
 
-/* promtool's checkTargetGroupsForScrapeConfig over the static groups: the
- * first failure, as "instance I in group G: <error>". */
-static int check_static_targets(const config_scrape *s, tp_strbuf *err)
+/* promtool's checkTargetGroupsForScrapeConfig: the first failure, as
+ * "instance I in group G: <error>" where G is the group's source (its index
+ * for static_configs, empty for groups read from a file). */
+static int check_target_groups(const config_scrape *s, config_static *const *groups, size_t n, bool indexed,
+			       tp_strbuf *err)
 {
 	tp_arena a;
 	tp_arena_init(&a);
 	int rc = 0;
-	for (size_t g = 0; g < s->static_configs.n && rc == 0; g++) {
-		const config_static *st = s->static_configs.v[g];
+	for (size_t g = 0; g < n && rc == 0; g++) {
+		const config_static *st = groups[g];
 		for (size_t t = 0; st && t < st->targets.n; t++) {
 			tp_strbuf e = { 0 };
 			if (populate_check(s, st, t, &a, &e) != 0) {
-				tp_sb_printf(err, "instance %zu in group %zu: %s", t, g, tp_sb_cstr(&e));
+				tp_sb_printf(err, "instance %zu in group ", t);
+				if (indexed)
+					tp_sb_printf(err, "%zu", g);
+				tp_sb_printf(err, ": %s", tp_sb_cstr(&e));
 				tp_sb_free(&e);
 				rc = -1;
 				break;
@@ -255,7 +241,8 @@ static int check_static_targets(const config_scrape *s, tp_strbuf *err)
 /* promtool's checkTargetGroupsForAlertmanager: notifier.AlertmanagerFromGroup
  * relabels each static target (with __scheme__ and __alerts_path__ set)
  * and rejects an address that is a URL. */
-static int check_alertmanager_targets(const config_alertmanager *am, tp_strbuf *err)
+static int check_alertmanager_targets(const config_alertmanager *am, config_static *const *groups, size_t n,
+				      tp_strbuf *err)
 {
 	tp_arena a;
 	tp_arena_init(&a);
@@ -264,8 +251,8 @@ static int check_alertmanager_targets(const config_alertmanager *am, tp_strbuf *
 	char *alerts_path = config_path_clean(path.buf);
 	tp_sb_free(&path);
 	int rc = 0;
-	for (size_t g = 0; g < am->static_configs.n && rc == 0; g++) {
-		const config_static *st = am->static_configs.v[g];
+	for (size_t g = 0; g < n && rc == 0; g++) {
+		const config_static *st = groups[g];
 		for (size_t t = 0; st && t < st->targets.n; t++) {
 			tp_labels_builder lb;
 			tp_lb_init(&lb, &a, NULL);
@@ -289,6 +276,46 @@ static int check_alertmanager_targets(const config_alertmanager *am, tp_strbuf *
 	free(alerts_path);
 	tp_arena_free(&a);
 	return rc;
+}
+
+/* file_sd in promtool: each existing file is read and its groups checked
+ * like static ones; a pattern matching nothing is only a warning. */
+static int check_file_sd(config_file_sd *const *v, size_t n, const config_scrape *job,
+			 const config_alertmanager *am, tp_strbuf *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; v[i] && j < v[i]->files.n; j++) {
+			const char *pat = v[i]->files.v[j];
+			glob_t g;
+			if (glob(pat, 0, NULL, &g) != 0) {
+				if (job)
+					printf("  WARNING: file \"%s\" for file_sd in scrape job \"%s\" does not exist\n",
+					       pat, job->job_name);
+				else
+					printf("  WARNING: file \"%s\" for file_sd in alertmanager config does not exist\n", pat);
+				continue;
+			}
+			int rc = 0;
+			for (size_t k = 0; k < g.gl_pathc && rc == 0; k++) {
+				config_target_groups tg = { 0 };
+				tp_strbuf e = { 0 };
+				if (config_target_groups_load(g.gl_pathv[k], &tg, &e) != 0) {
+					tp_sb_printf(err, "checking SD file \"%s\": %s", pat, tp_sb_cstr(&e));
+					rc = -1;
+				} else if (job) {
+					rc = check_target_groups(job, tg.v, tg.n, false, err);
+				} else {
+					rc = check_alertmanager_targets(am, tg.v, tg.n, err);
+				}
+				tp_sb_free(&e);
+				config_target_groups_free(&tg);
+			}
+			globfree(&g);
+			if (rc != 0)
+				return -1;
+		}
+	}
+	return 0;
 }
 
 /* promtool's checkConfig: load, then the file checks. */
@@ -327,18 +354,22 @@ static int check_one(const char *path, bool syntax_only, bool agent, config_strs
 			rc = -1;
 			goto out;
 		}
-		if (!syntax_only)
-			warn_file_sd(s->file_sd_configs.v, s->file_sd_configs.n, s->job_name);
-		if (check_static_targets(s, err) != 0) {
+		if (!syntax_only && check_file_sd(s->file_sd_configs.v, s->file_sd_configs.n, s, NULL, err) != 0) {
+			rc = -1;
+			goto out;
+		}
+		if (check_target_groups(s, s->static_configs.v, s->static_configs.n, true, err) != 0) {
 			rc = -1;
 			goto out;
 		}
 	}
 	for (size_t i = 0; i < cfg.alerting.alertmanagers.n; i++) {
 		config_alertmanager *a = cfg.alerting.alertmanagers.v[i];
-		if (!syntax_only)
-			warn_file_sd(a->file_sd_configs.v, a->file_sd_configs.n, NULL);
-		if (check_alertmanager_targets(a, err) != 0) {
+		if (!syntax_only && check_file_sd(a->file_sd_configs.v, a->file_sd_configs.n, NULL, a, err) != 0) {
+			rc = -1;
+			goto out;
+		}
+		if (check_alertmanager_targets(a, a->static_configs.v, a->static_configs.n, err) != 0) {
 			rc = -1;
 			goto out;
 		}

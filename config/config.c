@@ -25,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 #include <yaml.h>
+#include <cjson/cJSON.h>
 
 #include "config/config.h"
 #include "lib/common.h"
@@ -2065,4 +2066,218 @@ int config_rule_files_resolve(const config *cfg, config_strs *out, tp_strbuf *er
 	}
 	*out = res;
 	return 0;
+}
+
+/* ---- file_sd target files ---- */
+
+static const field target_groups_field = { "", K_LIST, 0, &static_schema, "[]*targetgroup.Group" };
+
+static int read_file(const char *path, tp_strbuf *sb, tp_strbuf *err)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "%s", strerror(errno));
+		msg[0] = (char)tolower((unsigned char)msg[0]);
+		tp_sb_printf(err, "open %s: %s", path, msg);
+		return -1;
+	}
+	char buf[65536];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		tp_sb_append(sb, buf, n);
+	int rc = ferror(f) ? -1 : 0;
+	if (rc) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "%s", strerror(errno));
+		msg[0] = (char)tolower((unsigned char)msg[0]);
+		tp_sb_printf(err, "read %s: %s", path, msg);
+	}
+	fclose(f);
+	tp_sb_puts(sb, "");
+	return rc;
+}
+
+static int target_groups_yaml(const char *text, size_t len, config_target_groups *out, tp_strbuf *err)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	if (!yaml_parser_initialize(&parser))
+		abort();
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		yaml_parse_error(&parser, text, len, err);
+		yaml_parser_delete(&parser);
+		return -1;
+	}
+	yaml_parser_delete(&parser);
+	list_hdr l = { 0 };
+	dec d = { .doc = &doc, .text = text, .text_len = len };
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	if (root && !is_null(root))
+		decode_list(&d, &target_groups_field, &l, root);
+	yaml_document_delete(&doc);
+	config_target_groups g = { (config_static **)l.v, l.n };
+	if (d.failed || d.nterr) {
+		if (d.failed)
+			tp_sb_puts(err, tp_sb_cstr(&d.fatal));
+		else
+			tp_sb_printf(err, "yaml: unmarshal errors:%s", tp_sb_cstr(&d.terrors));
+		tp_sb_free(&d.fatal);
+		tp_sb_free(&d.terrors);
+		config_target_groups_free(&g);
+		return -1;
+	}
+	*out = g;
+	return 0;
+}
+
+static const char *json_kind(const cJSON *j)
+{
+	if (cJSON_IsString(j))
+		return "string";
+	if (cJSON_IsNumber(j))
+		return "number";
+	if (cJSON_IsBool(j))
+		return "bool";
+	if (cJSON_IsArray(j))
+		return "array";
+	if (cJSON_IsObject(j))
+		return "object";
+	return "null";
+}
+
+/* encoding/json into []*targetgroup.Group with DisallowUnknownFields. The
+ * syntax-error texts are cJSON's position, not Go's wording. */
+static int target_groups_json(const char *text, config_target_groups *out, tp_strbuf *err)
+{
+	cJSON *root = cJSON_Parse(text);
+	if (!root) {
+		const char *at = cJSON_GetErrorPtr();
+		tp_sb_printf(err, "invalid JSON near offset %td", at ? at - text : (ptrdiff_t)0);
+		return -1;
+	}
+	config_target_groups g = { 0 };
+	int rc = 0;
+	if (cJSON_IsNull(root))
+		goto done;
+	if (!cJSON_IsArray(root)) {
+		tp_sb_printf(err, "json: cannot unmarshal %s into Go value of type []*targetgroup.Group", json_kind(root));
+		rc = -1;
+		goto done;
+	}
+	size_t n = (size_t)cJSON_GetArraySize(root);
+	g.v = tp_xcalloc(n ? n : 1, sizeof(config_static *));
+	const cJSON *item;
+	cJSON_ArrayForEach(item, root) {
+		size_t idx = g.n++;
+		if (cJSON_IsNull(item))
+			continue;  /* reported below, as Go checks after decoding */
+		if (!cJSON_IsObject(item)) {
+			tp_sb_printf(err, "json: cannot unmarshal %s into Go value of type targetgroup.Group", json_kind(item));
+			rc = -1;
+			goto done;
+		}
+		config_static *st = tp_xcalloc(1, sizeof(*st));
+		g.v[idx] = st;
+		const cJSON *f;
+		cJSON_ArrayForEach(f, item) {
+			if (strcmp(f->string, "targets") == 0) {
+				if (cJSON_IsNull(f))
+					continue;
+				if (!cJSON_IsArray(f)) {
+					tp_sb_printf(err, "json: cannot unmarshal %s into Go struct field .targets of type []string",
+						     json_kind(f));
+					rc = -1;
+					goto done;
+				}
+				const cJSON *t;
+				cJSON_ArrayForEach(t, f) {
+					if (!cJSON_IsString(t)) {
+						tp_sb_printf(err, "json: cannot unmarshal %s into Go struct field .targets of type string",
+							     json_kind(t));
+						rc = -1;
+						goto done;
+					}
+					strs_add(&st->targets, t->valuestring);
+				}
+			} else if (strcmp(f->string, "labels") == 0) {
+				if (cJSON_IsNull(f))
+					continue;
+				if (!cJSON_IsObject(f)) {
+					tp_sb_printf(err, "json: cannot unmarshal %s into Go struct field .labels of type model.LabelSet",
+						     json_kind(f));
+					rc = -1;
+					goto done;
+				}
+				const cJSON *lv;
+				cJSON_ArrayForEach(lv, f) {
+					if (!tp_label_name_valid(lv->string, strlen(lv->string))) {
+						tp_sb_printf(err, "\"%s\" is not a valid label name", lv->string);
+						rc = -1;
+						goto done;
+					}
+					if (!cJSON_IsString(lv)) {
+						tp_sb_printf(err, "json: cannot unmarshal %s into Go struct field .labels of type model.LabelValue",
+							     json_kind(lv));
+						rc = -1;
+						goto done;
+					}
+					kvs_add(&st->labels, lv->string, lv->valuestring);
+				}
+			} else {
+				tp_sb_printf(err, "json: unknown field \"%s\"", f->string);
+				rc = -1;
+				goto done;
+			}
+		}
+	}
+done:
+	cJSON_Delete(root);
+	if (rc != 0) {
+		config_target_groups_free(&g);
+		return -1;
+	}
+	*out = g;
+	return 0;
+}
+
+int config_target_groups_load(const char *path, config_target_groups *out, tp_strbuf *err)
+{
+	const char *dot = strrchr(path, '.');
+	const char *slash = strrchr(path, '/');
+	const char *ext = dot && (!slash || dot > slash) ? dot : "";
+	bool json = strcasecmp(ext, ".json") == 0;
+	if (!json && strcasecmp(ext, ".yml") != 0 && strcasecmp(ext, ".yaml") != 0) {
+		tp_sb_printf(err, "invalid file extension: \"%s\"", ext);
+		return -1;
+	}
+	tp_strbuf sb = { 0 };
+	if (read_file(path, &sb, err) != 0) {
+		tp_sb_free(&sb);
+		return -1;
+	}
+	config_target_groups g = { 0 };
+	int rc = json ? target_groups_json(tp_sb_cstr(&sb), &g, err)
+		      : target_groups_yaml(tp_sb_cstr(&sb), sb.len, &g, err);
+	tp_sb_free(&sb);
+	if (rc != 0)
+		return -1;
+	for (size_t i = 0; i < g.n; i++) {
+		if (!g.v[i]) {
+			tp_sb_printf(err, "nil target group item found (index %zu)", i);
+			config_target_groups_free(&g);
+			return -1;
+		}
+	}
+	*out = g;
+	return 0;
+}
+
+void config_target_groups_free(config_target_groups *g)
+{
+	list_hdr l = { (void **)g->v, g->n };
+	free_list(&static_schema, &l);
+	g->v = NULL;
+	g->n = 0;
 }

@@ -518,6 +518,35 @@ static void test_yaml_scalars(void **state)
 	tp_sb_free(&err);
 }
 
+/* file_sd target files, JSON and YAML. */
+static void test_target_groups(void **state)
+{
+	(void)state;
+	char path[PATH_MAX + 64];
+	config_target_groups g;
+	tp_strbuf err = { 0 };
+	snprintf(path, sizeof(path), "%s/good/sd/nodes.json", datadir);
+	assert_int_equal(config_target_groups_load(path, &g, &err), 0);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.v[0]->targets.v[0], "localhost:9100");
+	config_target_groups_free(&g);
+	snprintf(path, sizeof(path), "%s/good/sd/groups.yml", datadir);
+	assert_int_equal(config_target_groups_load(path, &g, &err), 0);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.v[0]->targets.n, 2);
+	assert_string_equal(g.v[0]->labels.v[1].name, "team");
+	assert_string_equal(g.v[0]->labels.v[1].value, "y");
+	assert_int_equal(g.v[1]->targets.n, 0);
+	config_target_groups_free(&g);
+	snprintf(path, sizeof(path), "%s/bad/sd/unknown_field.json", datadir);
+	assert_int_equal(config_target_groups_load(path, &g, &err), -1);
+	assert_string_equal(tp_sb_cstr(&err), "json: unknown field \"foo\"");
+	tp_sb_reset(&err);
+	assert_int_equal(config_target_groups_load("x.txt", &g, &err), -1);
+	assert_string_equal(tp_sb_cstr(&err), "invalid file extension: \".txt\"");
+	tp_sb_free(&err);
+}
+
 /* yaml.v2 merge keys: "<<: *anchor" and "<<: [a, b]" (first map wins,
  * explicit keys override). */
 static void test_merge_keys(void **state)
@@ -685,6 +714,7 @@ int main(void)
 		cmocka_unit_test(test_relabel_matches_prometheus),
 		cmocka_unit_test(test_yaml_scalars),
 		cmocka_unit_test(test_merge_keys),
+		cmocka_unit_test(test_target_groups),
 		cmocka_unit_test(test_check_config_cmd),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
