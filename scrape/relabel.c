@@ -38,6 +38,7 @@
 struct relabel_regex {
 	pcre2_code *code;
 	uint32_t ngroups;  /* capture groups + 1 (group 0) */
+	bool jit;          /* JIT-compiled: match with pcre2_jit_match */
 };
 
 /* ORDER RELABEL_ACTION */
@@ -592,8 +593,8 @@ static struct relabel_regex *regex_compile(const char *src, char *err, size_t er
 		return NULL;
 	}
 	tp_sb_free(&sb);
-	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* optional speed-up */
 	struct relabel_regex *re = tp_xcalloc(1, sizeof(*re));
+	re->jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0; /* optional speed-up */
 	re->code = code;
 	uint32_t cap = 0;
 	pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &cap);
@@ -888,6 +889,8 @@ void relabel_expand(const relabel_config *c, tp_strbuf *sb, const char *tmpl,
 /* Match subject against c's regex; returns true and fills md on a match. */
 static bool re_match(const relabel_config *c, pcre2_match_data *md, const char *s, size_t n)
 {
+	if (c->re->jit)
+		return pcre2_jit_match(c->re->code, (PCRE2_SPTR)s, n, 0, 0, md, NULL) >= 0;
 	return pcre2_match(c->re->code, (PCRE2_SPTR)s, n, 0, 0, md, NULL) >= 0;
 }
 
@@ -980,25 +983,33 @@ static bool relabel_one(const relabel_config *c, tp_labels_builder *lb, tp_arena
 	return true;
 }
 
+/* Per-thread scratch reused across calls (a scrape applies the same rules
+ * to many series): the joined source value, an expansion buffer and a
+ * PCRE2 match block. Kept for the thread's lifetime; small. */
+static _Thread_local struct {
+	tp_strbuf val, tmp;
+	pcre2_match_data *md;
+	uint32_t md_groups;
+} scratch;
+
 bool relabel_process(const relabel_config *cfgs, size_t n, tp_arena *a,
 		     const tp_labels *in, tp_labels *out)
 {
 	tp_labels_builder lb;
 	tp_lb_init(&lb, a, in);
-	tp_strbuf val = { 0 }, tmp = { 0 };
-	/* One match block sized for the rule with the most groups. */
 	uint32_t maxg = 1;
 	for (size_t i = 0; i < n; i++)
 		maxg = TP_MAX(maxg, cfgs[i].re->ngroups);
-	pcre2_match_data *md = pcre2_match_data_create(maxg, NULL);
-	if (!md)
-		abort(); /* OOM, as tp_xmalloc */
+	if (scratch.md_groups < maxg) {
+		pcre2_match_data_free(scratch.md);
+		scratch.md = pcre2_match_data_create(maxg, NULL);
+		if (!scratch.md)
+			abort(); /* OOM, as tp_xmalloc */
+		scratch.md_groups = maxg;
+	}
 	bool keep = true;
 	for (size_t i = 0; i < n && keep; i++)
-		keep = relabel_one(&cfgs[i], &lb, a, md, &val, &tmp);
-	pcre2_match_data_free(md);
-	tp_sb_free(&val);
-	tp_sb_free(&tmp);
+		keep = relabel_one(&cfgs[i], &lb, a, scratch.md, &scratch.val, &scratch.tmp);
 	if (!keep) {
 		*out = (tp_labels){ 0 };
 		return false;
