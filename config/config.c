@@ -25,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 #include <yaml.h>
+#include <cjson/cJSON.h>
 
 #include "config/config.h"
 #include "lib/common.h"
@@ -78,6 +79,10 @@ typedef struct dec {
 	tp_strbuf fatal;    /* first validation error */
 	bool failed;        /* fatal is set */
 	void *root;         /* the config being decoded */
+	const char *text;   /* the YAML text, for anchor names in messages */
+	size_t text_len;
+	yaml_node_t *active[200];  /* container nodes being decoded (cycle guard) */
+	size_t depth;
 } dec;
 
 typedef struct list_hdr {  /* layout of every struct { T **v; size_t n; } */
@@ -209,6 +214,15 @@ static const char *node_tag(const yaml_node_t *n)
 		return "!!map";
 	if (n->type == YAML_SEQUENCE_NODE)
 		return "!!seq";
+	/* An explicit tag other than !!str is visible in the document tree (an
+	 * explicit !!str is not: libyaml gives untagged scalars that tag too). */
+	static const struct { const char *full, *s; } explicit_tags[] = {
+		{ YAML_INT_TAG, "!!int" }, { YAML_FLOAT_TAG, "!!float" }, { YAML_BOOL_TAG, "!!bool" },
+		{ YAML_NULL_TAG, "!!null" },
+	};
+	for (size_t i = 0; n->tag && i < TP_ARRAY_LEN(explicit_tags); i++)
+		if (strcmp((const char *)n->tag, explicit_tags[i].full) == 0)
+			return explicit_tags[i].s;
 	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return "!!str";
 	const char *s = sval(n);
@@ -225,9 +239,59 @@ static const char *node_tag(const yaml_node_t *n)
 	return "!!str";
 }
 
+/* yaml.v2's scalar -> int/uint: an !!int that fits (no negative for
+ * uint; "-0" is 0), or an !!float that fits, truncated toward zero. */
+static bool scalar_to_int(const yaml_node_t *n, bool is_unsigned, int64_t *out)
+{
+	if (n->type != YAML_SCALAR_NODE)
+		return false;
+	const char *tag = node_tag(n);
+	if (strcmp(tag, "!!int") == 0) {
+		bool neg;
+		if (!parse_go_int(sval(n), out, &neg))
+			return false;
+		return !(is_unsigned && neg && *out != 0);
+	}
+	if (strcmp(tag, "!!float") == 0) {
+		char buf[64];
+		size_t k = 0;
+		for (const char *p = sval(n); *p && k + 1 < sizeof(buf); p++)
+			if (*p != '_')
+				buf[k++] = *p;
+		buf[k] = '\0';
+		if (strpbrk(buf, "nN"))  /* .inf / .nan never fit */
+			return false;
+		double v = strtod(buf, NULL);
+		if (is_unsigned) {
+			if (v > 18446744073709551615.0)
+				return false;
+			if (v < 0) {  /* Go converts as amd64 does: via int64 */
+				if (v <= -9223372036854775808.0)
+					return false;
+				*out = (int64_t)v;
+				return true;
+			}
+			*out = (int64_t)(v >= 9223372036854775808.0 ? (uint64_t)(v - 9223372036854775808.0) + (1ULL << 63)
+								    : (uint64_t)v);
+			return true;
+		}
+		if (v < -9223372036854775808.0 || v >= 9223372036854775808.0)
+			return false;
+		*out = (int64_t)v;
+		return true;
+	}
+	return false;
+}
+
 static bool is_null(const yaml_node_t *n)
 {
 	return n->type == YAML_SCALAR_NODE && strcmp(node_tag(n), "!!null") == 0;
+}
+
+static bool is_merge_key(const yaml_node_t *k)
+{
+	return k->type == YAML_SCALAR_NODE && k->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	       strcmp(sval(k), "<<") == 0;
 }
 
 /* "line N: cannot unmarshal !!str `abc` into uint" */
@@ -403,6 +467,11 @@ static char *path_clean(const char *p)
 	return out;
 }
 
+char *config_path_clean(const char *p)
+{
+	return path_clean(p);
+}
+
 char *config_join_dir(const char *dir, const char *p)
 {
 	if (!p || !*p || p[0] == '/' || !dir)
@@ -425,6 +494,35 @@ static void join_in_place(char **p, const char *dir)
 
 /* ---- generic walker: decode ---- */
 
+static int decode_pairs(dec *d, const schema *s, void *obj, yaml_node_t *n);
+static int kvs_pairs(dec *d, config_kvs *m, yaml_node_t *n, bool labelset);
+static int relabel_pairs(dec *d, relabel_config *c, yaml_node_t *n);
+static int decode_relabels(dec *d, config_relabels *r, yaml_node_t *n);
+static int decode_list(dec *d, const field *f, list_hdr *l, yaml_node_t *n);
+
+/* Cycle and depth guard for container nodes: libyaml resolves an alias to
+ * its anchored node, so "a value containing itself" shows up as re-entering
+ * a node already being decoded (yaml.v2: "anchor 'x' value contains
+ * itself"). The anchor's name is read back from the text. */
+static int enter(dec *d, yaml_node_t *n)
+{
+	for (size_t i = 0; i < d->depth; i++) {
+		if (d->active[i] == n) {
+			size_t at = n->start_mark.index, e;
+			if (d->text && at < d->text_len && d->text[at] == '&') {
+				for (e = ++at; e < d->text_len && !strchr(" \t\r\n,[]{}", d->text[e]);)
+					e++;
+				return fail(d, "yaml: anchor '%.*s' value contains itself", (int)(e - at), d->text + at);
+			}
+			return fail(d, "yaml: anchor value contains itself");
+		}
+	}
+	if (d->depth == TP_ARRAY_LEN(d->active))
+		return fail(d, "yaml: exceeded max depth of %zu", TP_ARRAY_LEN(d->active));
+	d->active[d->depth++] = n;
+	return 0;
+}
+
 static int decode_value(dec *d, const field *f, void *obj, yaml_node_t *n);
 static int decode_struct(dec *d, const schema *s, void *obj, yaml_node_t *n);
 
@@ -443,17 +541,38 @@ static const field *find_field(const schema *s, const char *key, void *obj, void
 	return NULL;
 }
 
-static int decode_struct(dec *d, const schema *s, void *obj, yaml_node_t *n)
+/* yaml.v2's merge: "<<: *map" or "<<: [*a, *b]" (the first map wins, so
+ * they are applied last to first); keys written next to "<<" override. */
+static int decode_merge(dec *d, const schema *s, void *obj, yaml_node_t *v)
 {
-	if (n->type != YAML_MAPPING_NODE) {
-		terr_into(d, n, s->go_type);
+	if (v->type == YAML_MAPPING_NODE)
+		return decode_pairs(d, s, obj, v);
+	if (v->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *it = v->data.sequence.items.top; it > v->data.sequence.items.start;) {
+			yaml_node_t *e = node(d, *--it);
+			if (e->type != YAML_MAPPING_NODE)
+				return fail(d, "yaml: map merge requires map or sequence of maps as the value");
+			if (decode_pairs(d, s, obj, e) != 0)
+				return -1;
+		}
 		return 0;
 	}
-	size_t before = d->nterr;
+	return fail(d, "yaml: map merge requires map or sequence of maps as the value");
+}
+
+/* The pairs of one mapping node; repeated keys are detected per node, as
+ * yaml.v2 does (a merged map has its own set). */
+static int decode_pairs_in(dec *d, const schema *s, void *obj, yaml_node_t *n)
+{
 	const field *seen[64];
 	size_t nseen = 0;
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node(d, p->key), *v = node(d, p->value);
+		if (is_merge_key(k)) {
+			if (decode_merge(d, s, obj, v) != 0)
+				return -1;
+			continue;
+		}
 		if (k->type != YAML_SCALAR_NODE) {
 			terr_into(d, k, "string");
 			continue;
@@ -476,6 +595,27 @@ static int decode_struct(dec *d, const schema *s, void *obj, yaml_node_t *n)
 		if (decode_value(d, f, base, v) != 0)
 			return -1;
 	}
+	return 0;
+}
+
+static int decode_pairs(dec *d, const schema *s, void *obj, yaml_node_t *n)
+{
+	if (enter(d, n) != 0)
+		return -1;
+	int rc = decode_pairs_in(d, s, obj, n);
+	d->depth--;
+	return rc;
+}
+
+static int decode_struct(dec *d, const schema *s, void *obj, yaml_node_t *n)
+{
+	if (n->type != YAML_MAPPING_NODE) {
+		terr_into(d, n, s->go_type);
+		return 0;
+	}
+	size_t before = d->nterr;
+	if (decode_pairs(d, s, obj, n) != 0)
+		return -1;
 	if (d->nterr == before && s->validate)
 		return s->validate(d, obj);
 	return 0;
@@ -553,16 +693,29 @@ static void decode_strs(dec *d, config_strs *l, yaml_node_t *n, const char *go_t
 	}
 }
 
-/* A mapping of scalars; labelset validates names (fatal, Go's wording). */
-static int decode_kvs(dec *d, config_kvs *m, yaml_node_t *n, const char *go_type, bool labelset)
+/* The pairs of a mapping of scalars, "<<" merges included (in a map a
+ * merged key counts as set: repeating it is an error, as in yaml.v2). */
+static int kvs_pairs_in(dec *d, config_kvs *m, yaml_node_t *n, bool labelset)
 {
-	if (n->type != YAML_MAPPING_NODE) {
-		terr_into(d, n, go_type);
-		return 0;
-	}
-	kvs_free(m);
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node(d, p->key), *v = node(d, p->value);
+		if (is_merge_key(k)) {
+			if (v->type == YAML_MAPPING_NODE) {
+				if (kvs_pairs(d, m, v, labelset) != 0)
+					return -1;
+				continue;
+			}
+			if (v->type != YAML_SEQUENCE_NODE)
+				return fail(d, "yaml: map merge requires map or sequence of maps as the value");
+			for (yaml_node_item_t *it = v->data.sequence.items.top; it > v->data.sequence.items.start;) {
+				yaml_node_t *e = node(d, *--it);
+				if (e->type != YAML_MAPPING_NODE)
+					return fail(d, "yaml: map merge requires map or sequence of maps as the value");
+				if (kvs_pairs(d, m, e, labelset) != 0)
+					return -1;
+			}
+			continue;
+		}
 		if (k->type != YAML_SCALAR_NODE) {
 			terr_into(d, k, "string");
 			continue;
@@ -588,6 +741,26 @@ static int decode_kvs(dec *d, config_kvs *m, yaml_node_t *n, const char *go_type
 	return 0;
 }
 
+static int kvs_pairs(dec *d, config_kvs *m, yaml_node_t *n, bool labelset)
+{
+	if (enter(d, n) != 0)
+		return -1;
+	int rc = kvs_pairs_in(d, m, n, labelset);
+	d->depth--;
+	return rc;
+}
+
+/* A mapping of scalars; labelset validates names (fatal, Go's wording). */
+static int decode_kvs(dec *d, config_kvs *m, yaml_node_t *n, const char *go_type, bool labelset)
+{
+	if (n->type != YAML_MAPPING_NODE) {
+		terr_into(d, n, go_type);
+		return 0;
+	}
+	kvs_free(m);
+	return kvs_pairs(d, m, n, labelset);
+}
+
 static void decode_params(dec *d, config_params *m, yaml_node_t *n)
 {
 	if (n->type != YAML_MAPPING_NODE) {
@@ -609,19 +782,34 @@ static void decode_params(dec *d, config_params *m, yaml_node_t *n)
 	}
 }
 
-/* One relabel rule, validated on the spot as relabel.Config.UnmarshalYAML. */
-static int decode_relabel(dec *d, relabel_config *c, yaml_node_t *n)
+static int relabel_merge(dec *d, relabel_config *c, yaml_node_t *v)
 {
-	relabel_config_init(c);
-	if (n->type != YAML_MAPPING_NODE) {
-		terr_into(d, n, "relabel.plain");
-		return 0;
+	if (v->type == YAML_MAPPING_NODE)
+		return relabel_pairs(d, c, v);
+	if (v->type != YAML_SEQUENCE_NODE)
+		return fail(d, "yaml: map merge requires map or sequence of maps as the value");
+	for (yaml_node_item_t *it = v->data.sequence.items.top; it > v->data.sequence.items.start;) {
+		yaml_node_t *e = node(d, *--it);
+		if (e->type != YAML_MAPPING_NODE)
+			return fail(d, "yaml: map merge requires map or sequence of maps as the value");
+		if (relabel_pairs(d, c, e) != 0)
+			return -1;
 	}
-	size_t before = d->nterr;
+	return 0;
+}
+
+/* The keys of one relabel mapping node ("<<" merges included). */
+static int relabel_pairs_in(dec *d, relabel_config *c, yaml_node_t *n)
+{
 	const char *seen[16];
 	size_t nseen = 0;
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node(d, p->key), *v = node(d, p->value);
+		if (is_merge_key(k)) {
+			if (relabel_merge(d, c, v) != 0)
+				return -1;
+			continue;
+		}
 		if (k->type != YAML_SCALAR_NODE) {
 			terr_into(d, k, "string");
 			continue;
@@ -671,7 +859,7 @@ static int decode_relabel(dec *d, relabel_config *c, yaml_node_t *n)
 			continue;
 		}
 		if (v->type != YAML_SCALAR_NODE) {
-			terr_into(d, v, strcmp(key, "action") == 0 ? "string" : "string");
+			terr_into(d, v, "string");
 			continue;
 		}
 		const char *sv = null ? "" : sval(v);
@@ -684,12 +872,38 @@ static int decode_relabel(dec *d, relabel_config *c, yaml_node_t *n)
 			set_str(&c->target_label, sv);
 		} else if (strcmp(key, "replacement") == 0) {
 			set_str(&c->replacement, sv);
-		} else if (strcmp(key, "action") == 0 && !null) {
+		} else if (strcmp(key, "action") == 0 && null) {
+			set_str(&c->action_text, NULL);  /* Go's zero Action: "cannot be empty" */
+			c->action = RELABEL_ACTION_INVALID;
+		} else if (strcmp(key, "action") == 0) {
 			if (relabel_action_parse(sv) == RELABEL_ACTION_INVALID)
 				return failq(d, "unknown relabel action ", sv, "");
 			set_str(&c->action_text, sv);
 		}
 	}
+	return 0;
+}
+
+static int relabel_pairs(dec *d, relabel_config *c, yaml_node_t *n)
+{
+	if (enter(d, n) != 0)
+		return -1;
+	int rc = relabel_pairs_in(d, c, n);
+	d->depth--;
+	return rc;
+}
+
+/* One relabel rule, validated on the spot as relabel.Config.UnmarshalYAML. */
+static int decode_relabel(dec *d, relabel_config *c, yaml_node_t *n)
+{
+	relabel_config_init(c);
+	if (n->type != YAML_MAPPING_NODE) {
+		terr_into(d, n, "relabel.plain");
+		return 0;
+	}
+	size_t before = d->nterr;
+	if (relabel_pairs(d, c, n) != 0)
+		return -1;
 	if (d->nterr != before)
 		return 0;
 	char err[512];
@@ -698,7 +912,7 @@ static int decode_relabel(dec *d, relabel_config *c, yaml_node_t *n)
 	return 0;
 }
 
-static int decode_relabels(dec *d, config_relabels *r, yaml_node_t *n)
+static int decode_relabels_in(dec *d, config_relabels *r, yaml_node_t *n)
 {
 	if (n->type != YAML_SEQUENCE_NODE) {
 		terr_into(d, n, "[]*relabel.Config");
@@ -722,6 +936,15 @@ static int decode_relabels(dec *d, config_relabels *r, yaml_node_t *n)
 	return 0;
 }
 
+static int decode_relabels(dec *d, config_relabels *r, yaml_node_t *n)
+{
+	if (enter(d, n) != 0)
+		return -1;
+	int rc = decode_relabels_in(d, r, n);
+	d->depth--;
+	return rc;
+}
+
 static bool relabels_have_null(const config_relabels *r)
 {
 	for (size_t i = 0; i < r->n; i++)
@@ -730,7 +953,7 @@ static bool relabels_have_null(const config_relabels *r)
 	return false;
 }
 
-static int decode_list(dec *d, const field *f, list_hdr *l, yaml_node_t *n)
+static int decode_list_in(dec *d, const field *f, list_hdr *l, yaml_node_t *n)
 {
 	if (n->type != YAML_SEQUENCE_NODE) {
 		terr_into(d, n, f->go_type);
@@ -751,6 +974,15 @@ static int decode_list(dec *d, const field *f, list_hdr *l, yaml_node_t *n)
 			return -1;
 	}
 	return 0;
+}
+
+static int decode_list(dec *d, const field *f, list_hdr *l, yaml_node_t *n)
+{
+	if (enter(d, n) != 0)
+		return -1;
+	int rc = decode_list_in(d, f, l, n);
+	d->depth--;
+	return rc;
 }
 
 static int decode_value(dec *d, const field *f, void *obj, yaml_node_t *n)
@@ -774,15 +1006,9 @@ static int decode_value(dec *d, const field *f, void *obj, yaml_node_t *n)
 		return 0;
 	case K_UINT:
 	case K_INT: {
-		int64_t iv;
-		bool neg;
 		const char *into = f->go_type ? f->go_type : (f->kind == K_UINT ? "uint" : "int");
-		if (null)
-			iv = 0;
-		else if (n->type == YAML_SCALAR_NODE && strcmp(node_tag(n), "!!int") == 0 &&
-			 parse_go_int(sval(n), &iv, &neg) && !(f->kind == K_UINT && neg))
-			;
-		else {
+		int64_t iv = 0;
+		if (!null && !scalar_to_int(n, f->kind == K_UINT, &iv)) {
 			terr_into(d, n, into);
 			return 0;
 		}
@@ -802,6 +1028,8 @@ static int decode_value(dec *d, const field *f, void *obj, yaml_node_t *n)
 			return 0;
 		}
 		int64_t ms;
+		if (!*sval(n))
+			return fail(d, "empty duration string");
 		if (tp_duration_parse(sval(n), strlen(sval(n)), &ms) != 0)
 			return failq(d, "not a valid duration string: ", sval(n), "");
 		*(int64_t *)p = ms;
@@ -1504,7 +1732,8 @@ static int kv_cmp(const void *a, const void *b)
 static int global_validate(dec *d, void *obj)
 {
 	config_global *g = obj;
-	qsort(g->external_labels.v, g->external_labels.n, sizeof(config_kv), kv_cmp);
+	if (g->external_labels.n > 1)
+		qsort(g->external_labels.v, g->external_labels.n, sizeof(config_kv), kv_cmp);
 	for (size_t i = 0; i < g->external_labels.n; i++)
 		if (!tp_label_name_valid(g->external_labels.v[i].name, strlen(g->external_labels.v[i].name)))
 			return failq(d, "", g->external_labels.v[i].name, " is not a valid label name");
@@ -1638,8 +1867,19 @@ static void set_directory(config *c, const char *dir)
 /* ---- API ---- */
 
 /* yaml.v2's parser failure text: "yaml: line N: problem". */
-static void yaml_parse_error(const yaml_parser_t *p, tp_strbuf *err)
+static void yaml_parse_error(const yaml_parser_t *p, const char *text, size_t len, tp_strbuf *err)
 {
+	if (p->error == YAML_COMPOSER_ERROR && p->problem && strcmp(p->problem, "found undefined alias") == 0) {
+		/* yaml.v2: "unknown anchor 'x' referenced"; the name follows '*' */
+		size_t i = p->problem_mark.index;
+		if (i < len && text[i] == '*')
+			i++;
+		size_t e = i;
+		while (e < len && !strchr(" \t\r\n,[]{}", text[e]))
+			e++;
+		tp_sb_printf(err, "yaml: unknown anchor '%.*s' referenced", (int)(e - i), text + i);
+		return;
+	}
 	size_t line = 0;
 	if (p->problem_mark.line != 0) {
 		line = p->problem_mark.line;
@@ -1664,7 +1904,7 @@ int config_load_string(const char *yaml, size_t len, const char *name, const cha
 	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		tp_sb_printf(err, "parsing YAML file %s: ", name);
-		yaml_parse_error(&parser, err);
+		yaml_parse_error(&parser, yaml, len, err);
 		yaml_parser_delete(&parser);
 		return -1;
 	}
@@ -1672,7 +1912,7 @@ int config_load_string(const char *yaml, size_t len, const char *name, const cha
 
 	config *c = tp_xmalloc(sizeof(*c));
 	root_init(c);
-	dec d = { .doc = &doc, .root = c };
+	dec d = { .doc = &doc, .root = c, .text = yaml, .text_len = len };
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	int rc = 0;
 	if (root && !is_null(root))
@@ -1826,4 +2066,218 @@ int config_rule_files_resolve(const config *cfg, config_strs *out, tp_strbuf *er
 	}
 	*out = res;
 	return 0;
+}
+
+/* ---- file_sd target files ---- */
+
+static const field target_groups_field = { "", K_LIST, 0, &static_schema, "[]*targetgroup.Group" };
+
+static int read_file(const char *path, tp_strbuf *sb, tp_strbuf *err)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "%s", strerror(errno));
+		msg[0] = (char)tolower((unsigned char)msg[0]);
+		tp_sb_printf(err, "open %s: %s", path, msg);
+		return -1;
+	}
+	char buf[65536];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		tp_sb_append(sb, buf, n);
+	int rc = ferror(f) ? -1 : 0;
+	if (rc) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "%s", strerror(errno));
+		msg[0] = (char)tolower((unsigned char)msg[0]);
+		tp_sb_printf(err, "read %s: %s", path, msg);
+	}
+	fclose(f);
+	tp_sb_puts(sb, "");
+	return rc;
+}
+
+static int target_groups_yaml(const char *text, size_t len, config_target_groups *out, tp_strbuf *err)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	if (!yaml_parser_initialize(&parser))
+		abort();
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		yaml_parse_error(&parser, text, len, err);
+		yaml_parser_delete(&parser);
+		return -1;
+	}
+	yaml_parser_delete(&parser);
+	list_hdr l = { 0 };
+	dec d = { .doc = &doc, .text = text, .text_len = len };
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	if (root && !is_null(root))
+		decode_list(&d, &target_groups_field, &l, root);
+	yaml_document_delete(&doc);
+	config_target_groups g = { (config_static **)l.v, l.n };
+	if (d.failed || d.nterr) {
+		if (d.failed)
+			tp_sb_puts(err, tp_sb_cstr(&d.fatal));
+		else
+			tp_sb_printf(err, "yaml: unmarshal errors:%s", tp_sb_cstr(&d.terrors));
+		tp_sb_free(&d.fatal);
+		tp_sb_free(&d.terrors);
+		config_target_groups_free(&g);
+		return -1;
+	}
+	*out = g;
+	return 0;
+}
+
+static const char *json_kind(const cJSON *j)
+{
+	if (cJSON_IsString(j))
+		return "string";
+	if (cJSON_IsNumber(j))
+		return "number";
+	if (cJSON_IsBool(j))
+		return "bool";
+	if (cJSON_IsArray(j))
+		return "array";
+	if (cJSON_IsObject(j))
+		return "object";
+	return "null";
+}
+
+/* encoding/json into []*targetgroup.Group with DisallowUnknownFields. The
+ * syntax-error texts are cJSON's position, not Go's wording. */
+static int target_groups_json(const char *text, config_target_groups *out, tp_strbuf *err)
+{
+	cJSON *root = cJSON_Parse(text);
+	if (!root) {
+		const char *at = cJSON_GetErrorPtr();
+		tp_sb_printf(err, "invalid JSON near offset %td", at ? at - text : (ptrdiff_t)0);
+		return -1;
+	}
+	config_target_groups g = { 0 };
+	int rc = 0;
+	if (cJSON_IsNull(root))
+		goto done;
+	if (!cJSON_IsArray(root)) {
+		tp_sb_printf(err, "json: cannot unmarshal %s into Go value of type []*targetgroup.Group", json_kind(root));
+		rc = -1;
+		goto done;
+	}
+	size_t n = (size_t)cJSON_GetArraySize(root);
+	g.v = tp_xcalloc(n ? n : 1, sizeof(config_static *));
+	const cJSON *item;
+	cJSON_ArrayForEach(item, root) {
+		size_t idx = g.n++;
+		if (cJSON_IsNull(item))
+			continue;  /* reported below, as Go checks after decoding */
+		if (!cJSON_IsObject(item)) {
+			tp_sb_printf(err, "json: cannot unmarshal %s into Go value of type targetgroup.Group", json_kind(item));
+			rc = -1;
+			goto done;
+		}
+		config_static *st = tp_xcalloc(1, sizeof(*st));
+		g.v[idx] = st;
+		const cJSON *f;
+		cJSON_ArrayForEach(f, item) {
+			if (strcmp(f->string, "targets") == 0) {
+				if (cJSON_IsNull(f))
+					continue;
+				if (!cJSON_IsArray(f)) {
+					tp_sb_printf(err, "json: cannot unmarshal %s into Go struct field .targets of type []string",
+						     json_kind(f));
+					rc = -1;
+					goto done;
+				}
+				const cJSON *t;
+				cJSON_ArrayForEach(t, f) {
+					if (!cJSON_IsString(t)) {
+						tp_sb_printf(err, "json: cannot unmarshal %s into Go struct field .targets of type string",
+							     json_kind(t));
+						rc = -1;
+						goto done;
+					}
+					strs_add(&st->targets, t->valuestring);
+				}
+			} else if (strcmp(f->string, "labels") == 0) {
+				if (cJSON_IsNull(f))
+					continue;
+				if (!cJSON_IsObject(f)) {
+					tp_sb_printf(err, "json: cannot unmarshal %s into Go struct field .labels of type model.LabelSet",
+						     json_kind(f));
+					rc = -1;
+					goto done;
+				}
+				const cJSON *lv;
+				cJSON_ArrayForEach(lv, f) {
+					if (!tp_label_name_valid(lv->string, strlen(lv->string))) {
+						tp_sb_printf(err, "\"%s\" is not a valid label name", lv->string);
+						rc = -1;
+						goto done;
+					}
+					if (!cJSON_IsString(lv)) {
+						tp_sb_printf(err, "json: cannot unmarshal %s into Go struct field .labels of type model.LabelValue",
+							     json_kind(lv));
+						rc = -1;
+						goto done;
+					}
+					kvs_add(&st->labels, lv->string, lv->valuestring);
+				}
+			} else {
+				tp_sb_printf(err, "json: unknown field \"%s\"", f->string);
+				rc = -1;
+				goto done;
+			}
+		}
+	}
+done:
+	cJSON_Delete(root);
+	if (rc != 0) {
+		config_target_groups_free(&g);
+		return -1;
+	}
+	*out = g;
+	return 0;
+}
+
+int config_target_groups_load(const char *path, config_target_groups *out, tp_strbuf *err)
+{
+	const char *dot = strrchr(path, '.');
+	const char *slash = strrchr(path, '/');
+	const char *ext = dot && (!slash || dot > slash) ? dot : "";
+	bool json = strcasecmp(ext, ".json") == 0;
+	if (!json && strcasecmp(ext, ".yml") != 0 && strcasecmp(ext, ".yaml") != 0) {
+		tp_sb_printf(err, "invalid file extension: \"%s\"", ext);
+		return -1;
+	}
+	tp_strbuf sb = { 0 };
+	if (read_file(path, &sb, err) != 0) {
+		tp_sb_free(&sb);
+		return -1;
+	}
+	config_target_groups g = { 0 };
+	int rc = json ? target_groups_json(tp_sb_cstr(&sb), &g, err)
+		      : target_groups_yaml(tp_sb_cstr(&sb), sb.len, &g, err);
+	tp_sb_free(&sb);
+	if (rc != 0)
+		return -1;
+	for (size_t i = 0; i < g.n; i++) {
+		if (!g.v[i]) {
+			tp_sb_printf(err, "nil target group item found (index %zu)", i);
+			config_target_groups_free(&g);
+			return -1;
+		}
+	}
+	*out = g;
+	return 0;
+}
+
+void config_target_groups_free(config_target_groups *g)
+{
+	list_hdr l = { (void **)g->v, g->n };
+	free_list(&static_schema, &l);
+	g->v = NULL;
+	g->n = 0;
 }

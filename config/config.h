@@ -250,8 +250,22 @@ bool config_scrape_equal(const config_scrape *a, const config_scrape *b);
 int config_rule_files_resolve(const config *cfg, config_strs *out, tp_strbuf *err);
 void config_strs_free(config_strs *s);
 
+/* The target groups of a file_sd file, as discovery/file reads them:
+ * a YAML (.yml/.yaml, strict, yaml.v2 messages) or JSON (.json) list of
+ * {targets: [...], labels: {...}}. Returns 0 and the groups (free with
+ * config_target_groups_free), or -1 with the error appended to err, e.g.
+ * `nil target group item found (index 1)` or `json: unknown field "foo"`. */
+typedef struct config_target_groups {
+	config_static **v;
+	size_t n;
+} config_target_groups;
+int config_target_groups_load(const char *path, config_target_groups *out, tp_strbuf *err);
+void config_target_groups_free(config_target_groups *g);
+
 /* Go's filepath.Join(dir, p) (with Clean) unless p is empty or absolute.
  * Returns a malloc'd string. */
 char *config_join_dir(const char *dir, const char *p);
+/* Go's path.Clean. Returns a malloc'd string. */
+char *config_path_clean(const char *p);
 
 #endif

@@ -9,3 +9,4 @@ tests_unit_test_config_LDADD = $(TEST_LDADD)
 # Fixtures (with .err/.check sidecars recorded from promtool 2.42) and the
 # manual comparison script against a real promtool.
 EXTRA_DIST += tests/data/config
+EXTRA_DIST += config/README.md

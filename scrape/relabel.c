@@ -6,10 +6,9 @@
  * arena and never writes the input set. Every string the result holds is
  * either shared with the input or allocated in that arena.
  *
- * Regex dialect: Prometheus uses Go's RE2 syntax. PCRE2 accepts a superset;
- * the constructs RE2 rejects and users are most likely to try (lookaround,
- * atomic groups, backreferences) are rejected here with Go's wording, the
- * rest of PCRE2's extras are accepted. Matching uses PCRE2_UTF with
+ * Regex dialect: Prometheus uses Go's RE2 syntax; patterns are checked
+ * against RE2's rules and translated to PCRE2 (see go_to_pcre). Matching
+ * uses PCRE2_UTF with
  * PCRE2_MATCH_INVALID_UTF and PCRE2_DOLLAR_ENDONLY ($ is end of text, as in
  * Go). Known difference: Go decodes an invalid byte as U+FFFD, which `.`
  * matches; PCRE2 never matches invalid sequences. Label values are valid
@@ -22,6 +21,9 @@
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <locale.h>
+#include <pthread.h>
+#include <wctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,7 @@
 struct relabel_regex {
 	pcre2_code *code;
 	uint32_t ngroups;  /* capture groups + 1 (group 0) */
+	bool jit;          /* JIT-compiled: match with pcre2_jit_match */
 };
 
 /* ORDER RELABEL_ACTION */
@@ -212,52 +215,386 @@ const char *relabel_action_name(relabel_action a)
 	return a < RELABEL_ACTION_INVALID ? action_names[a] : "";
 }
 
-/* Constructs Go's RE2 rejects but PCRE2 accepts; reported with Go's text. */
-static int regex_go_check(const char *re, char *err, size_t errlen)
+/* ---- case mapping (Go strings.ToLower / ToUpper) ---- */
+
+static locale_t utf8_locale;
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+
+static void utf8_locale_init(void)
 {
-	static const char *const bad[] = { "(?=", "(?!", "(?<=", "(?<!", "(?>", "(?|", "(?#" };
-	for (const char *p = re; *p; p++) {
-		if (*p == '\\') {
-			if (p[1] >= '1' && p[1] <= '9') {
-				snprintf(err, errlen, "error parsing regexp: invalid escape sequence: `\\%c`", p[1]);
-				return -1;
+	utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+/* Decodes one UTF-8 sequence as Go does; returns its length, 1 with
+ * *r = U+FFFD for an invalid byte. */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *r)
+{
+	unsigned char c = s[0];
+	size_t len;
+	uint32_t cp, min;
+	if (c < 0x80) {
+		*r = c;
+		return 1;
+	} else if ((c & 0xe0) == 0xc0) {
+		len = 2, cp = c & 0x1f, min = 0x80;
+	} else if ((c & 0xf0) == 0xe0) {
+		len = 3, cp = c & 0x0f, min = 0x800;
+	} else if ((c & 0xf8) == 0xf0) {
+		len = 4, cp = c & 0x07, min = 0x10000;
+	} else {
+		*r = 0xfffd;
+		return 1;
+	}
+	if (len > n)
+		goto bad;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			goto bad;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		goto bad;
+	*r = cp;
+	return len;
+bad:
+	*r = 0xfffd;
+	return 1;
+}
+
+static size_t utf8_encode(uint32_t cp, char *o)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xc0 | cp >> 6);
+		o[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xe0 | cp >> 12);
+		o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		o[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (char)(0xf0 | cp >> 18);
+	o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	o[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* Unicode simple case mapping through glibc's C.UTF-8 tables (ASCII only
+ * if that locale is missing). As Go's strings.Map, an invalid byte becomes
+ * U+FFFD. The result is allocated in a. */
+static char *map_case(tp_arena *a, const char *v, size_t vn, bool upper)
+{
+	pthread_once(&utf8_once, utf8_locale_init);
+	char *out = tp_arena_alloc(a, vn * 3 + 1); /* an invalid byte grows to 3 */
+	size_t o = 0;
+	for (size_t i = 0; i < vn;) {
+		uint32_t r;
+		i += utf8_decode((const unsigned char *)v + i, vn - i, &r);
+		if (r < 0x80)
+			r = (uint32_t)(upper ? toupper((int)r) : tolower((int)r));
+		else if (utf8_locale)
+			r = (uint32_t)(upper ? towupper_l((wint_t)r, utf8_locale) : towlower_l((wint_t)r, utf8_locale));
+		o += utf8_encode(r, out + o);
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* ---- Go RE2 syntax -> PCRE2 ----
+ * Prometheus compiles regexes with Go's regexp (RE2 syntax). The pattern is
+ * checked against RE2's rules (with Go's error texts for the cases users
+ * hit) and rewritten where the two dialects disagree:
+ *   \123, \0   octal (Go)            -> \x{53}     (PCRE could read a backref)
+ *   \v         vertical tab (Go)     -> \x{0B}     (PCRE: any vertical space)
+ *   \s         [\t\n\f\r ] (Go)      -> that class (PCRE adds \v)
+ *   (?P<n>..)  any word-char name    -> (?P<g_n>..) (PCRE: no leading digit);
+ *              names may repeat (PCRE2_DUPNAMES), Expand takes the first
+ *              group of that name that matched, as Go.
+ * Rejected like Go: unknown escapes (\Z \e \G \K \h \C ...), \8 \9, \1-\7
+ * not followed by an octal digit (backreferences), lookaround and other
+ * (?X constructs, (?<name>, nested repetition (a**, a++), repeat counts
+ * over 1000, unknown POSIX classes. */
+
+#define GROUP_PREFIX "g_"
+
+static bool is_word(int c)
+{
+	return isalnum(c) || c == '_';
+}
+
+static int re_err(char *err, size_t errlen, const char *what, const char *s, size_t n)
+{
+	snprintf(err, errlen, "error parsing regexp: %s: `%.*s`", what, (int)n, s);
+	return -1;
+}
+
+static bool is_octal(char c)
+{
+	return c >= '0' && c <= '7';
+}
+
+/* One escape at s[0] == '\\'; appends its PCRE form. Returns the bytes
+ * consumed or 0 on error. */
+static size_t re_escape(const char *s, bool in_class, tp_strbuf *o, char *err, size_t errlen)
+{
+	char c = s[1];
+	if (c == '\0') {
+		re_err(err, errlen, "trailing backslash at end of expression", "", 0);
+		return 0;
+	}
+	if ((c >= '1' && c <= '7' && is_octal(s[2])) || c == '0') {
+		size_t i = 1, v = 0;
+		while (i < 4 && is_octal(s[i]))
+			v = v * 8 + (size_t)(s[i++] - '0');
+		tp_sb_printf(o, "\\x{%zx}", v);
+		return i;
+	}
+	if (isdigit((unsigned char)c)) {
+		re_err(err, errlen, "invalid escape sequence", s, 2);
+		return 0;
+	}
+	if (c == 'v') {
+		tp_sb_puts(o, "\\x{0B}");
+		return 2;
+	}
+	if (c == 's') {
+		tp_sb_puts(o, in_class ? "\\t\\n\\f\\r " : "[\\t\\n\\f\\r ]");
+		return 2;
+	}
+	if (c == 'S' && !in_class) {
+		tp_sb_puts(o, "[^\\t\\n\\f\\r ]");
+		return 2;
+	}
+	if (c == 'Q' && !in_class) {
+		const char *e = strstr(s + 2, "\\E");
+		size_t n = e ? (size_t)(e - s) + 2 : strlen(s);
+		tp_sb_append(o, s, n);
+		return n;
+	}
+	if (c == 'p' || c == 'P') {
+		size_t n = 3;
+		if (s[2] == '{') {
+			const char *e = strchr(s + 2, '}');
+			if (!e) {
+				re_err(err, errlen, "invalid character class range", s, strlen(s));
+				return 0;
 			}
-			if (p[1])
-				p++;
+			n = (size_t)(e - s) + 1;
+		} else if (!s[2]) {
+			re_err(err, errlen, "invalid character class range", s, 2);
+			return 0;
+		}
+		tp_sb_append(o, s, n);
+		return n;
+	}
+	if (isalpha((unsigned char)c) && !strchr("aftnrxAbBzdDwWS", c)) {
+		re_err(err, errlen, "invalid escape sequence", s, 2);
+		return 0;
+	}
+	if ((unsigned char)c >= 0x80) {  /* Go allows escaping only ASCII punctuation */
+		uint32_t r;
+		re_err(err, errlen, "invalid escape sequence", s, 1 + utf8_decode((const unsigned char *)s + 1, strlen(s + 1), &r));
+		return 0;
+	}
+	tp_sb_append(o, s, 2);
+	return 2;
+}
+
+static bool posix_class_ok(const char *name, size_t n)
+{
+	static const char *const names[] = { "alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph",
+					     "lower", "print", "punct", "space", "upper", "word", "xdigit" };
+	if (n && name[0] == '^')
+		name++, n--;
+	for (size_t i = 0; i < TP_ARRAY_LEN(names); i++)
+		if (strlen(names[i]) == n && strncmp(names[i], name, n) == 0)
+			return true;
+	return false;
+}
+
+/* Parses {n}, {n,}, {n,m} at s; returns its length (0 if s is a literal
+ * brace) and sets *bad when a count exceeds 1000 (Go's limit). */
+static size_t repeat_len(const char *s, bool *bad)
+{
+	size_t i = 1;
+	long lo = 0, hi = -1;
+	*bad = false;
+	if (!isdigit((unsigned char)s[i]))
+		return 0;
+	while (isdigit((unsigned char)s[i]))
+		lo = lo * 10 + (s[i++] - '0'), lo = lo > 100000 ? 100000 : lo;
+	if (s[i] == ',') {
+		i++;
+		if (isdigit((unsigned char)s[i])) {
+			hi = 0;
+			while (isdigit((unsigned char)s[i]))
+				hi = hi * 10 + (s[i++] - '0'), hi = hi > 100000 ? 100000 : hi;
+		}
+	} else {
+		hi = lo;
+	}
+	if (s[i] != '}')
+		return 0;
+	*bad = lo > 1000 || hi > 1000 || (hi >= 0 && hi < lo);
+	return i + 1;
+}
+
+static int go_to_pcre(const char *src, tp_strbuf *o, char *err, size_t errlen)
+{
+	const char *p = src;
+	const char *quant = NULL;  /* start of the previous quantifier, if the last token was one */
+	bool lazy = false;
+	while (*p) {
+		if (*p == '\\') {
+			size_t n = re_escape(p, false, o, err, errlen);
+			if (!n)
+				return -1;
+			p += n;
+			quant = NULL;
 			continue;
 		}
-		for (size_t i = 0; i < TP_ARRAY_LEN(bad); i++) {
-			if (strncmp(p, bad[i], strlen(bad[i])) == 0) {
-				snprintf(err, errlen,
-					 "error parsing regexp: invalid or unsupported Perl syntax: `%.3s`", p);
+		if (*p == '[') {
+			const char *start = p;
+			tp_sb_putc(o, *p++);
+			if (*p == '^')
+				tp_sb_putc(o, *p++);
+			if (*p == ']')
+				tp_sb_puts(o, "\\]"), p++;
+			while (*p && *p != ']') {
+				if (*p == '\\') {
+					size_t n = re_escape(p, true, o, err, errlen);
+					if (!n)
+						return -1;
+					p += n;
+				} else if (p[0] == '[' && p[1] == ':') {
+					const char *e = strstr(p + 2, ":]");
+					if (e && !posix_class_ok(p + 2, (size_t)(e - p - 2)))
+						return re_err(err, errlen, "invalid character class range", p, (size_t)(e - p) + 2);
+					if (e) {
+						tp_sb_append(o, p, (size_t)(e - p) + 2);
+						p = e + 2;
+					} else {
+						tp_sb_puts(o, "\\["), p++;
+					}
+				} else if (*p == '[') {
+					tp_sb_puts(o, "\\["), p++;
+				} else {
+					tp_sb_putc(o, *p++);
+				}
+			}
+			if (!*p) {  /* Go quotes the rest of the anchored expression */
+				tp_strbuf t = { 0 };
+				tp_sb_printf(&t, "%s)$", start);
+				re_err(err, errlen, "missing closing ]", t.buf, t.len);
+				tp_sb_free(&t);
 				return -1;
 			}
+			tp_sb_putc(o, *p++);
+			quant = NULL;
+			continue;
 		}
+		if (*p == '(' && p[1] == '?') {
+			if (p[2] == 'P' && p[3] == '<') {
+				const char *name = p + 4, *e = name;
+				while (is_word((unsigned char)*e))
+					e++;
+				if (e == name || *e != '>')
+					return re_err(err, errlen, "invalid named capture", p, strlen(p));
+				tp_sb_printf(o, "(?P<" GROUP_PREFIX "%.*s>", (int)(e - name), name);
+				p = e + 1;
+				quant = NULL;
+				continue;
+			}
+			const char *f = p + 2;
+			while (*f && strchr("imsU-", *f))
+				f++;
+			if ((*f != ':' && *f != ')') || f == p + 2 ? (*f != ':') : false)
+				return re_err(err, errlen, "invalid or unsupported Perl syntax", p, f[0] ? 3 + (size_t)(f - p - 2) : 2);
+			tp_sb_append(o, p, (size_t)(f - p) + 1);
+			p = f + 1;
+			quant = NULL;
+			continue;
+		}
+		if (*p == '*' || *p == '+' || *p == '?' || *p == '{') {
+			size_t n = 1;
+			bool bad = false;
+			if (*p == '{') {
+				n = repeat_len(p, &bad);
+				if (!n) {  /* a literal brace in Go */
+					tp_sb_puts(o, "\\{");
+					p++;
+					quant = NULL;
+					continue;
+				}
+				if (bad)
+					return re_err(err, errlen, "invalid repeat count", p, n);
+			}
+			if (quant) {
+				if (*p == '?' && !lazy) {
+					lazy = true;
+					tp_sb_putc(o, *p++);
+					continue;
+				}
+				return re_err(err, errlen, "invalid nested repetition operator", quant,
+					      (size_t)(p - quant) + n);
+			}
+			quant = p;
+			lazy = false;
+			tp_sb_append(o, p, n);
+			p += n;
+			continue;
+		}
+		tp_sb_putc(o, *p++);
+		quant = NULL;
 	}
 	return 0;
 }
 
 static struct relabel_regex *regex_compile(const char *src, char *err, size_t errlen)
 {
-	if (regex_go_check(src, err, errlen) != 0)
-		return NULL;
 	tp_strbuf sb = { 0 };
-	tp_sb_printf(&sb, "^(?:%s)$", src);
+	tp_sb_puts(&sb, "^(?:");
+	if (go_to_pcre(src, &sb, err, errlen) != 0) {
+		tp_sb_free(&sb);
+		return NULL;
+	}
+	tp_sb_puts(&sb, ")$");
 	int ec;
 	PCRE2_SIZE off;
+	pcre2_compile_context *cc = pcre2_compile_context_create(NULL);
+	if (!cc)
+		abort();
+	pcre2_set_newline(cc, PCRE2_NEWLINE_LF);  /* Go: only \n ends a line */
 	pcre2_code *code = pcre2_compile((PCRE2_SPTR)sb.buf, sb.len,
-					 PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY,
-					 &ec, &off, NULL);
+					 PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_DUPNAMES,
+					 &ec, &off, cc);
+	pcre2_compile_context_free(cc);
 	if (!code) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(ec, msg, sizeof(msg));
-		snprintf(err, errlen, "error parsing regexp: %s: `%s`", (char *)msg, sb.buf);
+		/* Go's words for the errors left to PCRE2 that users hit most. */
+		static const struct { const char *pcre, *go; } words[] = {
+			{ "missing closing parenthesis", "missing closing )" },
+			{ "unmatched closing parenthesis", "unexpected )" },
+			{ "quantifier does not follow a repeatable item", "missing argument to repetition operator" },
+		};
+		const char *m = (const char *)msg;
+		for (size_t i = 0; i < TP_ARRAY_LEN(words); i++)
+			if (strcmp(m, words[i].pcre) == 0)
+				m = words[i].go;
+		snprintf(err, errlen, "error parsing regexp: %s: `%s`", m, sb.buf);
 		tp_sb_free(&sb);
 		return NULL;
 	}
 	tp_sb_free(&sb);
-	(void)pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* optional speed-up */
 	struct relabel_regex *re = tp_xcalloc(1, sizeof(*re));
+	re->jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0; /* optional speed-up */
 	re->code = code;
 	uint32_t cap = 0;
 	pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &cap);
@@ -275,10 +612,6 @@ static bool label_name_ok(const char *s)
  * non-empty sequence of: letter/underscore, $name, ${name}, or a word char
  * following one of those. Equivalently: the first item is not a digit and
  * no character outside [A-Za-z0-9_] appears except in a $ reference. */
-static bool is_word(int c)
-{
-	return isalnum(c) || c == '_';
-}
 
 static bool relabel_target_ok(const char *s)
 {
@@ -319,6 +652,10 @@ static bool relabel_target_ok(const char *s)
 
 int relabel_config_finish(relabel_config *c, char *err, size_t errlen)
 {
+	if (!c->action_text && c->action == RELABEL_ACTION_INVALID) {
+		snprintf(err, errlen, "relabel action cannot be empty");
+		return -1;
+	}
 	const char *act = c->action_text ? c->action_text : relabel_action_name(c->action);
 	if (c->action_text) {
 		c->action = relabel_action_parse(c->action_text);
@@ -447,7 +784,7 @@ int relabel_config_copy(relabel_config *dst, const relabel_config *src)
 
 /* Go extract(): parses a group reference after the dollar. Sets name, name_len,
  * *num (-1 if not numeric) and returns the bytes consumed, or 0 when
- * malformed. Letters/digits are ASCII here (Go also accepts Unicode ones). */
+ * malformed. Names are letters, digits and '_' (Unicode, as Go). */
 static size_t expand_extract(const char *s, const char **name, size_t *name_len, long *num)
 {
 	size_t i = 0;
@@ -457,8 +794,21 @@ static size_t expand_extract(const char *s, const char **name, size_t *name_len,
 		i = 1;
 	}
 	size_t start = i;
-	while (s[i] && is_word((unsigned char)s[i]))
-		i++;
+	for (;;) {
+		/* unicode.IsLetter || unicode.IsDigit || '_' */
+		if (is_word((unsigned char)s[i])) {
+			i++;
+			continue;
+		}
+		if ((unsigned char)s[i] < 0x80)
+			break;
+		uint32_t r;
+		size_t l = utf8_decode((const unsigned char *)s + i, strlen(s + i), &r);
+		pthread_once(&utf8_once, utf8_locale_init);
+		if (r == 0xfffd || !utf8_locale || !iswalnum_l((wint_t)r, utf8_locale))
+			break;
+		i += l;
+	}
 	if (i == start)
 		return 0;
 	*name = s + start;
@@ -509,15 +859,24 @@ void relabel_expand(const relabel_config *c, tp_strbuf *sb, const char *tmpl,
 		p += used;
 		long g = num;
 		if (g < 0) {
-			char nm[128];
-			if (nlen >= sizeof(nm))
+			/* Go: the first group of that name that participated. */
+			char nm[160];
+			if (nlen + sizeof(GROUP_PREFIX) > sizeof(nm))
 				continue;
-			memcpy(nm, name, nlen);
-			nm[nlen] = '\0';
-			int r = pcre2_substring_number_from_name(c->re->code, (PCRE2_SPTR)nm);
-			if (r < 0)
+			snprintf(nm, sizeof(nm), GROUP_PREFIX "%.*s", (int)nlen, name);
+			PCRE2_SPTR first, last;
+			int esz = pcre2_substring_nametable_scan(c->re->code, (PCRE2_SPTR)nm, &first, &last);
+			if (esz <= 0)
 				continue;
-			g = r;
+			for (PCRE2_SPTR e = first; e <= last; e += esz) {
+				long gi = (long)(e[0] << 8 | e[1]);
+				if ((uint32_t)gi < ngroups && ov[2 * gi] != PCRE2_UNSET) {
+					g = gi;
+					break;
+				}
+			}
+			if (g < 0)
+				continue;
 		}
 		if ((uint32_t)g < ngroups && ov[2 * g] != PCRE2_UNSET)
 			tp_sb_append(sb, subject + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
@@ -530,6 +889,8 @@ void relabel_expand(const relabel_config *c, tp_strbuf *sb, const char *tmpl,
 /* Match subject against c's regex; returns true and fills md on a match. */
 static bool re_match(const relabel_config *c, pcre2_match_data *md, const char *s, size_t n)
 {
+	if (c->re->jit)
+		return pcre2_jit_match(c->re->code, (PCRE2_SPTR)s, n, 0, 0, md, NULL) >= 0;
 	return pcre2_match(c->re->code, (PCRE2_SPTR)s, n, 0, 0, md, NULL) >= 0;
 }
 
@@ -587,16 +948,9 @@ static bool relabel_one(const relabel_config *c, tp_labels_builder *lb, tp_arena
 		break;
 	}
 	case RELABEL_LOWERCASE:
-	case RELABEL_UPPERCASE: {
-		/* ASCII case mapping; Go's strings.ToLower/ToUpper also map
-		 * non-ASCII letters. */
-		char *s = tp_arena_strndup(a, v, vn);
-		for (size_t i = 0; i < vn; i++)
-			s[i] = (char)(c->action == RELABEL_LOWERCASE ? tolower((unsigned char)s[i])
-								     : toupper((unsigned char)s[i]));
-		tp_lb_set(lb, c->target_label, s);
+	case RELABEL_UPPERCASE:
+		tp_lb_set(lb, c->target_label, map_case(a, v, vn, c->action == RELABEL_UPPERCASE));
 		break;
-	}
 	case RELABEL_HASHMOD: {
 		char buf[24];
 		snprintf(buf, sizeof(buf), "%" PRIu64, relabel_hashmod(v, vn, c->modulus));
@@ -629,22 +983,33 @@ static bool relabel_one(const relabel_config *c, tp_labels_builder *lb, tp_arena
 	return true;
 }
 
+/* Per-thread scratch reused across calls (a scrape applies the same rules
+ * to many series): the joined source value, an expansion buffer and a
+ * PCRE2 match block. Kept for the thread's lifetime; small. */
+static _Thread_local struct {
+	tp_strbuf val, tmp;
+	pcre2_match_data *md;
+	uint32_t md_groups;
+} scratch;
+
 bool relabel_process(const relabel_config *cfgs, size_t n, tp_arena *a,
 		     const tp_labels *in, tp_labels *out)
 {
 	tp_labels_builder lb;
 	tp_lb_init(&lb, a, in);
-	tp_strbuf val = { 0 }, tmp = { 0 };
-	bool keep = true;
-	for (size_t i = 0; i < n && keep; i++) {
-		pcre2_match_data *md = pcre2_match_data_create_from_pattern(cfgs[i].re->code, NULL);
-		if (!md)
+	uint32_t maxg = 1;
+	for (size_t i = 0; i < n; i++)
+		maxg = TP_MAX(maxg, cfgs[i].re->ngroups);
+	if (scratch.md_groups < maxg) {
+		pcre2_match_data_free(scratch.md);
+		scratch.md = pcre2_match_data_create(maxg, NULL);
+		if (!scratch.md)
 			abort(); /* OOM, as tp_xmalloc */
-		keep = relabel_one(&cfgs[i], &lb, a, md, &val, &tmp);
-		pcre2_match_data_free(md);
+		scratch.md_groups = maxg;
 	}
-	tp_sb_free(&val);
-	tp_sb_free(&tmp);
+	bool keep = true;
+	for (size_t i = 0; i < n && keep; i++)
+		keep = relabel_one(&cfgs[i], &lb, a, scratch.md, &scratch.val, &scratch.tmp);
 	if (!keep) {
 		*out = (tp_labels){ 0 };
 		return false;

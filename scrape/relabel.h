@@ -42,7 +42,7 @@ typedef enum relabel_action {
 	RELABEL_LABELKEEP,
 	RELABEL_LOWERCASE,
 	RELABEL_UPPERCASE,
-	RELABEL_ACTION_INVALID,  /* "" or unknown: rejected by relabel_config_finish */
+	RELABEL_ACTION_INVALID,  /* unknown, or unset (YAML null): rejected by relabel_config_finish */
 } relabel_action;
 
 struct relabel_regex;  /* compiled, anchored PCRE2 pattern */
@@ -89,9 +89,9 @@ bool relabel_config_equal(const relabel_config *a, const relabel_config *b);
 bool relabel_process(const relabel_config *cfgs, size_t n, tp_arena *a,
 		     const tp_labels *in, tp_labels *out);
 
-/* Go's regexp.Expand for the regex of c against subject/ovector: exposed for
- * tests. Appends to sb. ovector holds 2*ngroups offsets (PCRE2_UNSET for
- * groups that did not participate). */
+/* Go's regexp.Expand of tmpl for the regex of c matched against subject
+ * (what replace and labelmap use), appended to sb. ovector holds 2*ngroups
+ * offsets, PCRE2_UNSET for groups that did not participate. */
 struct tp_strbuf;
 void relabel_expand(const relabel_config *c, struct tp_strbuf *sb, const char *tmpl,
 		    const char *subject, const size_t *ovector, uint32_t ngroups);

@@ -204,7 +204,7 @@ static void test_full_values(void **state)
 	/* SetDirectory: relative paths joined to the file's directory */
 	snprintf(want, sizeof(want), "%s/good/rules/*.yml", datadir);
 	assert_int_equal(c.rule_files.n, 1);
-	char *clean = config_join_dir(".", want); /* datadir may contain "./" or ".." */
+	char *clean = config_path_clean(want); /* datadir may contain "./" or ".." */
 	assert_string_equal(c.rule_files.v[0], clean);
 	free(clean);
 	assert_non_null(strstr(c.global.query_log_file, "/good/query.log"));
@@ -435,6 +435,154 @@ static void test_relabel_from_yaml(void **state)
 	tp_sb_free(&err);
 }
 
+/* The target labels a real Prometheus 2.42 produced for
+ * good/relabel_prom242.yml (read from its /api/v1/targets): hashmod over
+ * one and two source labels, Unicode upper/lower case, labelmap with
+ * reordered groups, named groups in target and replacement ($vx is the
+ * missing group "vx"), and "$$". Target population is simulated the way
+ * scrape.PopulateLabels does it (job, __scheme__, __metrics_path__,
+ * __scrape_*__ set before relabeling; "__" labels dropped and instance
+ * defaulted from __address__ after). */
+static void test_relabel_matches_prometheus(void **state)
+{
+	(void)state;
+	static const struct { const char *addr, *h1000, *h7, *up, *port; } want[] = {
+		{ "10.0.0.1:9100", "645", "4", "10.0.0.1:9100", "9100$1" },
+		{ "10.0.0.2:9100", "841", "4", "10.0.0.2:9100", "9100$1" },
+		{ "host-a:80", "135", "2", "HOST-A:80", "80$1" },
+		{ "baz:1", "889", "6", "BAZ:1", "1$1" },
+		{ "\xc3\x9cn\xc3\xaf" "code-Stra\xc3\x9f" "e:1", "8", "2", "\xc3\x9cN\xc3\x8f" "CODE-STRA\xc3\x9f" "E:1", "1$1" },
+		{ "a;b:2", "208", "4", "A;B:2", "2$1" },
+	};
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/good/relabel_prom242.yml", datadir);
+	config c;
+	tp_strbuf err = { 0 };
+	assert_int_equal(config_load_file(path, &c, &err), 0);
+	config_scrape *s = c.scrape_configs.v[0];
+	config_static *g = s->static_configs.v[0];
+	assert_int_equal(g->targets.n, sizeof(want) / sizeof(want[0]));
+	tp_arena a;
+	tp_arena_init(&a);
+	for (size_t i = 0; i < g->targets.n; i++) {
+		tp_labels_builder lb;
+		tp_lb_init(&lb, &a, NULL);
+		for (size_t j = 0; j < g->labels.n; j++)
+			tp_lb_set(&lb, g->labels.v[j].name, g->labels.v[j].value);
+		tp_lb_set(&lb, "__address__", g->targets.v[i]);
+		tp_lb_set(&lb, "job", s->job_name);
+		tp_lb_set(&lb, "__scheme__", s->scheme);
+		tp_lb_set(&lb, "__metrics_path__", s->metrics_path);
+		tp_lb_set(&lb, "__scrape_interval__", "1h");
+		tp_lb_set(&lb, "__scrape_timeout__", "10s");
+		tp_labels in = tp_lb_labels(&lb), out;
+		assert_true(relabel_process(s->relabel_configs.v, s->relabel_configs.n, &a, &in, &out));
+		assert_string_equal(tp_labels_get(&out, "__address__"), want[i].addr);
+		assert_string_equal(tp_labels_get(&out, "h1000"), want[i].h1000);
+		assert_string_equal(tp_labels_get(&out, "h7"), want[i].h7);
+		assert_string_equal(tp_labels_get(&out, "up_addr"), want[i].up);
+		assert_string_equal(tp_labels_get(&out, "port"), want[i].port);
+		assert_string_equal(tp_labels_get(&out, "zone_lower"), "zone\xc3\xa4");
+		assert_string_equal(tp_labels_get(&out, "m_name_zone"), "Zone\xc3\x84");
+		assert_string_equal(tp_labels_get(&out, "foo"), "bar-barx");
+		/* Prometheus's final set: 10 labels once "__" ones are gone and
+		 * instance is added. */
+		uint32_t visible = 0;
+		for (uint32_t k = 0; k < out.n; k++)
+			visible += strncmp(out.v[k].name, "__", 2) != 0;
+		assert_int_equal(visible + 1, 10);
+	}
+	tp_arena_free(&a);
+	config_free(&c);
+	tp_sb_free(&err);
+}
+
+/* yaml.v2 scalar resolution: YAML 1.1 booleans, Go integer syntax, floats
+ * truncated into integers. */
+static void test_yaml_scalars(void **state)
+{
+	(void)state;
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/good/yaml_scalars.yml", datadir);
+	config c;
+	tp_strbuf err = { 0 };
+	assert_int_equal(config_load_file(path, &c, &err), 0);
+	config_scrape *s = c.scrape_configs.v[0];
+	assert_int_equal(s->sample_limit, 1);
+	assert_int_equal(s->target_limit, 0);
+	assert_int_equal(s->label_limit, 1000);
+	assert_int_equal(s->label_name_length_limit, 16);
+	assert_true(s->honor_labels);
+	assert_false(s->honor_timestamps);
+	config_free(&c);
+	tp_sb_free(&err);
+}
+
+/* file_sd target files, JSON and YAML. */
+static void test_target_groups(void **state)
+{
+	(void)state;
+	char path[PATH_MAX + 64];
+	config_target_groups g;
+	tp_strbuf err = { 0 };
+	snprintf(path, sizeof(path), "%s/good/sd/nodes.json", datadir);
+	assert_int_equal(config_target_groups_load(path, &g, &err), 0);
+	assert_int_equal(g.n, 1);
+	assert_string_equal(g.v[0]->targets.v[0], "localhost:9100");
+	config_target_groups_free(&g);
+	snprintf(path, sizeof(path), "%s/good/sd/groups.yml", datadir);
+	assert_int_equal(config_target_groups_load(path, &g, &err), 0);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.v[0]->targets.n, 2);
+	assert_string_equal(g.v[0]->labels.v[1].name, "team");
+	assert_string_equal(g.v[0]->labels.v[1].value, "y");
+	assert_int_equal(g.v[1]->targets.n, 0);
+	config_target_groups_free(&g);
+	snprintf(path, sizeof(path), "%s/bad/sd/unknown_field.json", datadir);
+	assert_int_equal(config_target_groups_load(path, &g, &err), -1);
+	assert_string_equal(tp_sb_cstr(&err), "json: unknown field \"foo\"");
+	tp_sb_reset(&err);
+	assert_int_equal(config_target_groups_load("x.txt", &g, &err), -1);
+	assert_string_equal(tp_sb_cstr(&err), "invalid file extension: \".txt\"");
+	tp_sb_free(&err);
+}
+
+/* yaml.v2 merge keys: "<<: *anchor" and "<<: [a, b]" (first map wins,
+ * explicit keys override). */
+static void test_merge_keys(void **state)
+{
+	(void)state;
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/good/merge_anchors.yml", datadir);
+	config c;
+	tp_strbuf err = { 0 };
+	assert_int_equal(config_load_file(path, &c, &err), 0);
+	assert_int_equal(c.scrape_configs.n, 3);
+	config_scrape *b = c.scrape_configs.v[1], *cc = c.scrape_configs.v[2];
+	assert_string_equal(b->job_name, "b");
+	assert_int_equal(b->scrape_interval_ms, 30000);
+	assert_string_equal(b->metrics_path, "/x");
+	assert_string_equal(b->static_configs.v[0]->targets.v[0], "a:1");
+	assert_int_equal(cc->scrape_interval_ms, 20000);
+	assert_string_equal(cc->metrics_path, "/y");
+	assert_string_equal(cc->static_configs.v[0]->targets.v[0], "a:1");
+	config_free(&c);
+	/* merges into label maps and relabel rules */
+	snprintf(path, sizeof(path), "%s/good/merge_labels_relabel.yml", datadir);
+	assert_int_equal(config_load_file(path, &c, &err), 0);
+	config_static *g = c.scrape_configs.v[0]->static_configs.v[1];
+	assert_int_equal(g->labels.n, 2);
+	assert_string_equal(g->labels.v[0].name, "a");
+	assert_string_equal(g->labels.v[0].value, "1");
+	assert_string_equal(g->labels.v[1].value, "3");
+	config_relabels *r = &c.scrape_configs.v[0]->relabel_configs;
+	assert_int_equal(r->n, 2);
+	assert_string_equal(r->v[1].target_label, "x");
+	assert_string_equal(r->v[1].replacement, "y");
+	config_free(&c);
+	tp_sb_free(&err);
+}
+
 /* Runs cmd_check_config with stdout/stderr captured into one buffer. */
 static char *run_check(int argc, char **argv, int *rc)
 {
@@ -466,26 +614,36 @@ static void test_check_config_cmd(void **state)
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
 	snprintf(dir, sizeof(dir), "%s/bad", datadir);
 	assert_int_equal(chdir(dir), 0);
-	/* promtool-level checks after loading: .check sidecars hold its stderr */
-	static const char *const names[] = { "bearer_file_missing", "rule_file_missing", "rule_file_null",
-					     "tls_cert_no_key", "tls_files_missing", "tls_key_no_cert" };
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		char yml[64], chk[64];
-		snprintf(yml, sizeof(yml), "%s.yml", names[i]);
-		snprintf(chk, sizeof(chk), "%s.check", names[i]);
-		char *want_err = slurp(chk);
+	/* promtool-level checks after loading (files, TLS pairs, target
+	 * population): each .check sidecar holds promtool 2.42's stderr. */
+	DIR *dp = opendir(".");
+	assert_non_null(dp);
+	int checked = 0;
+	struct dirent *de;
+	while ((de = readdir(dp))) {
+		size_t n = strlen(de->d_name);
+		if (n < 7 || strcmp(de->d_name + n - 6, ".check") != 0)
+			continue;
+		char yml[300];
+		snprintf(yml, sizeof(yml), "%.*s.yml", (int)(n - 6), de->d_name);
+		char *want_err = slurp(de->d_name);
 		assert_non_null(want_err);
 		tp_strbuf want = { 0 };
 		tp_sb_printf(&want, "Checking %s\n%s\n", yml, want_err);
 		int rc;
 		char *argv[] = { "config", yml, NULL };
 		char *got = run_check(2, argv, &rc);
+		if (strcmp(got, tp_sb_cstr(&want)) != 0)
+			print_error("%s:\n got: %s\nwant: %s\n", yml, got, tp_sb_cstr(&want));
 		assert_int_equal(rc, 1);
 		assert_string_equal(got, tp_sb_cstr(&want));
 		free(got);
 		free(want_err);
 		tp_sb_free(&want);
+		checked++;
 	}
+	closedir(dp);
+	assert_true(checked >= 10);
 	/* a load error */
 	int rc;
 	char *argv1[] = { "config", "dup_job.yml", NULL };
@@ -516,6 +674,16 @@ static void test_check_config_cmd(void **state)
 	assert_non_null(strstr(got, "  SUCCESS: 2 rule files found\n SUCCESS: full.yml is valid"));
 	assert_non_null(strstr(got, "Checking rules/a.yml\n"));
 	free(got);
+	/* agent mode (config.LoadFile's agentMode checks) */
+	char *argv7[] = { "config", "--agent", "full.yml", NULL };
+	got = run_check(3, argv7, &rc);
+	assert_int_equal(rc, 1);
+	assert_string_equal(got, "Checking full.yml\n  FAILED: field alerting is not allowed in agent mode\n\n");
+	free(got);
+	char *argv8[] = { "config", "--agent", "merge_anchors.yml", NULL };
+	got = run_check(3, argv8, &rc);
+	assert_int_equal(rc, 0);
+	free(got);
 	/* usage errors */
 	char *argv5[] = { "config", NULL };
 	got = run_check(1, argv5, &rc);
@@ -543,6 +711,10 @@ int main(void)
 		cmocka_unit_test(test_scrape_equal),
 		cmocka_unit_test(test_reload_keeps_running),
 		cmocka_unit_test(test_relabel_from_yaml),
+		cmocka_unit_test(test_relabel_matches_prometheus),
+		cmocka_unit_test(test_yaml_scalars),
+		cmocka_unit_test(test_merge_keys),
+		cmocka_unit_test(test_target_groups),
 		cmocka_unit_test(test_check_config_cmd),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -229,6 +229,31 @@ static void test_relabel_table(void **state)
 		{ "labelmap to invalid name is kept (as Prometheus)", { "a_b", "v", NULL },
 		  { { .action = "labelmap", .regex = "a_(.*)", .repl = "${1}" } }, false,
 		  { "a_b", "v", "b", "v", NULL } },
+		{ "unicode case mapping (Go strings.ToUpper/ToLower)", { "a", "stra\xc3\x9f" "e-\xc3\xa4\xc3\x98", NULL },
+		  { { .action = "uppercase", .src = "a", .target = "u" },
+		    { .action = "lowercase", .src = "u", .target = "l" } }, false,
+		  { "a", "stra\xc3\x9f" "e-\xc3\xa4\xc3\x98", "u", "STRA\xc3\x9f" "E-\xc3\x84\xc3\x98",
+		    "l", "stra\xc3\x9f" "e-\xc3\xa4\xc3\xb8", NULL } },
+		{ "case mapping turns invalid bytes into U+FFFD", { "a", "A\xff", NULL },
+		  { { .action = "lowercase", .src = "a", .target = "l" } }, false,
+		  { "a", "A\xff", "l", "a\xef\xbf\xbd", NULL } },
+		/* Go RE2 semantics where PCRE2 differs (see go_to_pcre). */
+		{ "\\12 is octal (newline), not a backreference", { "a", "x\ny", NULL },
+		  { { .action = "keep", .src = "a", .regex = "x\\12y" } }, false, { "a", "x\ny", NULL } },
+		{ "\\v is only vertical tab", { "a", "\n", NULL },
+		  { { .action = "keep", .src = "a", .regex = "\\v" } }, true, { NULL } },
+		{ "\\s excludes vertical tab", { "a", "\v", NULL },
+		  { { .action = "keep", .src = "a", .regex = "\\s" } }, true, { NULL } },
+		{ "\\s matches tab", { "a", "\t", NULL },
+		  { { .action = "keep", .src = "a", .regex = "[\\s]" } }, false, { "a", "\t", NULL } },
+		{ "group name starting with a digit", { "a", "xy", NULL },
+		  { { .src = "a", .regex = "(?P<1a>x)(y)", .target = "b", .repl = "${1a}$2" } }, false,
+		  { "a", "xy", "b", "xy", NULL } },
+		{ "repeated group name: first that matched", { "a", "z", NULL },
+		  { { .src = "a", .regex = "(?P<n>y)?(?P<n>z)?", .target = "b", .repl = "<$n>" } }, false,
+		  { "a", "z", "b", "<z>", NULL } },
+		{ "literal brace", { "a", "b{", NULL },
+		  { { .action = "keep", .src = "a", .regex = "b{" } }, false, { "a", "b{", NULL } },
 		{ "hashmod 7 of joined value", { "a", "a", "b", "b", NULL },
 		  { { .action = "hashmod", .src = "a,b", .target = "h", .mod = 7 } }, false,
 		  { "a", "a", "b", "b", "h", "2", NULL } },
@@ -271,6 +296,12 @@ static void test_relabel_validate(void **state)
 		{ { .src = "a-b", .target = "x" }, "\"a-b\" is not a valid label name" },
 		{ { .regex = "(?=x)", .target = "x" }, "error parsing regexp: invalid or unsupported Perl syntax: `(?=`" },
 		{ { .regex = "(a)\\1", .target = "x" }, "error parsing regexp: invalid escape sequence: `\\1`" },
+		{ { .regex = "a**", .target = "x" }, "error parsing regexp: invalid nested repetition operator: `**`" },
+		{ { .regex = "a{1001}", .target = "x" }, "error parsing regexp: invalid repeat count: `{1001}`" },
+		{ { .regex = "\\Z", .target = "x" }, "error parsing regexp: invalid escape sequence: `\\Z`" },
+		{ { .regex = "(?<n>a)", .target = "x" }, "error parsing regexp: invalid or unsupported Perl syntax: `(?<`" },
+		{ { .regex = "[[:foo:]]", .target = "x" }, "error parsing regexp: invalid character class range: `[:foo:]`" },
+		{ { .regex = "(", .target = "x" }, "error parsing regexp: missing closing ): `^(?:()$`" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		relabel_config c;
@@ -287,6 +318,14 @@ static void test_relabel_validate(void **state)
 		}
 		relabel_config_clear(&c);
 	}
+	/* An unset action (YAML null) is Go's empty Action. */
+	relabel_config e;
+	rule_to_config(&(rule){ .target = "x" }, &e);
+	e.action = RELABEL_ACTION_INVALID;
+	char eerr[256];
+	assert_int_equal(relabel_config_finish(&e, eerr, sizeof(eerr)), -1);
+	assert_string_equal(eerr, "relabel action cannot be empty");
+	relabel_config_clear(&e);
 	/* A bad pattern fails to compile; the message starts like Go's. */
 	relabel_config c;
 	rule_to_config(&(rule){ .regex = "(", .target = "x" }, &c);
@@ -366,7 +405,8 @@ static void test_expand(void **state)
 		{ "$1", "a" }, { "${1}", "a" }, { "$2", "" }, { "$3", "c" }, { "$$1", "$1" },
 		{ "${first}", "a" }, { "$first", "a" }, { "$firstx", "" }, { "$", "$" }, { "${", "${" },
 		{ "${1", "${1" }, { "$-", "$-" }, { "x$0y", "x" }, { "x${0}y", "xacy" }, { "$01", "" }, { "$9", "" },
-		{ "${}", "${}" }, { "a$$$1", "a$a" },
+		{ "${}", "${}" }, { "a$$$1", "a$a" }, { "$1\xc3\xa9", "" }, { "${1}\xc3\xa9", "a\xc3\xa9" },
+		{ "$1\xe2\x82\xac", "a\xe2\x82\xac" },
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		relabel_config r;
