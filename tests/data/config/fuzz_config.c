@@ -4,7 +4,7 @@
  *   W=$PWD; clang -g -O1 -std=c11 -D_GNU_SOURCE \
  *     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$W \
  *     tests/data/config/fuzz_config.c config/config.c scrape/relabel.c lib/*.c \
- *     $(pkg-config --libs yaml-0.1 libpcre2-8) -lm -o fuzz_config
+ *     $(pkg-config --libs yaml-0.1 libpcre2-8 libcjson) -lm -o fuzz_config
  *   mkdir corpus && cp tests/data/config/{good,bad}/*.yml corpus/
  *   ./fuzz_config -max_len=4096 corpus/
  * 2.4M runs (240 s) were clean after the anchor-cycle guard went in. */

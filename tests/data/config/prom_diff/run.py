@@ -4,7 +4,7 @@
 # Prometheus's /api/v1/targets (active and dropped) must equal what driver.c
 # computes with scrape/relabel.c. Manual tool, not part of `make check`:
 #   cc -std=c11 -D_GNU_SOURCE -I$TOP driver.c $TOP/libtinyprom.a \
-#      $(pkg-config --libs yaml-0.1 libpcre2-8) -lm -o driver
+#      $(pkg-config --libs yaml-0.1 libpcre2-8 libcjson) -lm -o driver
 #   TP_BUILDDIR=$TOP python3 run.py FIRST_SEED LAST_SEED
 # Run from this directory; it writes f.yml, prom.log and a TSDB under /tmp.
 import subprocess, sys, json, time, urllib.request, os, signal, tempfile
