@@ -72,6 +72,9 @@ scrape_configs:
     metrics_path: /flag.prom
     static_configs: [{targets: ['127.0.0.1:$files_port']}]
 YML
+# the peers must listen before the first notification goes out (no retry, as Prometheus)
+tcp_up() { (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+retry 10 tcp_up "$hook_port"; retry 10 tcp_up "$files_port"
 bg tp "$TINYPROM" --config.file="$WORK/prometheus.yml" --web.listen-address=127.0.0.1:$tp_port \
 	--storage.tsdb.path="$WORK/data"
 
@@ -110,7 +113,7 @@ check "ALERTS series is written" bash -c "curl -fsS 'http://127.0.0.1:$tp_port/a
 
 # the webhook saw Alertmanager v2 requests
 hook_ok() { ls "$WORK/hook"/req-*.json >/dev/null 2>&1; }
-if retry 10 hook_ok; then ok "the webhook configured as an Alertmanager receives the alert"; else not_ok "the webhook configured as an Alertmanager receives the alert"; fi
+if retry 20 hook_ok; then ok "the webhook configured as an Alertmanager receives the alert"; else not_ok "the webhook configured as an Alertmanager receives the alert"; fi
 first=$(ls "$WORK/hook"/req-*.json | head -1)
 check "the webhook got POST /api/v2/alerts with Content-Type application/json" bash -c "
 head -1 '${first%.json}.hdr' | grep -qx /api/v2/alerts && grep -qi '^Content-Type: application/json' '${first%.json}.hdr'"
