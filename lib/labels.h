@@ -50,6 +50,8 @@ void tp_labels_format(tp_strbuf *sb, const tp_labels *l, bool name_first);
 /* Checks a label name / metric name against Prometheus's legacy charset
  * ([a-zA-Z_][a-zA-Z0-9_]*, and ':' allowed in metric names). */
 bool tp_label_name_valid(const char *s, size_t n);
+/* Whether the NUL-terminated s is valid UTF-8 (label values must be). */
+bool tp_utf8_valid(const char *s);
 bool tp_metric_name_valid(const char *s, size_t n);
 
 /* A builder accumulates set/delete operations over a base set and produces

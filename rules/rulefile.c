@@ -148,21 +148,6 @@ static void free_kvs(rules_kv *kv, size_t n)
 
 /* ---- validation ---- */
 
-static bool utf8_valid(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		int n = *p < 0x80 ? 0 : (*p >> 5) == 6 ? 1 : (*p >> 4) == 14 ? 2 : (*p >> 3) == 30 ? 3 : -1;
-		if (n < 0)
-			return false;
-		p++;
-		for (int i = 0; i < n; i++, p++)
-			if ((*p & 0xc0) != 0x80)
-				return false;
-	}
-	return true;
-}
-
 typedef struct rule_nodes {
 	const yaml_node_t *record, *alert, *expr;
 } rule_nodes;
@@ -230,7 +215,7 @@ static void validate_rule(load_ctx *c, const char *group, size_t idx, rules_rule
 			snprintf(msg, sizeof(msg), "invalid label name: %s", k);
 			rule_err(c, NULL, NULL, group, idx, rname, msg);
 		}
-		if (!utf8_valid(r->labels[i].value)) {
+		if (!tp_utf8_valid(r->labels[i].value)) {
 			snprintf(msg, sizeof(msg), "invalid label value: %s", r->labels[i].value);
 			rule_err(c, NULL, NULL, group, idx, rname, msg);
 		}

@@ -208,21 +208,6 @@ static void set_if_absent(tp_labels_builder *b, const char *name, const char *va
 		tp_lb_set(b, name, value);
 }
 
-static bool label_value_utf8(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p) {
-		int n = *p < 0x80 ? 0 : (*p >> 5) == 6 ? 1 : (*p >> 4) == 14 ? 2 : (*p >> 3) == 30 ? 3 : -1;
-		if (n < 0)
-			return false;
-		p++;
-		for (int i = 0; i < n; i++, p++)
-			if ((*p & 0xc0) != 0x80)
-				return false;
-	}
-	return true;
-}
-
 static void url_append_escaped(tp_strbuf *sb, const char *s)
 {
 	for (; *s; s++) {
@@ -371,7 +356,7 @@ size_t sd_scrape_targets(const config_scrape *sc, const sd_group *groups, size_t
 			for (uint32_t k = 0; k < post.n; k++) {
 				if (strncmp(post.v[k].name, "__", 2) == 0)
 					continue;
-				if (!label_value_utf8(post.v[k].value)) {
+				if (!tp_utf8_valid(post.v[k].value)) {
 					tp_sb_printf(errs, "invalid label value for \"%s\": \"%s\"\n", post.v[k].name, post.v[k].value);
 					bad = true;
 					break;
