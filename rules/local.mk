@@ -22,3 +22,8 @@ TESTS += tests/unit/test_rules
 tests_unit_test_rules_SOURCES = tests/unit/test_rules.c
 tests_unit_test_rules_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_rules_LDADD = $(TEST_LDADD)
+
+# bench/rules-bench: 1,000 rules over 10,000 series (see bench/RESULTS.md)
+noinst_PROGRAMS += bench/rules-bench
+bench_rules_bench_SOURCES = bench/rules-bench.c
+bench_rules_bench_LDADD = libtinyprom.a $(DEP_LIBS)
