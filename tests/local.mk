@@ -6,8 +6,9 @@ EXTRA_DIST += tests/summary.sh
 # prometheus-alertmanager, prometheus-node-exporter), TAP scripts that
 # start everything on 127.0.0.1 and stop what they started.
 TESTS += tests/integration/test_alerting.sh tests/integration/test_prometheus_peer.sh \
-	tests/integration/test_rules_cli.sh \
+	tests/integration/test_rules_cli.sh tests/integration/test_http_sd.sh \
 	tests/integration/test_node_exporter.sh
 EXTRA_DIST += tests/integration/lib.sh tests/integration/test_alerting.sh tests/integration/test_rules_cli.sh \
+	tests/integration/test_http_sd.sh \
 	tests/rules \
 	tests/integration/test_prometheus_peer.sh tests/integration/test_node_exporter.sh
