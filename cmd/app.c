@@ -66,6 +66,52 @@ static int load_config(const api_options *o, config *cfg, char **yaml, tp_strbuf
 	return 0;
 }
 
+/* ---- notifier self-metrics (aggregated over Alertmanagers) ---- */
+
+typedef struct notif_metric {
+	tp_app *app;
+	int which;
+} notif_metric;
+
+static notif_metric g_notif[6];
+
+static double notif_value(void *ud)
+{
+	notif_metric *nm = ud;
+	rules_notifier_stats st;
+	rules_notifier_stats_get(nm->app->notifier, &st);
+	switch (nm->which) {
+	case 0: return (double)st.sent;
+	case 1: return (double)st.errors;
+	case 2: return (double)st.dropped;
+	case 3: return (double)st.queue_length;
+	case 4: return (double)st.queue_capacity;
+	default: return (double)st.alertmanagers;
+	}
+}
+
+static void register_notifier_metrics(tp_app *a, tp_metrics_registry *reg)
+{
+	static const struct {
+		tp_metric_type type;
+		const char *name, *help;
+	} defs[] = {
+		{ TP_METRIC_COUNTER, "prometheus_notifications_sent_total", "Total number of alerts sent." },
+		{ TP_METRIC_COUNTER, "prometheus_notifications_errors_total",
+		  "Total number of sent alerts affected by errors." },
+		{ TP_METRIC_COUNTER, "prometheus_notifications_dropped_total",
+		  "Total number of alerts dropped due to errors when sending to Alertmanager." },
+		{ TP_METRIC_GAUGE, "prometheus_notifications_queue_length", "The number of alert notifications in the queue." },
+		{ TP_METRIC_GAUGE, "prometheus_notifications_queue_capacity", "The capacity of the alert notifications queue." },
+		{ TP_METRIC_GAUGE, "prometheus_notifications_alertmanagers_discovered",
+		  "The number of alertmanagers discovered and active." },
+	};
+	for (int i = 0; i < 6; i++) {
+		g_notif[i] = (notif_metric){ a, i };
+		tp_metrics_func_new(reg, defs[i].type, defs[i].name, defs[i].help, notif_value, &g_notif[i]);
+	}
+}
+
 static int alert_relabel(void *ud, const tp_labels *in, tp_arena *ar, tp_labels *out)
 {
 	tp_app *a = ud;
@@ -141,7 +187,7 @@ int tp_app_start(tp_app *a, const api_options *o, tsdb_head *head, promql_engine
 
 	rules_notifier_opts no = { .external_labels = &a->ext, .relabel = alert_relabel, .relabel_ud = a };
 	a->notifier = rules_notifier_new(&no);
-	rules_manager_opts mo = { .engine = engine, .head = head };
+	rules_manager_opts mo = { .engine = engine, .head = head, .restore_for_state = true };
 	mo.group = group_opts(a, &a->cfg, &a->ext);
 	a->rules = rules_manager_new(&mo);
 	if (apply_rules(a, &a->cfg, &a->ext, &err) != 0) {
@@ -162,6 +208,7 @@ int tp_app_start(tp_app *a, const api_options *o, tsdb_head *head, promql_engine
 	scrape_manager_start(a->scrape);
 	rules_manager_start(a->rules);
 	if (reg) {
+		register_notifier_metrics(a, reg);
 		a->m_reload_ok = tp_metrics_gauge_new(reg, "prometheus_config_last_reload_successful",
 						      "Whether the last configuration reload attempt was successful.");
 		a->m_reload_ts = tp_metrics_gauge_new(reg, "prometheus_config_last_reload_success_timestamp_seconds",

@@ -86,6 +86,7 @@ rules_group_state *rules_group_state_new(const rules_group *cfg, const rules_gro
 	if (g->opts.resend_delay_ms <= 0)
 		g->opts.resend_delay_ms = 60000;
 	g->nrules = cfg->nrules;
+	g->restored = true; /* the manager clears it for groups loaded at start-up */
 	g->rules = tp_xcalloc(cfg->nrules ? cfg->nrules : 1, sizeof(rules_rule_state));
 	for (size_t i = 0; i < cfg->nrules; i++)
 		g->rules[i].rule = &cfg->rules[i];
@@ -150,6 +151,7 @@ void rules_group_state_inherit(rules_group_state *g, rules_group_state *old)
 		}
 	}
 	g->last_eval_ms = old->last_eval_ms;
+	g->restored = old->restored;
 	pthread_mutex_unlock(&old->mu);
 }
 
@@ -543,8 +545,76 @@ static void eval_alerting(rules_group_state *g, rules_rule_state *rs, promql_eng
 		return;
 	}
 	send_alerts(g, rs, ts, a);
-	write_series(rs, head, ol, ov, nout, qts, a);
+	if (g->restored)
+		write_series(rs, head, ol, ov, nout, qts, a);
 	set_error(rs, NULL);
+}
+
+/* ALERTS_FOR_STATE{labels of a}: the last sample in [mint, maxt]. */
+static bool for_state(tsdb_head *head, const rules_alert *a, int64_t mint, int64_t maxt, int64_t *t, double *v)
+{
+	tsdb_matcher *ms = tp_xcalloc(a->labels.n + 1, sizeof(tsdb_matcher));
+	char err[128];
+	size_t nm = 0;
+	bool ok = tsdb_matcher_init(&ms[nm++], TSDB_MATCH_EQ, TP_METRIC_NAME, "ALERTS_FOR_STATE", err, sizeof err) == 0;
+	for (uint32_t i = 0; ok && i < a->labels.n; i++)
+		ok = tsdb_matcher_init(&ms[nm++], TSDB_MATCH_EQ, a->labels.v[i].name, a->labels.v[i].value, err,
+				       sizeof err) == 0;
+	bool found = false;
+	if (ok) {
+		tsdb_querier *q = tsdb_querier_new(head, mint, maxt);
+		tsdb_series_set *ss = tsdb_querier_select(q, ms, nm);
+		tsdb_sample *buf = NULL;
+		size_t cap = 0;
+		while (tsdb_series_set_next(ss)) {
+			/* the exact label set: ALERTS_FOR_STATE plus the alert's labels */
+			if (tsdb_series_set_labels(ss)->n != a->labels.n + 1)
+				continue;
+			size_t n = tsdb_series_set_samples(ss, mint, maxt, &buf, &cap);
+			if (n) {
+				*t = buf[n - 1].t;
+				*v = buf[n - 1].v;
+				found = true;
+			}
+		}
+		free(buf);
+		tsdb_series_set_free(ss);
+		tsdb_querier_free(q);
+	}
+	for (size_t i = 0; i < nm; i++)
+		tsdb_matcher_free(&ms[i]);
+	free(ms);
+	return found;
+}
+
+static void restore_for_state(rules_group_state *g, tsdb_head *head, int64_t ts)
+{
+	for (size_t i = 0; i < g->nrules; i++) {
+		rules_rule_state *rs = &g->rules[i];
+		int64_t hold = rs->rule->for_ms;
+		if (!rs->rule->alerting || hold < RULES_FOR_GRACE_PERIOD_MS)
+			continue;
+		for (size_t k = 0; k < rs->nalerts; k++) {
+			rules_alert *a = &rs->alerts[k];
+			if (a->state == RULES_ALERT_INACTIVE)
+				continue;
+			int64_t t;
+			double v;
+			if (!for_state(head, a, ts - RULES_OUTAGE_TOLERANCE_MS, ts, &t, &v) || tsdb_is_stale_nan(v))
+				continue;
+			int64_t down_at = t / 1000 * 1000;
+			int64_t active_at = (int64_t)v * 1000;
+			int64_t remaining = hold - (down_at - active_at);
+			if (remaining <= 0) {
+				/* it was firing when we went down; the next evaluation says if it still is */
+			} else if (remaining < RULES_FOR_GRACE_PERIOD_MS) {
+				active_at = ts + RULES_FOR_GRACE_PERIOD_MS - hold;
+			} else {
+				active_at += ts - down_at;
+			}
+			a->active_at_ms = active_at;
+		}
+	}
 }
 
 void rules_group_eval(rules_group_state *g, promql_engine *e, tsdb_head *head, int64_t ts_ms)
@@ -567,6 +637,10 @@ void rules_group_eval(rules_group_state *g, promql_engine *e, tsdb_head *head, i
 		rs->last_eval_ms = ts_ms;
 		rs->eval_seconds = (double)(tp_mono_ns() - r0) / 1e9;
 		tp_arena_reset(&a);
+	}
+	if (!g->restored) {
+		restore_for_state(g, head, ts_ms);
+		g->restored = true;
 	}
 	g->last_eval_ms = ts_ms;
 	g->eval_seconds = (double)(tp_mono_ns() - t0) / 1e9;

@@ -94,6 +94,7 @@ typedef struct rules_group_state {
 	size_t nrules;
 	int64_t last_eval_ms;
 	double eval_seconds;
+	bool restored;                   /* false until ALERTS_FOR_STATE was read back (start-up) */
 	pthread_mutex_t mu;              /* guards everything above against API readers */
 } rules_group_state;
 
@@ -104,8 +105,15 @@ void rules_group_state_free(rules_group_state *g);
  * for, labels and annotations keep their alerts. */
 void rules_group_state_inherit(rules_group_state *g, rules_group_state *old);
 
-/* Evaluates every rule of the group at ts_ms, appending outputs to head. */
+/* Evaluates every rule of the group at ts_ms, appending outputs to head.
+ * A group that is not `restored` yet (start-up) writes no ALERTS series in
+ * this evaluation; afterwards its alerts that are active again take their
+ * ActiveAt back from ALERTS_FOR_STATE, as Prometheus's RestoreForState
+ * (outage tolerance 1h, grace period 10m, rules with `for` >= 10m). */
 void rules_group_eval(rules_group_state *g, promql_engine *e, tsdb_head *head, int64_t ts_ms);
+
+#define RULES_OUTAGE_TOLERANCE_MS (3600 * 1000)
+#define RULES_FOR_GRACE_PERIOD_MS (10 * 60 * 1000)
 
 /* The evaluation timestamp of the group's next run after now_ms, aligned as
  * Prometheus aligns it (a stable offset derived from the group's name and

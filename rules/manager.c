@@ -32,6 +32,7 @@ struct rules_manager {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	bool running, stop, changed;
+	bool loaded;                  /* a first update happened */
 	pthread_t th;
 };
 
@@ -100,8 +101,14 @@ int rules_manager_update(rules_manager *m, const char *const *paths, size_t n, t
 	int64_t *next = tp_xcalloc(ng ? ng : 1, sizeof(int64_t));
 	size_t k = 0;
 	for (size_t i = 0; i < nf; i++)
-		for (size_t j = 0; j < files[i].ngroups; j++)
-			groups[k++] = rules_group_state_new(&files[i].groups[j], &m->o.group);
+		for (size_t j = 0; j < files[i].ngroups; j++) {
+			groups[k] = rules_group_state_new(&files[i].groups[j], &m->o.group);
+			/* only groups of the first load restore `for` state (after a restart) */
+			if (m->o.restore_for_state && !m->loaded)
+				groups[k]->restored = false;
+			k++;
+		}
+	m->loaded = true;
 
 	pthread_rwlock_wrlock(&m->rw);
 	for (size_t i = 0; i < ng; i++) {

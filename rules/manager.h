@@ -23,6 +23,7 @@ typedef struct rules_manager_opts {
 	tsdb_head *head;
 	rules_group_opts group;       /* intervals, resend delay, external labels/URL, notify */
 	promql_parse_opts parse;
+	bool restore_for_state;       /* the server: groups of the first load restore `for` state */
 } rules_manager_opts;
 
 rules_manager *rules_manager_new(const rules_manager_opts *o);

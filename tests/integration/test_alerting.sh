@@ -109,6 +109,10 @@ assert abs((p(a['startsAt'])-p('$tp_active')).total_seconds())<0.002, (a['starts
 check "generatorURL links to the expression" json "
 a=[x for x in d if x['labels'].get('alertname')=='FlagRaised'][0]
 assert '/graph?g0.expr=flag+%3D%3D+1' in a['generatorURL'], a['generatorURL']" <<<"$got"
+check "notification self-metrics: two Alertmanagers, alerts sent" bash -c "
+m=\$(curl -fsS http://127.0.0.1:$tp_port/metrics)
+echo \"\$m\" | grep -qx 'prometheus_notifications_alertmanagers_discovered 2' &&
+echo \"\$m\" | awk '/^prometheus_notifications_sent_total /{exit !(\$2 > 0)}'"
 check "ALERTS series is written" bash -c "curl -fsS 'http://127.0.0.1:$tp_port/api/v1/query?query=ALERTS%7Balertstate%3D%22firing%22%7D' | grep -q FlagRaised"
 
 # the webhook saw Alertmanager v2 requests
