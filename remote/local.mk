@@ -15,3 +15,13 @@ TESTS += tests/unit/test_remote
 tests_unit_test_remote_SOURCES = tests/unit/test_remote.c
 tests_unit_test_remote_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_remote_LDADD = $(TEST_LDADD)
+
+if FUZZING
+# libFuzzer target for the remote-write receiver (see the file's header)
+noinst_PROGRAMS += tests/fuzz/fuzz_remote_write
+tests_fuzz_fuzz_remote_write_SOURCES = tests/fuzz/fuzz_remote_write.c remote/codec.c
+nodist_tests_fuzz_fuzz_remote_write_SOURCES = remote/remote.pb-c.c
+tests_fuzz_fuzz_remote_write_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_remote_write_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_remote_write_LDADD = libtinyprom.a $(DEP_LIBS)
+endif
