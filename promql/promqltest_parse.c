@@ -5,7 +5,11 @@
  * Invariants: lines are stripped and comment lines are empty lines before
  * any command sees them; every allocation goes to the file's arena (value
  * slots are expanded straight into arena arrays, never one malloc per
- * sample); a parse error frees the whole file, as upstream rejects it. */
+ * sample); a parse error frees the whole file, as upstream rejects it.
+ * Known gaps: histogram literals {{...}} are opaque slots (their evals are
+ * skipped); `@st` start-timestamp lines are dropped; a leading-zero
+ * integer value (010) is decimal, where Go would read octal (no file has
+ * one). */
 #include "config.h"
 #include "promql/promqltest.h"
 
