@@ -60,13 +60,15 @@ int main(int argc, char **argv)
 				       "0.5", "1", "2.5", "5", "10", "+Inf" };
 	static const char *codes[3] = { "200", "404", "500" };
 	size_t ngen = (size_t)instances * 3 * 2 + (size_t)hist_instances * 12;
-	gen *g = tp_xcalloc(ngen, sizeof(gen));
-	char **strs = tp_xcalloc((size_t)instances * 8 + 64, sizeof(char *));
+	tp_arena ga; /* generator strings and arrays */
+	tp_arena_init(&ga);
+	gen *g = tp_arena_zalloc(&ga, ngen * sizeof(gen));
+	char **strs = tp_arena_zalloc(&ga, ((size_t)instances * 8 + 64) * sizeof(char *));
 	size_t k = 0;
 	for (int i = 0; i < instances; i++) {
-		char *inst = strs[i] = tp_xmalloc(32);
+		char *inst = strs[i] = tp_arena_alloc(&ga, 32);
 		snprintf(inst, 32, "host-%d", i);
-		char *job = tp_xmalloc(16);
+		char *job = tp_arena_alloc(&ga, 16);
 		snprintf(job, 16, "job-%d", i % 10);
 		for (int c = 0; c < 3; c++) {
 			gen *x = &g[k++];
@@ -79,7 +81,7 @@ int main(int argc, char **argv)
 		}
 		for (int c = 0; c < 3; c++) {
 			gen *x = &g[k++];
-			char *cpu = tp_xmalloc(8);
+			char *cpu = tp_arena_alloc(&ga, 8);
 			snprintf(cpu, 8, "%d", c);
 			x->v[0] = (tp_label){ "__name__", "cpu_usage" };
 			x->v[1] = (tp_label){ "cpu", cpu };
@@ -187,5 +189,6 @@ int main(int argc, char **argv)
 	free(lat);
 	promql_engine_free(eng);
 	tsdb_head_free(head);
+	tp_arena_free(&ga);
 	return 0;
 }

@@ -385,9 +385,113 @@ static int64_t k_param(ev *e, double f)
 	return (int64_t)f;
 }
 
+/* xxHash64 (seed 0), as github.com/cespare/xxhash computes it. */
+#define XP1 0x9E3779B185EBCA87ULL
+#define XP2 0xC2B2AE3D27D4EB4FULL
+#define XP3 0x165667B19E3779F9ULL
+#define XP4 0x85EBCA77C2B2AE63ULL
+#define XP5 0x27D4EB2F165667C5ULL
+
+static uint64_t rotl64(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+static uint64_t xround(uint64_t acc, uint64_t in)
+{
+	acc += in * XP2;
+	acc = rotl64(acc, 31);
+	return acc * XP1;
+}
+
+static uint64_t xmerge(uint64_t acc, uint64_t v)
+{
+	acc ^= xround(0, v);
+	return acc * XP1 + XP4;
+}
+
+static uint64_t rd64(const unsigned char *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v; /* little-endian hosts */
+}
+
+static uint32_t rd32(const unsigned char *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+uint64_t promql_xxh64(const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	const unsigned char *end = p + n;
+	uint64_t h;
+	if (n >= 32) {
+		uint64_t v1 = XP1 + XP2, v2 = XP2, v3 = 0, v4 = (uint64_t)0 - XP1;
+		while (end - p >= 32) {
+			v1 = xround(v1, rd64(p));
+			v2 = xround(v2, rd64(p + 8));
+			v3 = xround(v3, rd64(p + 16));
+			v4 = xround(v4, rd64(p + 24));
+			p += 32;
+		}
+		h = rotl64(v1, 1) + rotl64(v2, 7) + rotl64(v3, 12) + rotl64(v4, 18);
+		h = xmerge(h, v1);
+		h = xmerge(h, v2);
+		h = xmerge(h, v3);
+		h = xmerge(h, v4);
+	} else {
+		h = XP5;
+	}
+	h += (uint64_t)n;
+	while (end - p >= 8) {
+		h ^= xround(0, rd64(p));
+		h = rotl64(h, 27) * XP1 + XP4;
+		p += 8;
+	}
+	if (end - p >= 4) {
+		h ^= (uint64_t)rd32(p) * XP1;
+		h = rotl64(h, 23) * XP2 + XP3;
+		p += 4;
+	}
+	while (p < end) {
+		h ^= (uint64_t)*p * XP5;
+		h = rotl64(h, 11) * XP1;
+		p++;
+	}
+	h ^= h >> 33;
+	h *= XP2;
+	h ^= h >> 29;
+	h *= XP3;
+	h ^= h >> 32;
+	return h;
+}
+
+/* Prometheus's labels.Hash: xxHash64 of name 0xff value 0xff ... */
 static uint64_t ratio_hash(const tp_labels *l)
 {
-	return tp_labels_hash(l);
+	size_t n = 0;
+	for (uint32_t i = 0; i < l->n; i++)
+		n += strlen(l->v[i].name) + strlen(l->v[i].value) + 2;
+	unsigned char stackbuf[1024];
+	unsigned char *b = n <= sizeof(stackbuf) ? stackbuf : tp_xmalloc(n);
+	size_t o = 0;
+	for (uint32_t i = 0; i < l->n; i++) {
+		size_t ln = strlen(l->v[i].name), lv = strlen(l->v[i].value);
+		memcpy(b + o, l->v[i].name, ln);
+		o += ln;
+		b[o++] = 0xff;
+		memcpy(b + o, l->v[i].value, lv);
+		o += lv;
+		b[o++] = 0xff;
+	}
+	uint64_t h = promql_xxh64(b, o);
+	if (b != stackbuf)
+		free(b);
+	return h;
 }
 
 static ev_value agg_k(ev *e, const promql_node *n, const ev_value *in, const double *param)

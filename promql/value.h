@@ -120,6 +120,8 @@ ev_value promql_ev_call(ev *e, const promql_node *n);
 
 /* ---- aggregate.c ---- */
 ev_value promql_ev_aggregate(ev *e, const promql_node *n);
+/* xxHash64 with seed 0 (Prometheus's labels.Hash, used by limit_ratio). */
+uint64_t promql_xxh64(const void *data, size_t n);
 /* quantile over values (sorted in place), as Prometheus's quantile(). */
 double promql_quantile(double q, double *vals, size_t n);
 

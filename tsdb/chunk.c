@@ -16,11 +16,11 @@
  * A class is a unary prefix (k ones, then a zero unless k is the last
  * class) followed by a signed field of the class's width. ORDER CLASSES:
  * the tables are part of the format. */
-static const uint8_t ts_bits[] = { 0, 5, 9, 13, 20, 64 };
+static const uint8_t ts_bits[] = { 0, 4, 7, 11, 20, 64 };
 #define TS_NCLASS 6
 #define INT_ESC 0xff
-static const uint8_t int_bits[] = { 0, 5, 9, 14, 22, 34, 56, INT_ESC };
-#define INT_NCLASS 8
+static const uint8_t int_bits[] = { 0, 4, 7, 10, 14, 20, 30, 42, 56, INT_ESC };
+#define INT_NCLASS 10
 #define INT_LIMIT 9007199254740992.0  /* 2^53 */
 
 static inline uint64_t f2u(double v)
@@ -184,7 +184,7 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 	uint8_t last = a->bs.nbits & 7 ? a->bs.buf[a->bs.nbits >> 3] : 0;
 	uint64_t vb = f2u(v);
 	int64_t iv = 0;
-	bool ok;
+	bool ok, just_escaped = false;
 	if (a->n == 0) {
 		int k = -1;
 		if (a->force_scale == TSDB_CHUNK_FORCE_XOR)
@@ -253,8 +253,10 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 					ok = tsdb_bstream_write_bits(&a->bs, (1u << (INT_NCLASS - 1)) - 1, INT_NCLASS - 1) &&
 					     tsdb_bstream_write_bits(&a->bs, vb >> 32, 32) &&
 					     tsdb_bstream_write_bits(&a->bs, vb & 0xffffffffu, 32);
-					if (ok)
+					if (ok) {
 						a->nesc++;
+						just_escaped = true;
+					}
 				}
 			} else if (ok) {
 				ok = put_xor(a, vb);
@@ -276,9 +278,12 @@ bool tsdb_chunk_app_append(tsdb_chunk_app *a, int64_t t, double v)
 	a->vbits = vb;
 	a->n++;
 	set_header(a->bs.buf, a->n, a->int_mode);
-	/* many escapes: the values are not decimal after all; switch the
-	 * chunk to XOR when that is smaller (checked at 4, 8, 16, ... escapes) */
-	if (a->int_mode && !a->no_rescale && a->nesc >= 4 && (a->nesc & (a->nesc - 1)) == 0 && a->force_scale == -1)
+	/* the values may not be decimal after all: switch the chunk to XOR when
+	 * that is smaller (checked at 16, 32, ... samples and at 4, 8, ...
+	 * escapes: a function of the bytes, so resume makes the same choice) */
+	bool esc_check = just_escaped && a->nesc >= 4 && (a->nesc & (a->nesc - 1)) == 0;
+	bool n_check = a->n >= 16 && (a->n & (a->n - 1)) == 0;
+	if (a->int_mode && !a->no_rescale && a->force_scale == -1 && (esc_check || n_check))
 		switch_xor(a);
 	return true;
 }

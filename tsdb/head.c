@@ -76,6 +76,8 @@ tsdb_head *tsdb_head_new(const tsdb_options *opts)
 	if (h->opts.chunk_samples > TSDB_CHUNK_MAX_SAMPLES)
 		h->opts.chunk_samples = TSDB_CHUNK_MAX_SAMPLES;
 	pthread_rwlock_init(&h->trunc_lock, NULL);
+	pthread_mutex_init(&h->gate_mu, NULL);
+	pthread_cond_init(&h->gate_cv, NULL);
 	pthread_rwlock_init(&h->post_lock, NULL);
 	pthread_mutex_init(&h->seg_mu, NULL);
 	for (int i = 0; i < NSTRIPES; i++)
@@ -126,6 +128,8 @@ void tsdb_head_free(tsdb_head *h)
 		pthread_mutex_destroy(&h->stripes[i]);
 	tsdb_pindex_free(&h->post);
 	pthread_rwlock_destroy(&h->trunc_lock);
+	pthread_mutex_destroy(&h->gate_mu);
+	pthread_cond_destroy(&h->gate_cv);
 	pthread_rwlock_destroy(&h->post_lock);
 	pthread_mutex_destroy(&h->seg_mu);
 	free(h);
@@ -554,8 +558,32 @@ void tsdb_appender_free(tsdb_appender *a)
 
 /* ---- truncation ---- */
 
+void tsdb_head_querier_enter(tsdb_head *h)
+{
+	pthread_mutex_lock(&h->gate_mu);
+	while (h->truncating)
+		pthread_cond_wait(&h->gate_cv, &h->gate_mu);
+	h->queriers++;
+	pthread_mutex_unlock(&h->gate_mu);
+}
+
+void tsdb_head_querier_exit(tsdb_head *h)
+{
+	pthread_mutex_lock(&h->gate_mu);
+	if (--h->queriers == 0)
+		pthread_cond_broadcast(&h->gate_cv);
+	pthread_mutex_unlock(&h->gate_mu);
+}
+
 size_t tsdb_head_truncate(tsdb_head *h, int64_t mint_ms)
 {
+	/* reader preference: wait until no querier is alive, then keep new
+	 * ones out until done (a thread must not hold a querier here) */
+	pthread_mutex_lock(&h->gate_mu);
+	while (h->queriers > 0 || h->truncating)
+		pthread_cond_wait(&h->gate_cv, &h->gate_mu);
+	h->truncating = true;
+	pthread_mutex_unlock(&h->gate_mu);
 	pthread_rwlock_wrlock(&h->trunc_lock);
 	int64_t cur = h->min_valid_t;
 	if (mint_ms > cur)
@@ -623,6 +651,10 @@ size_t tsdb_head_truncate(tsdb_head *h, int64_t mint_ms)
 	h->mint = nmint;
 	h->maxt = nmaxt;
 	pthread_rwlock_unlock(&h->trunc_lock);
+	pthread_mutex_lock(&h->gate_mu);
+	h->truncating = false;
+	pthread_cond_broadcast(&h->gate_cv);
+	pthread_mutex_unlock(&h->gate_mu);
 	return removed;
 }
 

@@ -7,9 +7,10 @@
  *    (first, last) pair under the series' stripe lock;
  *  - the head chunk (hbuf, app) is read and written only under the stripe
  *    lock of the series (stripe = ref % NSTRIPES);
- *  - nodes and series are freed only by truncate, which holds trunc_lock
- *    for writing; appenders (while adding/committing) and queriers (for
- *    their whole life) hold it for reading. */
+ *  - nodes and series are freed only by truncate, which first waits until
+ *    no querier is alive (new ones wait for it to finish) and then holds
+ *    trunc_lock for writing; appenders hold it for reading while adding or
+ *    committing. */
 #ifndef TSDB_HEAD_INTERNAL_H
 #define TSDB_HEAD_INTERNAL_H
 
@@ -80,7 +81,11 @@ typedef struct shard {
 
 struct tsdb_head {
 	tsdb_options opts;
-	pthread_rwlock_t trunc_lock;
+	pthread_rwlock_t trunc_lock;  /* appenders: read, within one call; truncate: write */
+	pthread_mutex_t gate_mu;      /* queriers: a count, so any thread may free one */
+	pthread_cond_t gate_cv;
+	uint32_t queriers;            /* live queriers */
+	bool truncating;              /* a truncation is running: new queriers wait */
 	mseries **seg[NSEGS];  /* ref -> series; segments never move */
 	pthread_mutex_t seg_mu;
 	uint32_t next_ref;     /* atomic */
@@ -98,6 +103,8 @@ struct tsdb_head {
 };
 
 mseries *tsdb_head_get(tsdb_head *h, uint32_t ref) TP_INTERNAL;
+void tsdb_head_querier_enter(tsdb_head *h) TP_INTERNAL;
+void tsdb_head_querier_exit(tsdb_head *h) TP_INTERNAL;
 static inline pthread_mutex_t *stripe_of(tsdb_head *h, uint32_t ref)
 {
 	return &h->stripes[ref & (NSTRIPES - 1)];

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0
  * querier.c - select by matchers over the postings index, snapshots of
  * series, bulk decoding and seekable iterators, label names and values.
- * Invariants: a querier holds the head's trunc_lock for reading for its
- * whole life, so no chunk or series it can see is freed; a series set
+ * Invariants: while a querier lives, truncation waits (and nothing else
+ * frees chunks or series), so no chunk or series it can see is freed; a series set
  * snapshots, per series, the (first, last) full chunks and a copy of the
  * head chunk taken under the series' stripe lock, so later commits do not
  * change what it returns and decoding needs no lock. */
@@ -42,7 +42,7 @@ tsdb_querier *tsdb_querier_new(tsdb_head *h, int64_t mint_ms, int64_t maxt_ms)
 	q->h = h;
 	q->mint = mint_ms;
 	q->maxt = maxt_ms;
-	pthread_rwlock_rdlock(&h->trunc_lock);
+	tsdb_head_querier_enter(h);
 	return q;
 }
 
@@ -50,7 +50,7 @@ void tsdb_querier_free(tsdb_querier *q)
 {
 	if (!q)
 		return;
-	pthread_rwlock_unlock(&q->h->trunc_lock);
+	tsdb_head_querier_exit(q->h);
 	free(q);
 }
 

@@ -151,8 +151,9 @@ typedef struct tsdb_sample {
 	double v;
 } tsdb_sample;
 
-/* A querier sees the samples committed before it was created, within
- * [mint_ms, maxt_ms]. */
+/* A querier reads within [mint_ms, maxt_ms]. Each select sees the samples
+ * committed before it ran (a per-set snapshot: later commits do not change
+ * a series set). While a querier lives, tsdb_head_truncate waits. */
 tsdb_querier *tsdb_querier_new(tsdb_head *h, int64_t mint_ms, int64_t maxt_ms);
 void tsdb_querier_free(tsdb_querier *q);
 

@@ -19,6 +19,7 @@
 #include "lib/labels.h"
 #include "lib/strbuf.h"
 #include "promql/engine.h"
+#include "promql/value.h"
 #include "tsdb/tsdb.h"
 
 typedef struct fx {
@@ -553,6 +554,15 @@ static void test_range_subquery_at(void **state)
 	promql_result_free(&r);
 }
 
+static void test_xxh64(void **state)
+{
+	(void)state;
+	assert_int_equal(promql_xxh64("", 0), 0xef46db3751d8e999ULL);
+	assert_int_equal(promql_xxh64("abc", 3), 0x44bc2cf5ad770999ULL);
+	const char *s = "Nobody inspects the spammish repetition";
+	assert_int_equal(promql_xxh64(s, strlen(s)), 0xfbcea83c8a378bf1ULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -570,6 +580,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_info_function, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_more_aggregations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_range_subquery_at, setup, teardown),
+		cmocka_unit_test(test_xxh64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
