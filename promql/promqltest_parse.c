@@ -6,8 +6,8 @@
  * any command sees them; every allocation goes to the file's arena (value
  * slots are expanded straight into arena arrays, never one malloc per
  * sample); a parse error frees the whole file, as upstream rejects it.
- * Known gaps: histogram literals {{...}} are opaque slots (their evals are
- * skipped); `@st` start-timestamp lines are dropped; a leading-zero
+ * Known gaps: histogram literals {{...}} are checked but not built (their
+ * evals are skipped); `@st` start-timestamp lines are dropped; a leading-zero
  * integer value (010) is decimal, where Go would read octal (no file has
  * one). */
 #include "config.h"
