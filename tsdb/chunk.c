@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0
  * chunk.c - the chunk codec (layout in tsdb/README.md).
- * Invariants: bytes 0..1 hold the big-endian sample count (bit 15: integer
- * value mode), rewritten on every append; after a failed append the
- * stream and state are exactly as before; values are handled as raw bits
- * only, so NaN payloads and -0.0 survive. */
+ * Invariants: bytes 0..1 hold the big-endian sample count (bit 15: decimal
+ * value mode), rewritten on every append; after a failed append the bytes
+ * and state are exactly as before; the only bits ever rewritten are the
+ * run code at the tail; values are handled as raw bits only, so NaN
+ * payloads and -0.0 survive. */
 #include "config.h"
 #include "tsdb/chunk.h"
 
@@ -599,9 +600,10 @@ int tsdb_chunk_app_resume(tsdb_chunk_app *a, uint8_t *buf, size_t len, size_t ca
 
 /* ---- bulk decoder ----
  * The same format as step(), with the reader state in locals so that it
- * stays in registers; the common cases (dod 0, value unchanged) take one
- * bit test each. Falls back to step() for the first sample and near the
- * end of the bytes, where the 8-byte refill cannot be used. */
+ * stays in registers; a run of samples with the base interval and value
+ * code zero is emitted in a tight loop without reading bits. step() only
+ * decodes the first sample; near the end of the bytes REFILL loads byte by
+ * byte, and every consumption is bounds-checked (TAKE/SKIP). */
 
 #define REFILL()                                                                              \
 	do {                                                                                  \

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0
- * chunk.h - Gorilla-style chunk codec: delta-of-delta timestamps with
- * classes tuned to millisecond scrape jitter, and values either XOR'd
- * floats or, for chunks whose first value is an integer, delta-of-delta
- * integers with a raw-float escape. Layout: tsdb/README.md.
+ * chunk.h - Gorilla-style chunk codec: intervals coded against a base
+ * interval with classes tuned to millisecond scrape jitter, values either
+ * XOR'd floats (Gorilla) or, for chunks of decimal values (iv / 10^k),
+ * delta-of-delta integers with a raw-float escape; runs of samples with
+ * the base interval and an unchanged value code cost a few bits in all.
+ * Layout: tsdb/README.md.
  * Invariants: a chunk is self-describing (the appender state can be
  * rebuilt from its bytes); iterators only read the bytes, never write
  * them; every value, NaN payloads included, reads back bit-exact. */

@@ -76,10 +76,37 @@ static int cmp_u32(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Two-pass LSD radix sort (16 bits a pass) for big unions. */
+static void radix_sort(uint32_t *v, size_t n)
+{
+	uint32_t *tmp = tp_xmalloc(n * sizeof(uint32_t));
+	size_t *cnt = tp_xcalloc(1 << 16, sizeof(size_t));
+	for (unsigned shift = 0; shift < 32; shift += 16) {
+		memset(cnt, 0, (1 << 16) * sizeof(size_t));
+		for (size_t i = 0; i < n; i++)
+			cnt[(v[i] >> shift) & 0xffff]++;
+		size_t sum = 0;
+		for (size_t b = 0; b < (1 << 16); b++) {
+			size_t c = cnt[b];
+			cnt[b] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[cnt[(v[i] >> shift) & 0xffff]++] = v[i];
+		memcpy(v, tmp, n * sizeof(uint32_t));
+	}
+	free(cnt);
+	free(tmp);
+}
+
 /* Lists of different values of one name are disjoint: sorting is enough. */
 static void refs_sort(refs *r, size_t nlists)
 {
-	if (nlists > 1)
+	if (nlists <= 1)
+		return;
+	if (r->n >= 4096)
+		radix_sort(r->v, r->n);
+	else
 		qsort(r->v, r->n, sizeof(uint32_t), cmp_u32);
 }
 

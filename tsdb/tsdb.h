@@ -78,7 +78,9 @@ size_t tsdb_head_truncate(tsdb_head *h, int64_t mint_ms);
 /* Hooks for a write-ahead log (optional; set before the head is used).
  * series_created runs once per new series, before its ref is handed out,
  * and must not call into the head. samples_committed runs at commit with
- * the accepted samples, before they become visible. */
+ * the accepted samples, before they become visible (a sample that another
+ * appender's commit made out of order meanwhile is in the batch, and is
+ * then dropped and counted). */
 typedef struct tsdb_ref_sample {
 	uint32_t ref;
 	int64_t t;

@@ -387,6 +387,34 @@ static void test_matchers(void **state)
 #undef Q
 }
 
+static void test_big_union(void **state)
+{
+	(void)state;
+	/* unions of big postings lists (radix-sorted) combined with others */
+	tsdb_head *h = tsdb_head_new(NULL);
+	tsdb_appender *a = tsdb_appender_new(h);
+	const char *g[] = { "a", "b", "c" };
+	for (int i = 0; i < 12000; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "%05d", i);
+		tp_label b[3] = { { "__name__", "m" }, { "g", g[(i * 7) % 3] }, { "id", id } };
+		tp_labels l = { b, 3 };
+		assert_int_equal(tsdb_appender_add(a, &l, i, i, NULL), TSDB_OK);
+	}
+	tsdb_appender_commit(a);
+	tsdb_appender_free(a);
+	mspec s[2] = { { TSDB_MATCH_RE, "g", "a|b" }, { TSDB_MATCH_RE, "id", "0.*" } };
+	assert_int_equal(sel(h, INT64_MIN, INT64_MAX, s, 1, NULL, NULL, 0), 8000);
+	s[0].value = "[ab]";
+	assert_int_equal(sel(h, INT64_MIN, INT64_MAX, s, 1, NULL, NULL, 0), 8000);
+	/* ids 00000..09999 starting with 0: 10000 of them, two thirds in a|b */
+	size_t n = sel(h, INT64_MIN, INT64_MAX, s, 2, NULL, NULL, 0);
+	assert_true(n >= 6666 && n <= 6667);
+	s[0] = (mspec){ TSDB_MATCH_NRE, "g", "a|b" };
+	assert_int_equal(sel(h, INT64_MIN, INT64_MAX, s, 1, NULL, NULL, 0), 4000);
+	tsdb_head_free(h);
+}
+
 /* ---- randomized comparison against a naive model ---- */
 
 enum { RS = 40, RT = 700 };
@@ -817,6 +845,7 @@ int main(void)
 		cmocka_unit_test(test_commit_rollback),
 		cmocka_unit_test(test_order_rules),
 		cmocka_unit_test(test_matchers),
+		cmocka_unit_test(test_big_union),
 		cmocka_unit_test(test_randomized),
 		cmocka_unit_test(test_truncate),
 		cmocka_unit_test(test_hooks),
