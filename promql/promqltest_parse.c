@@ -5,7 +5,11 @@
  * Invariants: lines are stripped and comment lines are empty lines before
  * any command sees them; every allocation goes to the file's arena (value
  * slots are expanded straight into arena arrays, never one malloc per
- * sample); a parse error frees the whole file, as upstream rejects it. */
+ * sample); a parse error frees the whole file, as upstream rejects it.
+ * Known gaps: histogram literals {{...}} are checked but not built (their
+ * evals are skipped); `@st` start-timestamp lines are dropped; a leading-zero
+ * integer value (010) is decimal, where Go would read octal (no file has
+ * one). */
 #include "config.h"
 #include "promql/promqltest.h"
 
@@ -425,11 +429,83 @@ static int parse_count(const char *s, size_t end, size_t *p, uint64_t *out)
 }
 
 /* Index just past the `}}` closing a histogram literal starting at i. */
+static bool word_is(const char *w, size_t wn, const char *lit);
+
+/* Checks the inside of a histogram literal (§5.4): space-separated
+ * key:value items, each key at most once, values of the key's kind. The
+ * histogram itself is not built (the runner skips its evals). */
+static bool hist_body_valid(const char *s, size_t n)
+{
+	static const char *const keys[] = { "schema", "sum", "count", "z_bucket", "z_bucket_w", "buckets",
+					    "offset", "n_buckets", "n_offset", "counter_reset_hint",
+					    "custom_values" };
+	unsigned seen = 0;
+	size_t i = 0;
+	for (;;) {
+		skip_ws(s, n, &i);
+		if (i >= n)
+			return true;
+		size_t st = i;
+		while (i < n && s[i] != ':' && !is_ws(s[i]))
+			i++;
+		if (i >= n || s[i] != ':')
+			return false;
+		size_t k = 0;
+		while (k < TP_ARRAY_LEN(keys) && !(strlen(keys[k]) == i - st && memcmp(keys[k], s + st, i - st) == 0))
+			k++;
+		if (k == TP_ARRAY_LEN(keys) || (seen & (1u << k)))
+			return false;
+		seen |= 1u << k;
+		i++;
+		const char *key = keys[k];
+		if (strstr(key, "buckets") || strcmp(key, "custom_values") == 0) {
+			if (i >= n || s[i] != '[')
+				return false;
+			i++;
+			for (;;) {
+				skip_ws(s, n, &i);
+				if (i < n && s[i] == ']') {
+					i++;
+					break;
+				}
+				size_t e = i;
+				while (e < n && !is_ws(s[e]) && s[e] != ']')
+					e++;
+				double v;
+				if (parse_float(s, e, &i, &v, true) != 0 || i != e)
+					return false;
+			}
+		} else if (strcmp(key, "counter_reset_hint") == 0) {
+			size_t e = i;
+			while (e < n && !is_ws(s[e]))
+				e++;
+			if (!word_is(s + i, e - i, "unknown") && !word_is(s + i, e - i, "reset") &&
+			    !word_is(s + i, e - i, "not_reset") && !word_is(s + i, e - i, "gauge"))
+				return false;
+			i = e;
+		} else {
+			size_t e = i;
+			while (e < n && !is_ws(s[e]))
+				e++;
+			double v;
+			if (parse_float(s, e, &i, &v, true) != 0 || i != e)
+				return false;
+			bool integral = strcmp(key, "schema") == 0 || strstr(key, "offset");
+			if (integral && (v != floor(v) || isinf(v)))
+				return false;
+			if (strcmp(key, "z_bucket_w") == 0 && !(v >= 0))
+				return false;
+		}
+		if (i < n && !is_ws(s[i]))
+			return false;
+	}
+}
+
 static size_t hist_end(const char *s, size_t n, size_t i)
 {
 	for (size_t j = i + 2; j + 1 < n; j++)
 		if (s[j] == '}' && s[j + 1] == '}')
-			return j + 2;
+			return hist_body_valid(s + i + 2, j - i - 2) ? j + 2 : 0;
 	return 0;
 }
 

@@ -91,6 +91,17 @@ static void test_values_expand(void **state)
 	assert_int_equal(expand(&a, "{{sum:1}}+{{sum:2}}x3", &s, &n), 0);
 	assert_int_equal(n, 4);
 
+	/* literal contents are checked (§5.4) */
+	assert_int_equal(expand(&a, "{{}} {{schema:-53 custom_values:[1 2] buckets:[1 0 3] counter_reset_hint:gauge}}",
+				&s, &n),
+			 0);
+	assert_int_equal(expand(&a, "{{sum:NaN count:Inf z_bucket_w:0.001 n_buckets:[1] n_offset:-2}}", &s, &n), 0);
+	assert_int_equal(expand(&a, "{{bogus:1}}", &s, &n), -1);
+	assert_int_equal(expand(&a, "{{sum:1 sum:2}}", &s, &n), -1);
+	assert_int_equal(expand(&a, "{{schema:0.5}}", &s, &n), -1);
+	assert_int_equal(expand(&a, "{{counter_reset_hint:maybe}}", &s, &n), -1);
+	assert_int_equal(expand(&a, "{{buckets:1}}", &s, &n), -1);
+
 	/* empty is fine */
 	assert_int_equal(expand(&a, "", &s, &n), 0);
 	assert_int_equal(n, 0);
