@@ -2242,6 +2242,23 @@ done:
 	return 0;
 }
 
+int config_target_groups_parse(const char *text, size_t len, bool json, config_target_groups *out, tp_strbuf *err)
+{
+	config_target_groups g = { 0 };
+	int rc = json ? target_groups_json(text, &g, err) : target_groups_yaml(text, len, &g, err);
+	if (rc != 0)
+		return -1;
+	for (size_t i = 0; i < g.n; i++) {
+		if (!g.v[i]) {
+			tp_sb_printf(err, "nil target group item found (index %zu)", i);
+			config_target_groups_free(&g);
+			return -1;
+		}
+	}
+	*out = g;
+	return 0;
+}
+
 int config_target_groups_load(const char *path, config_target_groups *out, tp_strbuf *err)
 {
 	const char *dot = strrchr(path, '.');
@@ -2257,21 +2274,9 @@ int config_target_groups_load(const char *path, config_target_groups *out, tp_st
 		tp_sb_free(&sb);
 		return -1;
 	}
-	config_target_groups g = { 0 };
-	int rc = json ? target_groups_json(tp_sb_cstr(&sb), &g, err)
-		      : target_groups_yaml(tp_sb_cstr(&sb), sb.len, &g, err);
+	int rc = config_target_groups_parse(tp_sb_cstr(&sb), sb.len, json, out, err);
 	tp_sb_free(&sb);
-	if (rc != 0)
-		return -1;
-	for (size_t i = 0; i < g.n; i++) {
-		if (!g.v[i]) {
-			tp_sb_printf(err, "nil target group item found (index %zu)", i);
-			config_target_groups_free(&g);
-			return -1;
-		}
-	}
-	*out = g;
-	return 0;
+	return rc;
 }
 
 void config_target_groups_free(config_target_groups *g)

@@ -260,6 +260,9 @@ typedef struct config_target_groups {
 	size_t n;
 } config_target_groups;
 int config_target_groups_load(const char *path, config_target_groups *out, tp_strbuf *err);
+/* The same for a document in memory (text NUL-terminated; JSON or YAML),
+ * as an http_sd endpoint answers it. */
+int config_target_groups_parse(const char *text, size_t len, bool json, config_target_groups *out, tp_strbuf *err);
 void config_target_groups_free(config_target_groups *g);
 
 /* Go's filepath.Join(dir, p) (with Clean) unless p is empty or absolute.

@@ -7,7 +7,6 @@
 #include "config.h"
 #include "scrape/discovery.h"
 
-#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <glob.h>
 #include <pthread.h>
@@ -16,7 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <yaml.h>
 
 #include "lib/common.h"
 #include "lib/duration.h"
@@ -42,145 +40,31 @@ static sd_group *gb_add(gbuild *b, tp_arena *a)
 	return g;
 }
 
-static int json_groups(const char *text, size_t len, tp_arena *a, gbuild *b, tp_strbuf *err)
-{
-	cJSON *root = cJSON_ParseWithLength(text, len);
-	if (!root) {
-		tp_sb_puts(err, "invalid JSON");
-		return -1;
-	}
-	int rc = 0;
-	if (!cJSON_IsArray(root)) {
-		tp_sb_puts(err, "json: cannot unmarshal object into Go value of type []*targetgroup.Group");
-		rc = -1;
-	}
-	cJSON *it;
-	cJSON_ArrayForEach(it, root)
-	{
-		if (rc)
-			break;
-		cJSON *tg = cJSON_GetObjectItemCaseSensitive(it, "targets");
-		cJSON *lb = cJSON_GetObjectItemCaseSensitive(it, "labels");
-		if (!cJSON_IsObject(it) || (tg && !cJSON_IsArray(tg)) || (lb && !cJSON_IsObject(lb))) {
-			tp_sb_puts(err, "json: malformed target group");
-			rc = -1;
-			break;
-		}
-		sd_group *g = gb_add(b, a);
-		int nt = tg ? cJSON_GetArraySize(tg) : 0;
-		g->targets = tp_arena_alloc(a, sizeof(char *) * (size_t)(nt ? nt : 1));
-		cJSON *t;
-		cJSON_ArrayForEach(t, tg)
-		{
-			if (!cJSON_IsString(t)) {
-				tp_sb_puts(err, "json: target is not a string");
-				rc = -1;
-				break;
-			}
-			g->targets[g->ntargets++] = tp_arena_strdup(a, t->valuestring);
-		}
-		int nl = lb ? cJSON_GetArraySize(lb) : 0;
-		tp_label *lv = tp_arena_alloc(a, sizeof(tp_label) * (size_t)(nl ? nl : 1));
-		uint32_t k = 0;
-		cJSON *l;
-		cJSON_ArrayForEach(l, lb)
-		{
-			if (!cJSON_IsString(l)) {
-				tp_sb_printf(err, "json: label %s is not a string", l->string);
-				rc = -1;
-				break;
-			}
-			if (!tp_label_name_valid(l->string, strlen(l->string))) {
-				tp_sb_printf(err, "\"%s\" is not a valid label name", l->string);
-				rc = -1;
-				break;
-			}
-			lv[k++] = (tp_label){ tp_arena_strdup(a, l->string), tp_arena_strdup(a, l->valuestring) };
-		}
-		g->labels = (tp_labels){ lv, k };
-		tp_labels_normalize(&g->labels);
-	}
-	cJSON_Delete(root);
-	return rc;
-}
-
-static int yaml_groups(const char *text, size_t len, tp_arena *a, gbuild *b, tp_strbuf *err)
-{
-	yaml_parser_t p;
-	yaml_document_t doc;
-	yaml_parser_initialize(&p);
-	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&p, &doc)) {
-		tp_sb_printf(err, "yaml: line %zu: %s", p.problem_mark.line + 1, p.problem ? p.problem : "parse error");
-		yaml_parser_delete(&p);
-		return -1;
-	}
-	int rc = 0;
-	yaml_node_t *root = yaml_document_get_root_node(&doc);
-	if (root && root->type != YAML_SEQUENCE_NODE) {
-		tp_sb_printf(err, "yaml: unmarshal errors:\n  line %zu: cannot unmarshal into []*targetgroup.Group",
-			     root->start_mark.line + 1);
-		rc = -1;
-	}
-	for (yaml_node_item_t *i = root && !rc ? root->data.sequence.items.start : NULL;
-	     i && i < root->data.sequence.items.top && !rc; i++) {
-		yaml_node_t *gn = yaml_document_get_node(&doc, *i);
-		if (gn->type != YAML_MAPPING_NODE) {
-			tp_sb_printf(err, "yaml: line %zu: malformed target group", gn->start_mark.line + 1);
-			rc = -1;
-			break;
-		}
-		sd_group *g = gb_add(b, a);
-		for (yaml_node_pair_t *pr = gn->data.mapping.pairs.start; pr < gn->data.mapping.pairs.top && !rc; pr++) {
-			yaml_node_t *k = yaml_document_get_node(&doc, pr->key), *v = yaml_document_get_node(&doc, pr->value);
-			const char *key = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
-			if (strcmp(key, "targets") == 0 && v->type == YAML_SEQUENCE_NODE) {
-				size_t nt = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-				g->targets = tp_arena_alloc(a, sizeof(char *) * (nt ? nt : 1));
-				for (yaml_node_item_t *t = v->data.sequence.items.start; t < v->data.sequence.items.top; t++) {
-					yaml_node_t *tn = yaml_document_get_node(&doc, *t);
-					if (tn->type == YAML_SCALAR_NODE)
-						g->targets[g->ntargets++] = tp_arena_strdup(a, (const char *)tn->data.scalar.value);
-				}
-			} else if (strcmp(key, "labels") == 0 && v->type == YAML_MAPPING_NODE) {
-				size_t nl = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
-				tp_label *lv = tp_arena_alloc(a, sizeof(tp_label) * (nl ? nl : 1));
-				uint32_t m = 0;
-				for (yaml_node_pair_t *lp = v->data.mapping.pairs.start; lp < v->data.mapping.pairs.top; lp++) {
-					yaml_node_t *ln = yaml_document_get_node(&doc, lp->key);
-					yaml_node_t *lvn = yaml_document_get_node(&doc, lp->value);
-					if (ln->type != YAML_SCALAR_NODE || lvn->type != YAML_SCALAR_NODE)
-						continue;
-					const char *name = (const char *)ln->data.scalar.value;
-					if (!tp_label_name_valid(name, strlen(name))) {
-						tp_sb_printf(err, "\"%s\" is not a valid label name", name);
-						rc = -1;
-						break;
-					}
-					lv[m++] = (tp_label){ tp_arena_strdup(a, name),
-							      tp_arena_strdup(a, (const char *)lvn->data.scalar.value) };
-				}
-				g->labels = (tp_labels){ lv, m };
-				tp_labels_normalize(&g->labels);
-			} else {
-				tp_sb_printf(err, "yaml: unmarshal errors:\n  line %zu: field %s not found in type struct { Targets []string \"yaml:\\\"targets\\\"\"; Labels model.LabelSet \"yaml:\\\"labels\\\"\" }",
-					     k->start_mark.line + 1, key);
-				rc = -1;
-			}
-		}
-	}
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&p);
-	return rc;
-}
-
 int sd_parse_groups(const char *text, size_t len, bool json, tp_arena *a, sd_group **out, size_t *n, tp_strbuf *err)
 {
-	gbuild b = { 0 };
-	int rc = json ? json_groups(text, len, a, &b, err) : yaml_groups(text, len, a, &b, err);
-	*out = b.v;
-	*n = rc ? 0 : b.n;
-	return rc;
+	config_target_groups cg = { 0 };
+	*out = NULL;
+	*n = 0;
+	if (config_target_groups_parse(text, len, json, &cg, err) != 0)
+		return -1;
+	/* copied into the arena: the discovery keeps them beyond cg */
+	sd_group *g = tp_arena_zalloc(a, sizeof(sd_group) * (cg.n ? cg.n : 1));
+	for (size_t i = 0; i < cg.n; i++) {
+		const config_static *st = cg.v[i];
+		g[i].targets = tp_arena_alloc(a, sizeof(char *) * (st->targets.n ? st->targets.n : 1));
+		for (size_t k = 0; k < st->targets.n; k++)
+			g[i].targets[k] = tp_arena_strdup(a, st->targets.v[k]);
+		g[i].ntargets = st->targets.n;
+		tp_label *lv = tp_arena_alloc(a, sizeof(tp_label) * (st->labels.n ? st->labels.n : 1));
+		for (size_t k = 0; k < st->labels.n; k++)
+			lv[k] = (tp_label){ tp_arena_strdup(a, st->labels.v[k].name), tp_arena_strdup(a, st->labels.v[k].value) };
+		g[i].labels = (tp_labels){ lv, (uint32_t)st->labels.n };
+		tp_labels_normalize(&g[i].labels);
+	}
+	*out = g;
+	*n = cg.n;
+	config_target_groups_free(&cg);
+	return 0;
 }
 
 /* ---- target label population ---- */
