@@ -11,3 +11,4 @@ TESTS += tests/integration/test_alerting.sh tests/integration/test_prometheus_pe
 EXTRA_DIST += tests/integration/lib.sh tests/integration/test_alerting.sh tests/integration/test_rules_cli.sh \
 	tests/rules \
 	tests/integration/test_prometheus_peer.sh tests/integration/test_node_exporter.sh
+include tests/integration/local.mk
