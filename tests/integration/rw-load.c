@@ -10,10 +10,11 @@
  *
  * write: request k carries one sample for each of N series
  * {__name__=M, series="0".."N-1"} at t = T + k*S (T defaults to now), the
- * value a function of (k, series). Runs until R requests were acknowledged
- * (0: until SIGTERM/SIGINT). A request that fails (connection refused
- * while the server is down, 5xx, 4xx) is not retried: the next one uses
- * the next timestamp, so timestamps only grow.
+ * value a function of (k, series). Sends R requests (0: until SIGTERM or
+ * SIGINT) and exits 1 when the server rejected any with a 4xx. A request
+ * that fails (connection refused while the server is down, 5xx, 4xx) is
+ * not retried: the next one uses the next timestamp, so timestamps only
+ * grow.
  * verify: one remote read (SAMPLES) over the acked time range; prints
  * `acked= found= missing= max_found_t= min_missing_t=` and the first
  * missing samples; exits 1 when any acked sample is missing or differs.
@@ -210,7 +211,7 @@ static int run_write(const opts *o)
 	uint8_t *pb = NULL;
 	buf resp = { 0 };
 	long acked = 0, failed = 0, rejected = 0;
-	for (long k = 0; !stop_requested && (o->requests == 0 || acked < o->requests); k++) {
+	for (long k = 0; !stop_requested && (o->requests == 0 || k < o->requests); k++) {
 		int64_t t = t0 + k * o->step_ms;
 		for (long s = 0; s < n; s++) {
 			smp[s].timestamp = t;
