@@ -3,3 +3,7 @@ noinst_PROGRAMS += bench/tsdb-bench
 bench_tsdb_bench_SOURCES = bench/tsdb-bench.c
 bench_tsdb_bench_LDADD = libtinyprom.a $(DEP_LIBS)
 EXTRA_DIST += bench/RESULTS.md
+noinst_PROGRAMS += bench/wal-bench
+bench_wal_bench_SOURCES = bench/wal-bench.c
+bench_wal_bench_LDADD = libtinyprom.a $(DEP_LIBS)
+EXTRA_DIST += bench/restart-bench.sh

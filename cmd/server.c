@@ -289,6 +289,10 @@ int cmd_server(int argc, char **argv)
 		else if (wst.replay.torn_tail)
 			tp_log_warn("WAL ended in a partial record (a crash mid-write); it was truncated");
 	}
+	/* Retention applies from the start: the replay brought back whatever
+	 * the WAL held, including samples a lowered retention no longer keeps,
+	 * and they must not be served (or accepted again) until the first tick. */
+	retention_tick(store, o.retention_ms, false);
 	register_head_metrics(reg, head);
 	tp_log_info("TSDB started", "path", o.tsdb_path, "retention",
 		    api_options_flag_text(&o, "storage.tsdb.retention.time"));

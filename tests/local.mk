@@ -12,3 +12,4 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/test_alerting.sh tests/
 	tests/integration/test_http_sd.sh \
 	tests/rules \
 	tests/integration/test_prometheus_peer.sh tests/integration/test_node_exporter.sh
+include tests/integration/local.mk
