@@ -5,6 +5,8 @@
 #   real-1s     the real dataset, every sample (1 s scrapes)
 #   real-15s    the real dataset, every 15th sample (15 s scrape shape)
 #   synth-1M    1,000,000 synthetic series x 4 samples
+# and the whole restart of the real tinyprom binary on the real-1s WAL:
+# start to /-/ready, and the replay duration tinyprom logs.
 # Prints one line per load with the medians, then the raw JSON lines.
 # Usage: bench/restart-bench.sh [BUILDDIR]   (run `make` first)
 set -eu
@@ -13,7 +15,8 @@ RUNS=${RUNS:-3}
 WB="$B/bench/wal-bench"
 [ -x "$WB" ] || { echo "build $WB first (make)" >&2; exit 1; }
 raw=$(mktemp)
-trap 'rm -f "$raw"' EXIT
+tp_pid= keep=
+trap '[ -n "$tp_pid" ] && kill "$tp_pid" 2>/dev/null; rm -rf "$raw" "$keep" "$raw.yml"' EXIT
 bench() {
 	local name=$1; shift
 	for _ in $(seq "$RUNS"); do
@@ -33,5 +36,27 @@ print('%-9s series=%d samples=%d wal_bytes=%d bytes/sample=%.3f append=%.2fM/s r
 bench real-1s --every 1
 bench real-15s --every 15
 bench synth-1M --synthetic 1000000 --per 4
+
+# the real binary restarting on the real-1s WAL (retention wide enough to keep the dataset)
+keep=$("$WB" --every 1 --keep | python3 -c 'import json,sys; print(json.load(sys.stdin)["dir"])')
+: > "$raw.yml"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+for i in $(seq "$RUNS"); do
+	t0=$(date +%s.%N)
+	"$B/tinyprom" --config.file="$raw.yml" --web.listen-address=127.0.0.1:$port \
+		--storage.tsdb.path="$keep" --storage.tsdb.retention.time=10y > "$raw.log.$i" 2>&1 &
+	tp_pid=$!
+	until curl -fsS -o /dev/null "http://127.0.0.1:$port/-/ready" 2>/dev/null; do sleep 0.01; done
+	t1=$(date +%s.%N)
+	kill -TERM "$tp_pid"; wait "$tp_pid" || true; tp_pid=
+	echo "tinyprom $(python3 -c "print('%.3f' % ($t1 - $t0))") $(sed -n 's/.*msg="WAL replay completed" \(.*\)/\1/p' "$raw.log.$i")" >> "$raw"
+	rm -f "$raw.log.$i"
+done
+grep '^tinyprom ' "$raw" | python3 -c "
+import statistics as st, sys, re
+rs = [l.split() for l in sys.stdin]
+ready = st.median(float(r[1]) for r in rs)
+rep = st.median(float(re.search(r'duration=([0-9.]+)s', ' '.join(r)).group(1)) for r in rs)
+print('%-9s start to /-/ready %.3fs, logged replay %.3fs (%s) [median of %d]' % ('tinyprom', ready, rep, ' '.join(rs[0][2:4]), len(rs)))"
 echo "# raw runs"
 cat "$raw"

@@ -9,10 +9,11 @@
  * the time of a bare tsdb_wal_replay with counting callbacks (read, CRC,
  * snappy and decoding without the head) to show where a replay goes.
  * Usage: wal-bench [--file F] [--every N] [--synthetic N] [--per K]
- *                  [--fsync always|never|<duration>] [--dir D]
+ *                  [--fsync always|never|<duration>] [--dir D] [--keep]
  * Invariants: the replay is timed in wall-clock time (open to return);
  * the data directory is a fresh one under D (default /tmp), removed at
- * the end. The dataset loader mirrors bench/tsdb-bench.c's. */
+ * the end unless --keep (then its path is in the JSON, for a restart of
+ * tinyprom on it). The dataset loader mirrors bench/tsdb-bench.c's. */
 #include "config.h"
 
 #include <dirent.h>
@@ -258,7 +259,7 @@ static int count_samples(void *ud, const tsdb_wal_sample *s, size_t n)
 int main(int argc, char **argv)
 {
 	const char *file = "/work/shared/datasets/real-1s.prom.gz", *fsync_s = "1s", *base = "/tmp";
-	int every = 1, per = 4;
+	int every = 1, per = 4, keep = 0;
 	size_t synth = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--file") && i + 1 < argc)
@@ -273,9 +274,11 @@ int main(int argc, char **argv)
 			fsync_s = argv[++i];
 		else if (!strcmp(argv[i], "--dir") && i + 1 < argc)
 			base = argv[++i];
+		else if (!strcmp(argv[i], "--keep"))
+			keep = 1;
 		else {
 			fprintf(stderr,
-				"usage: %s [--file F] [--every N] [--synthetic N] [--per K] [--fsync always|never|DUR] [--dir D]\n",
+				"usage: %s [--file F] [--every N] [--synthetic N] [--per K] [--fsync always|never|DUR] [--dir D] [--keep]\n",
 				argv[0]);
 			return 2;
 		}
@@ -389,13 +392,14 @@ int main(int argc, char **argv)
 	printf("{\"samples\": %zu, \"series\": %zu, \"rejected\": %zu, \"fsync\": \"%s\", \"wal_segments\": %u, "
 	       "\"wal_bytes\": %" PRIu64 ", \"wal_bytes_per_sample\": %.3f, \"append_samples_per_sec\": %.0f, "
 	       "\"decode_only_s\": %.3f, \"replay_s\": %.3f, \"replay_samples_per_sec\": %.0f, \"replay_MB_per_sec\": %.1f, "
-	       "\"series_restored\": %" PRIu64 ", \"samples_restored\": %" PRIu64 ", \"mismatches\": %zu}\n",
+	       "\"series_restored\": %" PRIu64 ", \"samples_restored\": %" PRIu64 ", \"mismatches\": %zu, \"dir\": \"%s\"}\n",
 	       committed, nseries, rejected, fsync_s, ws.segment_current + 1, wal_bytes,
 	       (double)wal_bytes / (double)committed, (double)committed / t_append, t_decode, t_replay,
 	       (double)hs.samples_restored / t_replay, (double)wal_bytes / t_replay / 1e6, hs.series_restored,
-	       hs.samples_restored, bad);
+	       hs.samples_restored, bad, keep ? dir : "");
 	tsdb_wal_head_close(d);
-	rm_rf(dir);
+	if (!keep)
+		rm_rf(dir);
 	free(buf);
 	free(evs);
 	free(refs);
