@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test_crash.sh - kill -9 loses nothing tinyprom acknowledged. rw-load sends
-# remote-write requests without pause and logs every sample that got a 2xx;
+# test_crash.sh - kill -9 loses nothing tinyprom acknowledged. Two
+# concurrent rw-loads (their commits share WAL batches) send remote-write
+# requests without pause and log every sample that got a 2xx;
 # tinyprom is SIGKILLed at random points (0.2-1.5 s apart) and restarted on
 # the same data directory, with the default --storage.tsdb.wal-fsync (1s)
 # and with "always"; at the end every acknowledged sample must be readable
@@ -37,6 +38,10 @@ crash_cycle() {
 	start_tp "$data" "$fsync" || { not_ok "$name: tinyprom starts" "$(tail -5 "$WORK/$cur.log")"; return; }
 	bg "rw_$name" "$RWLOAD" write --url "$TP" --acked "$acked_f" --series 20
 	eval "local rwpid=\$PID_rw_$name"
+	# a second, concurrent writer (as remote-write shards are): its commits
+	# share WAL batches with the first one's (group commit)
+	bg "rw2_$name" "$RWLOAD" write --url "$TP" --acked "$acked_f.2" --series 7 --name rwload_b
+	eval "local rwpid2=\$PID_rw2_$name"
 	for i in $(seq "$KILLS"); do
 		before=$(acked "$acked_f")
 		ms=$((RANDOM % 1300 + 200))
@@ -47,7 +52,9 @@ crash_cycle() {
 		start_tp "$data" "$fsync" && restarts_ok=$((restarts_ok + 1))
 		grep -q 'msg="WAL replay completed"' "$WORK/$cur.log" && replay_ok=$((replay_ok + 1))
 	done
-	kill -TERM "$rwpid"; wait "$rwpid"; local rwrc=$?; forget "$rwpid"
+	kill -TERM "$rwpid" "$rwpid2"
+	wait "$rwpid"; local rwrc=$?; forget "$rwpid"
+	wait "$rwpid2"; rwrc=$((rwrc + $?)); forget "$rwpid2"
 	# the last acknowledged samples go through one more kill -9 as well
 	kill9
 	start_tp "$data" "$fsync" && restarts_ok=$((restarts_ok + 1))
@@ -65,11 +72,12 @@ crash_cycle() {
 		not_ok "$name: rw-load had requests acknowledged between kills" "rc=$rwrc grew=$grew" \
 			"$(tail -3 "$WORK/rw_$name.log")"
 	fi
-	local out
-	if out=$("$RWLOAD" verify --url "$TP" --acked "$acked_f"); then
-		ok "$name: every acknowledged sample is readable with its exact value ($(tail -1 <<<"$out"))"
+	local out out2
+	if out=$("$RWLOAD" verify --url "$TP" --acked "$acked_f") &&
+		out2=$("$RWLOAD" verify --url "$TP" --acked "$acked_f.2" --name rwload_b); then
+		ok "$name: every acknowledged sample of both writers is readable with its exact value ($(tail -1 <<<"$out"); $(tail -1 <<<"$out2"))"
 	else
-		not_ok "$name: every acknowledged sample is readable with its exact value" "$out"
+		not_ok "$name: every acknowledged sample of both writers is readable with its exact value" "$out" "${out2:-}"
 	fi
 	local repaired=0 r
 	for r in $(seq "$first" "$run"); do grep -q 'WAL was repaired' "$WORK/tp$r.log" && repaired=$((repaired + 1)); done
