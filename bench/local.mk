@@ -1,9 +1,9 @@
 # bench/local.mk - benchmark programs (built by `make`, never run by `make check`).
 noinst_PROGRAMS += bench/tsdb-bench
-bench_tsdb_bench_SOURCES = bench/tsdb-bench.c
+bench_tsdb_bench_SOURCES = bench/tsdb-bench.c bench/dataset.c bench/dataset.h
 bench_tsdb_bench_LDADD = libtinyprom.a $(DEP_LIBS)
 EXTRA_DIST += bench/RESULTS.md
 noinst_PROGRAMS += bench/wal-bench
-bench_wal_bench_SOURCES = bench/wal-bench.c
+bench_wal_bench_SOURCES = bench/wal-bench.c bench/dataset.c bench/dataset.h
 bench_wal_bench_LDADD = libtinyprom.a $(DEP_LIBS)
 EXTRA_DIST += bench/restart-bench.sh

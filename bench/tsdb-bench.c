@@ -15,29 +15,14 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "bench/dataset.h"
 #include "lib/arena.h"
 #include "lib/common.h"
 #include "lib/intern.h"
 #include "lib/labels.h"
 #include "tsdb/tsdb.h"
 
-typedef struct bseries {
-	tp_labels l;
-	size_t first, n;  /* into the sample arrays */
-} bseries;
-
-typedef struct ev {
-	int64_t t;
-	uint32_t s;       /* series index */
-	double v;
-} ev;
-
-static tp_arena arena;
-static bseries *series;
-static size_t nseries, capseries;
-static int64_t *st;
-static double *sv;
-static size_t nsamples, capsamples;
+static bench_dataset ds;
 
 /* CPU time of this thread: the rates stay meaningful on a loaded machine
  * (the benchmark is single-threaded). */
@@ -48,141 +33,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Parses `name{a="b",...}` into l (arena strings); returns end or NULL. */
-static const char *parse_series(const char *p, tp_labels *l)
-{
-	tp_label tmp[64];
-	uint32_t n = 0;
-	const char *s = p;
-	while (*p && *p != '{' && *p != ' ')
-		p++;
-	tmp[n].name = TP_METRIC_NAME;
-	tmp[n++].value = tp_arena_strndup(&arena, s, (size_t)(p - s));
-	if (*p == '{') {
-		p++;
-		while (*p && *p != '}') {
-			s = p;
-			while (*p && *p != '=')
-				p++;
-			const char *name = tp_arena_strndup(&arena, s, (size_t)(p - s));
-			if (p[0] != '=' || p[1] != '"')
-				return NULL;
-			p += 2;
-			char buf[4096];
-			size_t k = 0;
-			while (*p && *p != '"' && k < sizeof(buf) - 1) {
-				if (*p == '\\' && p[1]) {
-					p++;
-					buf[k++] = *p == 'n' ? '\n' : *p;
-				} else {
-					buf[k++] = *p;
-				}
-				p++;
-			}
-			if (*p != '"')
-				return NULL;
-			p++;
-			if (n < 64 && k > 0) {
-				tmp[n].name = name;
-				tmp[n++].value = tp_arena_strndup(&arena, buf, k);
-			}
-			if (*p == ',')
-				p++;
-		}
-		if (*p != '}')
-			return NULL;
-		p++;
-	}
-	l->n = n;
-	l->v = tp_arena_alloc(&arena, n * sizeof(tp_label));
-	memcpy(l->v, tmp, n * sizeof(tp_label));
-	tp_labels_normalize(l);
-	return p;
-}
-
-static void add_sample(int64_t t, double v)
-{
-	if (nsamples == capsamples) {
-		capsamples = capsamples ? capsamples * 2 : 1 << 20;
-		st = tp_xrealloc(st, capsamples * sizeof(*st));
-		sv = tp_xrealloc(sv, capsamples * sizeof(*sv));
-	}
-	st[nsamples] = t;
-	sv[nsamples++] = v;
-	series[nseries - 1].n++;
-}
-
-static int load(const char *file, int every)
-{
-	gzFile f = gzopen(file, "rb");
-	if (!f) {
-		fprintf(stderr, "cannot open %s\n", file);
-		return -1;
-	}
-	static char line[65536], prev[65536];
-	prev[0] = '\0';
-	size_t idx = 0;
-	while (gzgets(f, line, sizeof(line))) {
-		char *sp = strrchr(line, '}');
-		char *key_end = sp ? sp + 1 : strchr(line, ' ');
-		if (!key_end)
-			continue;
-		size_t klen = (size_t)(key_end - line);
-		if (strncmp(prev, line, klen) != 0 || prev[klen] != '\0') {
-			memcpy(prev, line, klen);
-			prev[klen] = '\0';
-			TP_GROW(series, capseries, nseries + 1);
-			bseries *b = &series[nseries++];
-			if (!parse_series(line, &b->l)) {
-				fprintf(stderr, "bad line: %s", line);
-				return -1;
-			}
-			b->first = nsamples;
-			b->n = 0;
-			idx = 0;
-		}
-		char *end;
-		double v = strtod(key_end, &end);
-		int64_t t = strtoll(end, NULL, 10);
-		if (idx++ % (size_t)every == 0)
-			add_sample(t, v);
-	}
-	gzclose(f);
-	return 0;
-}
-
-static void synthetic(size_t n, int per)
-{
-	for (size_t i = 0; i < n; i++) {
-		TP_GROW(series, capseries, nseries + 1);
-		bseries *b = &series[nseries++];
-		char name[64], inst[64], id[32];
-		snprintf(name, sizeof(name), "synthetic_metric_%zu_total", i % 200);
-		snprintf(inst, sizeof(inst), "host-%zu.example.org:9100", i / 200);
-		snprintf(id, sizeof(id), "%zu", i % 10);
-		tp_label tmp[4] = {
-			{ TP_METRIC_NAME, tp_arena_strdup(&arena, name) },
-			{ "cpu", tp_arena_strdup(&arena, id) },
-			{ "instance", tp_arena_strdup(&arena, inst) },
-			{ "job", "node" },
-		};
-		b->l.n = 4;
-		b->l.v = tp_arena_alloc(&arena, sizeof(tmp));
-		memcpy(b->l.v, tmp, sizeof(tmp));
-		b->first = nsamples;
-		b->n = 0;
-		for (int k = 0; k < per; k++)
-			add_sample(1700000000000LL + 15000LL * k + (int64_t)(i % 7), (double)(i * 3 + (size_t)k));
-	}
-}
-
-static int cmp_ev(const void *a, const void *b)
-{
-	const ev *x = a, *y = b;
-	if (x->t != y->t)
-		return (x->t > y->t) - (x->t < y->t);
-	return (x->s > y->s) - (x->s < y->s);
-}
 
 static long rss_kb(void)
 {
@@ -219,20 +69,16 @@ int main(int argc, char **argv)
 	}
 	if (every < 1)
 		every = 1;
-	tp_arena_init(&arena);
+	bench_dataset_init(&ds);
 	if (synth)
-		synthetic(synth, 4);
-	else if (load(file, every) != 0)
+		bench_dataset_synthetic(&ds, synth, 4);
+	else if (bench_dataset_load(&ds, file, every) != 0)
 		return 1;
 
 	/* merge by timestamp */
-	ev *evs = tp_xmalloc(nsamples * sizeof(*evs));
-	size_t ne = 0;
-	for (size_t s = 0; s < nseries; s++)
-		for (size_t k = 0; k < series[s].n; k++)
-			evs[ne++] = (ev){ st[series[s].first + k], (uint32_t)s, sv[series[s].first + k] };
-	qsort(evs, ne, sizeof(*evs), cmp_ev);
-	uint32_t *refs = tp_xcalloc(nseries, sizeof(uint32_t));
+	size_t ne;
+	bench_event *evs = bench_dataset_events(&ds, &ne);
+	uint32_t *refs = tp_xcalloc(ds.nseries, sizeof(uint32_t));
 
 	long rss0 = rss_kb();
 	size_t intern0 = tp_intern_bytes();
@@ -244,9 +90,9 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < ne;) {
 		int64_t t = evs[i].t;
 		for (; i < ne && evs[i].t == t; i++) {
-			const ev *e = &evs[i];
+			const bench_event *e = &evs[i];
 			int rc = refs[e->s] ? tsdb_appender_add_ref(a, refs[e->s], e->t, e->v)
-					    : tsdb_appender_add(a, &series[e->s].l, e->t, e->v, &refs[e->s]);
+					    : tsdb_appender_add(a, &ds.series[e->s].l, e->t, e->v, &refs[e->s]);
 			rejected += rc != TSDB_OK;
 		}
 		committed += tsdb_appender_commit(a);
@@ -277,9 +123,9 @@ int main(int argc, char **argv)
 	}
 	/* verify bit-exact against the source */
 	size_t bad = 0;
-	for (size_t s = 0; s < nseries; s++) {
+	for (size_t s = 0; s < ds.nseries; s++) {
 		tsdb_matcher ms[8];
-		const tp_labels *l = &series[s].l;
+		const tp_labels *l = &ds.series[s].l;
 		uint32_t nm = l->n < 8 ? l->n : 8;
 		for (uint32_t k = 0; k < nm; k++)
 			tsdb_matcher_init(&ms[k], TSDB_MATCH_EQ, l->v[k].name, l->v[k].value, NULL, 0);
@@ -290,11 +136,11 @@ int main(int argc, char **argv)
 				if (!tp_labels_equal(tsdb_series_set_labels(ss), l))
 					continue;
 				got = tsdb_series_set_samples(ss, INT64_MIN, INT64_MAX, &buf, &cap);
-				for (size_t k = 0; k < got && k < series[s].n; k++)
-					bad += buf[k].t != st[series[s].first + k] ||
-					       memcmp(&buf[k].v, &sv[series[s].first + k], 8) != 0;
+				for (size_t k = 0; k < got && k < ds.series[s].n; k++)
+					bad += buf[k].t != ds.st[ds.series[s].first + k] ||
+					       memcmp(&buf[k].v, &ds.sv[ds.series[s].first + k], 8) != 0;
 			}
-			bad += got != series[s].n;
+			bad += got != ds.series[s].n;
 			tsdb_series_set_free(ss);
 		}
 		for (uint32_t k = 0; k < nm; k++)
@@ -320,9 +166,6 @@ int main(int argc, char **argv)
 	free(buf);
 	free(evs);
 	free(refs);
-	free(st);
-	free(sv);
-	free(series);
-	tp_arena_free(&arena);
+	bench_dataset_free(&ds);
 	return bad ? 1 : 0;
 }

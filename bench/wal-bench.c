@@ -13,7 +13,7 @@
  * Invariants: the replay is timed in wall-clock time (open to return);
  * the data directory is a fresh one under D (default /tmp), removed at
  * the end unless --keep (then its path is in the JSON, for a restart of
- * tinyprom on it). The dataset loader mirrors bench/tsdb-bench.c's. */
+ * tinyprom on it). The dataset loader is bench/dataset.c, shared with tsdb-bench. */
 #include "config.h"
 
 #include <dirent.h>
@@ -26,29 +26,14 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "bench/dataset.h"
 #include "lib/arena.h"
 #include "lib/common.h"
 #include "lib/labels.h"
 #include "tsdb/tsdb.h"
 #include "tsdb/wal_head.h"
 
-typedef struct bseries {
-	tp_labels l;
-	size_t first, n;  /* into the sample arrays */
-} bseries;
-
-typedef struct ev {
-	int64_t t;
-	uint32_t s;       /* series index */
-	double v;
-} ev;
-
-static tp_arena arena;
-static bseries *series;
-static size_t nseries, capseries;
-static int64_t *st;
-static double *sv;
-static size_t nsamples, capsamples;
+static bench_dataset ds;
 
 /* Wall-clock time: a replay is what a restart waits for. */
 static double now_s(void)
@@ -58,141 +43,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Parses `name{a="b",...}` into l (arena strings); returns end or NULL. */
-static const char *parse_series(const char *p, tp_labels *l)
-{
-	tp_label tmp[64];
-	uint32_t n = 0;
-	const char *s = p;
-	while (*p && *p != '{' && *p != ' ')
-		p++;
-	tmp[n].name = TP_METRIC_NAME;
-	tmp[n++].value = tp_arena_strndup(&arena, s, (size_t)(p - s));
-	if (*p == '{') {
-		p++;
-		while (*p && *p != '}') {
-			s = p;
-			while (*p && *p != '=')
-				p++;
-			const char *name = tp_arena_strndup(&arena, s, (size_t)(p - s));
-			if (p[0] != '=' || p[1] != '"')
-				return NULL;
-			p += 2;
-			char buf[4096];
-			size_t k = 0;
-			while (*p && *p != '"' && k < sizeof(buf) - 1) {
-				if (*p == '\\' && p[1]) {
-					p++;
-					buf[k++] = *p == 'n' ? '\n' : *p;
-				} else {
-					buf[k++] = *p;
-				}
-				p++;
-			}
-			if (*p != '"')
-				return NULL;
-			p++;
-			if (n < 64 && k > 0) {
-				tmp[n].name = name;
-				tmp[n++].value = tp_arena_strndup(&arena, buf, k);
-			}
-			if (*p == ',')
-				p++;
-		}
-		if (*p != '}')
-			return NULL;
-		p++;
-	}
-	l->n = n;
-	l->v = tp_arena_alloc(&arena, n * sizeof(tp_label));
-	memcpy(l->v, tmp, n * sizeof(tp_label));
-	tp_labels_normalize(l);
-	return p;
-}
-
-static void add_sample(int64_t t, double v)
-{
-	if (nsamples == capsamples) {
-		capsamples = capsamples ? capsamples * 2 : 1 << 20;
-		st = tp_xrealloc(st, capsamples * sizeof(*st));
-		sv = tp_xrealloc(sv, capsamples * sizeof(*sv));
-	}
-	st[nsamples] = t;
-	sv[nsamples++] = v;
-	series[nseries - 1].n++;
-}
-
-static int load(const char *file, int every)
-{
-	gzFile f = gzopen(file, "rb");
-	if (!f) {
-		fprintf(stderr, "cannot open %s\n", file);
-		return -1;
-	}
-	static char line[65536], prev[65536];
-	prev[0] = '\0';
-	size_t idx = 0;
-	while (gzgets(f, line, sizeof(line))) {
-		char *sp = strrchr(line, '}');
-		char *key_end = sp ? sp + 1 : strchr(line, ' ');
-		if (!key_end)
-			continue;
-		size_t klen = (size_t)(key_end - line);
-		if (strncmp(prev, line, klen) != 0 || prev[klen] != '\0') {
-			memcpy(prev, line, klen);
-			prev[klen] = '\0';
-			TP_GROW(series, capseries, nseries + 1);
-			bseries *b = &series[nseries++];
-			if (!parse_series(line, &b->l)) {
-				fprintf(stderr, "bad line: %s", line);
-				return -1;
-			}
-			b->first = nsamples;
-			b->n = 0;
-			idx = 0;
-		}
-		char *end;
-		double v = strtod(key_end, &end);
-		int64_t t = strtoll(end, NULL, 10);
-		if (idx++ % (size_t)every == 0)
-			add_sample(t, v);
-	}
-	gzclose(f);
-	return 0;
-}
-
-static void synthetic(size_t n, int per)
-{
-	for (size_t i = 0; i < n; i++) {
-		TP_GROW(series, capseries, nseries + 1);
-		bseries *b = &series[nseries++];
-		char name[64], inst[64], id[32];
-		snprintf(name, sizeof(name), "synthetic_metric_%zu_total", i % 200);
-		snprintf(inst, sizeof(inst), "host-%zu.example.org:9100", i / 200);
-		snprintf(id, sizeof(id), "%zu", i % 10);
-		tp_label tmp[4] = {
-			{ TP_METRIC_NAME, tp_arena_strdup(&arena, name) },
-			{ "cpu", tp_arena_strdup(&arena, id) },
-			{ "instance", tp_arena_strdup(&arena, inst) },
-			{ "job", "node" },
-		};
-		b->l.n = 4;
-		b->l.v = tp_arena_alloc(&arena, sizeof(tmp));
-		memcpy(b->l.v, tmp, sizeof(tmp));
-		b->first = nsamples;
-		b->n = 0;
-		for (int k = 0; k < per; k++)
-			add_sample(1700000000000LL + 15000LL * k + (int64_t)(i % 7), (double)(i * 3 + (size_t)k));
-	}
-}
-
-static int cmp_ev(const void *a, const void *b)
-{
-	const ev *x = a, *y = b;
-	if (x->t != y->t)
-		return (x->t > y->t) - (x->t < y->t);
-	return (x->s > y->s) - (x->s < y->s);
-}
 
 /* Bytes of regular files under path, recursively. */
 static uint64_t du_bytes(const char *path)
@@ -291,20 +141,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bad --fsync %s\n", fsync_s);
 		return 2;
 	}
-	tp_arena_init(&arena);
+	bench_dataset_init(&ds);
 	if (synth)
-		synthetic(synth, per);
-	else if (load(file, every) != 0)
+		bench_dataset_synthetic(&ds, synth, per);
+	else if (bench_dataset_load(&ds, file, every) != 0)
 		return 1;
 
 	/* merge by timestamp */
-	ev *evs = tp_xmalloc(nsamples * sizeof(*evs));
-	size_t ne = 0;
-	for (size_t s = 0; s < nseries; s++)
-		for (size_t k = 0; k < series[s].n; k++)
-			evs[ne++] = (ev){ st[series[s].first + k], (uint32_t)s, sv[series[s].first + k] };
-	qsort(evs, ne, sizeof(*evs), cmp_ev);
-	uint32_t *refs = tp_xcalloc(nseries, sizeof(uint32_t));
+	size_t ne;
+	bench_event *evs = bench_dataset_events(&ds, &ne);
+	uint32_t *refs = tp_xcalloc(ds.nseries, sizeof(uint32_t));
 
 	char dir[4096], err[512];
 	snprintf(dir, sizeof dir, "%s/wal-bench.XXXXXX", base);
@@ -324,9 +170,9 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < ne;) {
 		int64_t t = evs[i].t;
 		for (; i < ne && evs[i].t == t; i++) {
-			const ev *e = &evs[i];
+			const bench_event *e = &evs[i];
 			int rc = refs[e->s] ? tsdb_appender_add_ref(a, refs[e->s], e->t, e->v)
-					    : tsdb_appender_add(a, &series[e->s].l, e->t, e->v, &refs[e->s]);
+					    : tsdb_appender_add(a, &ds.series[e->s].l, e->t, e->v, &refs[e->s]);
 			rejected += rc != TSDB_OK;
 		}
 		committed += tsdb_appender_commit(a);
@@ -366,9 +212,9 @@ int main(int argc, char **argv)
 	tsdb_querier *q = tsdb_querier_new(h, INT64_MIN, INT64_MAX);
 	tsdb_sample *buf = NULL;
 	size_t cap = 0, bad = 0;
-	for (size_t s = 0; s < nseries; s += synth ? 1000 : 1) {
+	for (size_t s = 0; s < ds.nseries; s += synth ? 1000 : 1) {
 		tsdb_matcher ms[8];
-		const tp_labels *l = &series[s].l;
+		const tp_labels *l = &ds.series[s].l;
 		uint32_t nm = l->n < 8 ? l->n : 8;
 		for (uint32_t k = 0; k < nm; k++)
 			tsdb_matcher_init(&ms[k], TSDB_MATCH_EQ, l->v[k].name, l->v[k].value, NULL, 0);
@@ -378,11 +224,11 @@ int main(int argc, char **argv)
 			if (!tp_labels_equal(tsdb_series_set_labels(ss), l))
 				continue;
 			got = tsdb_series_set_samples(ss, INT64_MIN, INT64_MAX, &buf, &cap);
-			for (size_t k = 0; k < got && k < series[s].n; k++)
-				bad += buf[k].t != st[series[s].first + k] ||
-				       memcmp(&buf[k].v, &sv[series[s].first + k], 8) != 0;
+			for (size_t k = 0; k < got && k < ds.series[s].n; k++)
+				bad += buf[k].t != ds.st[ds.series[s].first + k] ||
+				       memcmp(&buf[k].v, &ds.sv[ds.series[s].first + k], 8) != 0;
 		}
-		bad += got != series[s].n;
+		bad += got != ds.series[s].n;
 		tsdb_series_set_free(ss);
 		for (uint32_t k = 0; k < nm; k++)
 			tsdb_matcher_free(&ms[k]);
@@ -393,7 +239,7 @@ int main(int argc, char **argv)
 	       "\"wal_bytes\": %" PRIu64 ", \"wal_bytes_per_sample\": %.3f, \"append_samples_per_sec\": %.0f, "
 	       "\"decode_only_s\": %.3f, \"replay_s\": %.3f, \"replay_samples_per_sec\": %.0f, \"replay_MB_per_sec\": %.1f, "
 	       "\"series_restored\": %" PRIu64 ", \"samples_restored\": %" PRIu64 ", \"mismatches\": %zu, \"dir\": \"%s\"}\n",
-	       committed, nseries, rejected, fsync_s, ws.segment_current + 1, wal_bytes,
+	       committed, ds.nseries, rejected, fsync_s, ws.segment_current + 1, wal_bytes,
 	       (double)wal_bytes / (double)committed, (double)committed / t_append, t_decode, t_replay,
 	       (double)hs.samples_restored / t_replay, (double)wal_bytes / t_replay / 1e6, hs.series_restored,
 	       hs.samples_restored, bad, keep ? dir : "");
@@ -403,9 +249,6 @@ int main(int argc, char **argv)
 	free(buf);
 	free(evs);
 	free(refs);
-	free(st);
-	free(sv);
-	free(series);
-	tp_arena_free(&arena);
+	bench_dataset_free(&ds);
 	return bad || hs.samples_restored != committed ? 1 : 0;
 }
