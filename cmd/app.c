@@ -162,14 +162,15 @@ static int apply_rules(tp_app *a, const config *cfg, const tp_labels *ext, tp_st
 	return rc;
 }
 
-int tp_app_start(tp_app *a, const api_options *o, tsdb_head *head, promql_engine *engine, tp_metrics_registry *reg,
-		 char *errbuf, size_t errlen)
+int tp_app_start(tp_app *a, const api_options *o, tsdb_head *head, tsdb_wal_head *store, promql_engine *engine,
+		 tp_metrics_registry *reg, char *errbuf, size_t errlen)
 {
 	memset(a, 0, sizeof(*a));
 	pthread_mutex_init(&a->mu, NULL);
 	tp_arena_init(&a->ext_arena);
 	a->o = o;
 	a->head = head;
+	a->store = store;
 	a->engine = engine;
 	tp_strbuf err = { 0 };
 	if (load_config(o, &a->cfg, &a->yaml, &err) != 0) {
@@ -202,6 +203,12 @@ int tp_app_start(tp_app *a, const api_options *o, tsdb_head *head, promql_engine
 		return -1;
 	}
 	tp_sb_free(&err);
+	/* remote write queues before anything appends, so they see every commit */
+	a->remote = remote_storage_new(head, reg, 0);
+	if (remote_storage_apply(a->remote, &a->cfg, &a->ext, errbuf, errlen) != 0)
+		tp_log_error("Remote write not started", "err", errbuf);
+	if (store)
+		tsdb_wal_head_set_observer(store, remote_storage_observe, a->remote);
 	a->scrape = scrape_manager_new(head);
 	a->sd = sd_manager_new(a->scrape, a->notifier);
 	sd_manager_apply(a->sd, &a->cfg);
@@ -256,6 +263,9 @@ int tp_app_reload(void *app, char *errbuf, size_t errlen)
 	a->ext = tmp.ext;
 	pthread_mutex_unlock(&a->mu);
 	sd_manager_apply(a->sd, &a->cfg);
+	char rerr[512];
+	if (remote_storage_apply(a->remote, &a->cfg, &a->ext, rerr, sizeof rerr) != 0)
+		tp_log_error("Remote write configuration not applied", "err", rerr);
 	config_free(&old);
 	free(oyaml);
 	tp_arena_free(&oarena);
@@ -307,6 +317,10 @@ void tp_app_stop(tp_app *a)
 	rules_manager_free(a->rules);
 	rules_notifier_flush(a->notifier, 2000);
 	rules_notifier_free(a->notifier);
+	/* nothing appends any more: the last stale markers are queued */
+	if (a->store)
+		tsdb_wal_head_set_observer(a->store, NULL, NULL);
+	remote_storage_free(a->remote);
 	config_free(&a->cfg);
 	free(a->yaml);
 	free(a->external_url);

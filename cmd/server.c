@@ -313,7 +313,7 @@ int cmd_server(int argc, char **argv)
 	}
 
 	tp_app app;
-	if (tp_app_start(&app, &o, head, engine, reg, err, sizeof err) != 0) {
+	if (tp_app_start(&app, &o, head, store, engine, reg, err, sizeof err) != 0) {
 		tp_log_error("Error loading config", "file", o.config_file, "err", err);
 		promql_engine_free(engine);
 		tsdb_wal_head_close(store);

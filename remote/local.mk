@@ -4,6 +4,7 @@ BUILT_SOURCES += remote/remote.pb-c.c remote/remote.pb-c.h
 CLEANFILES += remote/remote.pb-c.c remote/remote.pb-c.h
 EXTRA_DIST += remote/remote.proto
 libtinyprom_a_SOURCES += remote/codec.c remote/codec.h
+include remote/sender.mk
 nodist_libtinyprom_a_SOURCES = remote/remote.pb-c.c remote/remote.pb-c.h
 
 remote/remote.pb-c.c remote/remote.pb-c.h: $(srcdir)/remote/remote.proto

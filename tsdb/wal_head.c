@@ -35,6 +35,8 @@ struct tsdb_wal_head {
 	tsdb_wal *w;
 	tsdb_wal_head_stats st;
 	_Atomic uint64_t commit_failures;
+	_Atomic(tsdb_wal_head_observer_fn *) observer;  /* see tsdb_wal_head_set_observer */
+	void *_Atomic observer_ud;
 	alias *aliases;        /* sorted by from; fixed after open */
 	size_t naliases, cap_aliases;
 	/* replay state */
@@ -110,6 +112,9 @@ static void hk_samples(void *ctx, const tsdb_ref_sample *s, size_t n)
 	 * in the WAL's stats and last error), the samples stay in memory */
 	if (tsdb_wal_commit(d->w) != 0)
 		atomic_fetch_add(&d->commit_failures, 1);
+	tsdb_wal_head_observer_fn *fn = atomic_load_explicit(&d->observer, memory_order_acquire);
+	if (fn)
+		fn(atomic_load_explicit(&d->observer_ud, memory_order_acquire), s, n);
 }
 
 static bool keep_series(void *ud, uint32_t ref)
@@ -151,6 +156,13 @@ fail:
 	free(d->aliases);
 	free(d);
 	return NULL;
+}
+
+void tsdb_wal_head_set_observer(tsdb_wal_head *d, tsdb_wal_head_observer_fn *fn, void *ud)
+{
+	/* ud first: a commit that sees the new fn must see its ud */
+	atomic_store_explicit(&d->observer_ud, ud, memory_order_release);
+	atomic_store_explicit(&d->observer, fn, memory_order_release);
 }
 
 tsdb_head *tsdb_wal_head_head(tsdb_wal_head *d)

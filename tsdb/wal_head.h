@@ -39,6 +39,13 @@ typedef struct tsdb_wal_head_stats {
  * Returns NULL with err on I/O errors. */
 tsdb_wal_head *tsdb_wal_head_open(const char *dir, const tsdb_options *opts, const tsdb_wal_opts *wopts,
 				  tsdb_wal_head_stats *stats, char *err, size_t errlen);
+/* Also hands every committed batch, after it is logged, to fn (remote
+ * write queues). fn runs on the committing thread inside the head's commit
+ * and must not block or call into the head. NULL unsets it; a commit
+ * already inside fn may still finish after that, so free ud only once
+ * nothing appends any more. */
+typedef void tsdb_wal_head_observer_fn(void *ud, const tsdb_ref_sample *s, size_t n);
+void tsdb_wal_head_set_observer(tsdb_wal_head *d, tsdb_wal_head_observer_fn *fn, void *ud);
 tsdb_head *tsdb_wal_head_head(tsdb_wal_head *d);
 tsdb_wal *tsdb_wal_head_wal(tsdb_wal_head *d);
 void tsdb_wal_head_get_stats(tsdb_wal_head *d, tsdb_wal_head_stats *out);
