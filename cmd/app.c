@@ -263,6 +263,7 @@ int tp_app_reload(void *app, char *errbuf, size_t errlen)
 	a->ext = tmp.ext;
 	pthread_mutex_unlock(&a->mu);
 	sd_manager_apply(a->sd, &a->cfg);
+	rules_notifier_set_external_labels(a->notifier, &a->ext);
 	char rerr[512];
 	if (remote_storage_apply(a->remote, &a->cfg, &a->ext, rerr, sizeof rerr) != 0)
 		tp_log_error("Remote write configuration not applied", "err", rerr);

@@ -225,14 +225,17 @@ static void send_batch(rules_notifier *n, qitem **items, size_t k)
 	rules_notify_alert *na = tp_xcalloc(k ? k : 1, sizeof(*na));
 	tp_arena a;
 	tp_arena_init(&a);
+	pthread_mutex_lock(&n->mu);  /* a reload may replace them */
+	tp_labels ext = tp_labels_copy(&a, &n->external, true);
+	pthread_mutex_unlock(&n->mu);
 	size_t m = 0;
 	for (size_t i = 0; i < k; i++) {
 		/* external labels when absent, then relabeling */
 		tp_labels_builder b;
 		tp_lb_init(&b, &a, &items[i]->labels);
-		for (uint32_t j = 0; j < n->external.n; j++)
-			if (!tp_labels_get(&items[i]->labels, n->external.v[j].name))
-				tp_lb_set(&b, n->external.v[j].name, n->external.v[j].value);
+		for (uint32_t j = 0; j < ext.n; j++)
+			if (!tp_labels_get(&items[i]->labels, ext.v[j].name))
+				tp_lb_set(&b, ext.v[j].name, ext.v[j].value);
 		tp_labels *l = tp_arena_alloc(&a, sizeof(*l));
 		*l = tp_lb_labels(&b);
 		if (n->opts.relabel) {
@@ -340,6 +343,16 @@ void rules_notifier_free(rules_notifier *n)
 	pthread_cond_destroy(&n->cond);
 	pthread_mutex_destroy(&n->mu);
 	free(n);
+}
+
+void rules_notifier_set_external_labels(rules_notifier *n, const tp_labels *l)
+{
+	tp_labels nl = labels_own(l);
+	pthread_mutex_lock(&n->mu);
+	tp_labels old = n->external;
+	n->external = nl;
+	pthread_mutex_unlock(&n->mu);
+	labels_disown(&old);
 }
 
 void rules_notifier_set_targets(rules_notifier *n, const rules_am_target *t, size_t count)

@@ -57,6 +57,8 @@ rules_notifier *rules_notifier_new(const rules_notifier_opts *opts);
 void rules_notifier_free(rules_notifier *n);
 /* Replaces the Alertmanagers (copies them). */
 void rules_notifier_set_targets(rules_notifier *n, const rules_am_target *t, size_t count);
+/* Replaces the external labels (a reload); batches cut later use them. */
+void rules_notifier_set_external_labels(rules_notifier *n, const tp_labels *l);
 /* Enqueues alerts (copied); a rules_notify_fn with ud = the notifier. */
 void rules_notifier_send(void *notifier, const rules_notify_alert *alerts, size_t count);
 void rules_notifier_stats_get(rules_notifier *n, rules_notifier_stats *out);

@@ -220,6 +220,19 @@ static void test_batches_headers_external_labels(void **state)
 	}
 	assert_int_equal(total, N);
 	assert_true(s->nbodies >= 2);
+
+	/* a reload replaces the external labels: later batches carry the new ones */
+	tp_label nv[1] = { { "cluster", "us2" } };
+	tp_labels next = { nv, 1 };
+	rules_notifier_set_external_labels(n, &next);
+	int before = s->nbodies;
+	rules_notifier_send(n, na, 1);
+	assert_int_equal(rules_notifier_flush(n, 5000), 0);
+	assert_int_equal(s->nbodies, before + 1);
+	cJSON *arr = cJSON_Parse(s->bodies[before]);
+	cJSON *labels = cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 0), "labels");
+	assert_string_equal(cJSON_GetObjectItem(labels, "cluster")->valuestring, "us2");
+	cJSON_Delete(arr);
 	rules_notifier_free(n);
 	server_stop(s);
 	free_alerts(lv, N);
