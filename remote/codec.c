@@ -114,6 +114,13 @@ int remote_labels_from_proto(tp_arena *a, Prometheus__Label *const *pl, size_t n
 		if (value[0])
 			v[m++] = (tp_label){ name, value };
 	}
+	/* senders send labels sorted (the spec requires it): check that in one
+	 * pass, and sort only when they are not */
+	uint32_t k = 1;
+	while (k < m && strcmp(v[k - 1].name, v[k].name) < 0)
+		k++;
+	if (k >= m)
+		goto done;
 	qsort(v, m, sizeof(tp_label), cmp_label);
 	for (uint32_t i = 1; i < m; i++) {
 		if (strcmp(v[i - 1].name, v[i].name) == 0) {
@@ -121,6 +128,7 @@ int remote_labels_from_proto(tp_arena *a, Prometheus__Label *const *pl, size_t n
 			return -1;
 		}
 	}
+done:
 	*out = (tp_labels){ .v = v, .n = m };
 	return 0;
 }

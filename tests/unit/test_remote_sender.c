@@ -299,6 +299,45 @@ static void test_encode_roundtrip(void **state)
 	tp_arena_free(&a);
 }
 
+/* The receiver's label check (remote/codec.c), here beside the encoder
+ * whose output it reads: sorted input takes the one-pass path, unsorted
+ * is sorted, duplicates are found either way. */
+static void test_labels_from_proto(void **state)
+{
+	(void)state;
+	static const char *const cases[][6] = {
+		{ "__name__", "up", "a", "1", "b", "2" },   /* sorted */
+		{ "b", "2", "__name__", "up", "a", "1" },   /* unsorted */
+		{ "__name__", "up", "a", "1", "a", "2" },   /* sorted duplicate */
+		{ "a", "1", "__name__", "up", "a", "2" },   /* unsorted duplicate */
+	};
+	for (size_t c = 0; c < 4; c++) {
+		Prometheus__Label lab[3], *pl[3];
+		for (int i = 0; i < 3; i++) {
+			prometheus__label__init(&lab[i]);
+			lab[i].name = (char *)cases[c][2 * i];
+			lab[i].value = (char *)cases[c][2 * i + 1];
+			pl[i] = &lab[i];
+		}
+		tp_arena a;
+		tp_arena_init(&a);
+		tp_labels l;
+		char err[128] = "";
+		int rc = remote_labels_from_proto(&a, pl, 3, &l, err, sizeof err);
+		if (c < 2) {
+			assert_int_equal(rc, 0);
+			assert_int_equal(l.n, 3);
+			assert_string_equal(l.v[0].name, "__name__");
+			assert_string_equal(l.v[1].name, "a");
+			assert_string_equal(l.v[2].value, "2");
+		} else {
+			assert_int_equal(rc, -1);
+			assert_string_equal(err, "invalid labels: duplicate label name a");
+		}
+		tp_arena_free(&a);
+	}
+}
+
 static void test_sends_relabelled_with_external_labels(void **state)
 {
 	(void)state;
@@ -476,6 +515,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_encode_roundtrip),
+		cmocka_unit_test(test_labels_from_proto),
 		cmocka_unit_test(test_sends_relabelled_with_external_labels),
 		cmocka_unit_test(test_retries_5xx_and_drops_4xx),
 		cmocka_unit_test(test_full_buffer_drops_and_stop_gives_up),
