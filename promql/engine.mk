@@ -3,6 +3,7 @@
 libtinyprom_a_SOURCES += \
 	promql/engine.c promql/engine.h promql/value.h \
 	promql/funcs_eval.c \
+	promql/funcs_extended.c \
 	promql/aggregate.c \
 	promql/binop.c \
 	promql/histogram.c
