@@ -14,6 +14,12 @@ tests_unit_test_promql_engine_SOURCES = tests/unit/test_promql_engine.c
 tests_unit_test_promql_engine_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_promql_engine_LDADD = $(TEST_LDADD) -lm
 
+check_PROGRAMS += tests/unit/test_promql_extended
+TESTS += tests/unit/test_promql_extended
+tests_unit_test_promql_extended_SOURCES = tests/unit/test_promql_extended.c
+tests_unit_test_promql_extended_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_promql_extended_LDADD = $(TEST_LDADD) -lm
+
 noinst_PROGRAMS += bench/promql-bench
 bench_promql_bench_SOURCES = bench/promql-bench.c
 bench_promql_bench_LDADD = libtinyprom.a $(DEP_LIBS) -lm

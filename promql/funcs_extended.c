@@ -185,9 +185,8 @@ static int64_t add_sat(int64_t a, int64_t b)
 
 bool promql_ev_is_extended(const promql_node *arg)
 {
-	if (arg && arg->kind == PROMQL_NODE_MATRIX_SELECTOR)
-		arg = arg->u.ms.vs;
-	return arg && arg->kind == PROMQL_NODE_VECTOR_SELECTOR && (arg->u.vs.anchored || arg->u.vs.smoothed);
+	return arg && arg->kind == PROMQL_NODE_MATRIX_SELECTOR &&
+	       (arg->u.ms.vs->u.vs.anchored || arg->u.ms.vs->u.vs.smoothed);
 }
 
 void promql_ev_extended_range(ev *e, const promql_node *call, const promql_node *ms, ev_value *r, size_t *cap)
