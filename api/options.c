@@ -21,6 +21,7 @@ static const char *const log_formats[] = { "logfmt", "json", NULL };
 static const char *const known_features[] = {
 	"promql-experimental-functions",
 	"promql-duration-expr",
+	"promql-extended-range-selectors",
 	"promql-delayed-name-removal",
 	"promql-at-modifier",        /* default-on in Prometheus; accepted for old configs */
 	"promql-negative-offset",    /* idem */

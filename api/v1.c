@@ -144,6 +144,7 @@ static promql_parse_opts parse_opts(api_server *s)
 		.experimental_functions = api_options_feature(s->cfg.opts, "promql-experimental-functions"),
 		.duration_expressions = api_options_feature(s->cfg.opts, "promql-duration-expr"),
 	};
+	po.extended_range_selectors = api_options_feature(s->cfg.opts, "promql-extended-range-selectors");
 	return po;
 }
 

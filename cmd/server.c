@@ -303,6 +303,7 @@ int cmd_server(int argc, char **argv)
 		.max_samples = o.max_samples,
 		.experimental_functions = api_options_feature(&o, "promql-experimental-functions"),
 		.duration_expressions = api_options_feature(&o, "promql-duration-expr"),
+		.extended_range_selectors = api_options_feature(&o, "promql-extended-range-selectors"),
 		.delayed_name_removal = api_options_feature(&o, "promql-delayed-name-removal"),
 	};
 	promql_engine *engine = promql_engine_new(head, &eopts);

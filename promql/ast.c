@@ -485,6 +485,39 @@ promql_node *promql_ast_at_preproc(promql_parser_ctx *p, promql_node *e, promql_
 	return set_at(p, e, k, 0);
 }
 
+promql_node *promql_ast_extended(promql_parser_ctx *p, promql_node *e, bool smoothed)
+{
+	const char *what = smoothed ? "smoothed" : "anchored";
+	if (!e)
+		return NULL;
+	if (!p->opts.extended_range_selectors) {
+		promql_parse_errorf(p, e->pos_start, e->pos_end, "%s modifier is experimental and not enabled", what);
+		goto err;
+	}
+	promql_node *vs = e->kind == PROMQL_NODE_VECTOR_SELECTOR ? e
+			  : e->kind == PROMQL_NODE_MATRIX_SELECTOR ? e->u.ms.vs : NULL;
+	if (!vs) {
+		if (e->kind == PROMQL_NODE_SUBQUERY)
+			promql_parse_errorf(p, e->pos_start, e->pos_end, "%s modifier is not supported for subqueries",
+					    what);
+		else
+			promql_parse_errorf(p, e->pos_start, e->pos_end, "%s modifier not implemented", what);
+		goto err;
+	}
+	if (smoothed)
+		vs->u.vs.smoothed = true;
+	else
+		vs->u.vs.anchored = true;
+	if (vs->u.vs.anchored && vs->u.vs.smoothed) {
+		promql_parse_errorf(p, e->pos_start, e->pos_end, "anchored and smoothed modifiers cannot be used together");
+		goto err;
+	}
+	return e;
+err:
+	promql_ast_release(e);
+	return NULL;
+}
+
 /* ---- lists ---- */
 
 promql_node_list *promql_ast_list_append(promql_parser_ctx *p, promql_node_list *l, promql_node *n)

@@ -108,6 +108,8 @@ struct promql_node {
 			int64_t offset_ms;      /* may be negative */
 			promql_at_kind at;
 			int64_t at_ms;          /* for PROMQL_AT_TIMESTAMP */
+			bool anchored;          /* `anchored`: boundaries from real samples (never both) */
+			bool smoothed;          /* `smoothed`: boundaries interpolated */
 		} vs;
 		struct {  /* MATRIX_SELECTOR */
 			promql_node *vs;        /* a VECTOR_SELECTOR; offset/@ live there */
@@ -174,6 +176,7 @@ typedef struct promql_parse_error {
 typedef struct promql_parse_opts {
 	bool experimental_functions;  /* --enable-feature=promql-experimental-functions */
 	bool duration_expressions;    /* --enable-feature=promql-duration-expr */
+	bool extended_range_selectors; /* --enable-feature=promql-extended-range-selectors */
 } promql_parse_opts;
 promql_expr *promql_parse(const char *query, const promql_parse_opts *opts, promql_parse_error *err);
 void promql_expr_free(promql_expr *e);

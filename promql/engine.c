@@ -535,8 +535,12 @@ static ev_value eval_node(ev *e, const promql_node *n)
 	case PROMQL_NODE_STRING:
 		return (ev_value){ .type = PROMQL_TYPE_STRING, .str = n->u.string.value };
 	case PROMQL_NODE_VECTOR_SELECTOR:
+		if (n->u.vs.smoothed)
+			return promql_ev_smoothed_selector(e, n);
 		return promql_ev_vector_selector(e, n, false);
 	case PROMQL_NODE_MATRIX_SELECTOR:
+		if (promql_ev_is_extended(n))
+			return promql_ev_extended_matrix(e, n);
 		return eval_matrix_selector(e, n);
 	case PROMQL_NODE_SUBQUERY:
 		return promql_ev_subquery(e, n);
@@ -730,6 +734,7 @@ static promql_expr *parse(promql_engine *e, const char *query, promql_result *ou
 	memset(&perr, 0, sizeof(perr));
 	promql_parse_opts po = { .experimental_functions = e->opts.experimental_functions,
 				 .duration_expressions = e->opts.duration_expressions };
+	po.extended_range_selectors = e->opts.extended_range_selectors;
 	promql_expr *x = promql_parse(query, &po, &perr);
 	if (!x) {
 		out->err = PROMQL_ERR_BAD_DATA;

@@ -24,6 +24,7 @@ typedef struct promql_engine_opts {
 	int64_t max_samples;        /* --query.max-samples; 0: 50,000,000 */
 	bool experimental_functions;   /* promql-experimental-functions */
 	bool duration_expressions;     /* promql-duration-expr */
+	bool extended_range_selectors; /* promql-extended-range-selectors: anchored, smoothed */
 	bool delayed_name_removal;     /* promql-delayed-name-removal */
 	int64_t subquery_step_ms;      /* default subquery resolution ([5m:]); 0: 1m
 					* (the global evaluation interval) */

@@ -520,7 +520,9 @@ static ev_value range_call(ev *e, const promql_node *n, size_t marg)
 	if (c.id == PROMQL_FN_ABSENT_OVER_TIME)
 		any = tp_arena_zalloc(e->arena, e->nsteps);
 	int64_t *ref;
-	if (arg->kind == PROMQL_NODE_MATRIX_SELECTOR) {
+	if (promql_ev_is_extended(arg))
+		promql_ev_extended_range(e, n, arg, &r, &cap);
+	else if (arg->kind == PROMQL_NODE_MATRIX_SELECTOR) {
 		c.range_ms = arg->u.ms.range_ms;
 		const promql_node *vs = arg->u.ms.vs;
 		ref = promql_ev_ref_times(e, vs);

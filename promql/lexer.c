@@ -65,6 +65,7 @@ static const struct {
 	{"topk", PROMQL_TK_TOPK}, {"bottomk", PROMQL_TK_BOTTOMK}, {"count_values", PROMQL_TK_COUNT_VALUES},
 	{"quantile", PROMQL_TK_QUANTILE}, {"limitk", PROMQL_TK_LIMITK}, {"limit_ratio", PROMQL_TK_LIMIT_RATIO},
 	{"offset", PROMQL_TK_OFFSET}, {"by", PROMQL_TK_BY}, {"without", PROMQL_TK_WITHOUT},
+	{"anchored", PROMQL_TK_ANCHORED}, {"smoothed", PROMQL_TK_SMOOTHED},
 	{"on", PROMQL_TK_ON}, {"ignoring", PROMQL_TK_IGNORING}, {"group_left", PROMQL_TK_GROUP_LEFT},
 	{"group_right", PROMQL_TK_GROUP_RIGHT}, {"bool", PROMQL_TK_BOOL}, {"start", PROMQL_TK_START},
 	{"end", PROMQL_TK_END}, {"inf", PROMQL_TK_NUMBER}, {"nan", PROMQL_TK_NUMBER},

@@ -135,6 +135,7 @@ static void token_desc(tp_strbuf *sb, const promql_token *t, int major)
 	case PROMQL_TK_STRING: tp_sb_puts(sb, "string "); break;
 	case PROMQL_TK_BOOL: case PROMQL_TK_BY: case PROMQL_TK_GROUP_LEFT: case PROMQL_TK_GROUP_RIGHT:
 	case PROMQL_TK_IGNORING: case PROMQL_TK_OFFSET: case PROMQL_TK_ON: case PROMQL_TK_WITHOUT:
+	case PROMQL_TK_ANCHORED: case PROMQL_TK_SMOOTHED:
 		tp_sb_printf(sb, "<%.*s>", (int)t->n, t->z);
 		return;
 	case PROMQL_TK_ADD: case PROMQL_TK_DIV: case PROMQL_TK_EQLC: case PROMQL_TK_EQL_REGEX:
@@ -438,6 +439,7 @@ static bool aggregator_is_name(const char *after)
 	case PROMQL_TK_POW: case PROMQL_TK_EQLC: case PROMQL_TK_NEQ: case PROMQL_TK_LSS: case PROMQL_TK_GTR:
 	case PROMQL_TK_LTE: case PROMQL_TK_GTE: case PROMQL_TK_LAND: case PROMQL_TK_LOR: case PROMQL_TK_LUNLESS:
 	case PROMQL_TK_ATAN2: case PROMQL_TK_RIGHT_BRACKET:
+	case PROMQL_TK_ANCHORED: case PROMQL_TK_SMOOTHED:
 		return true;
 	default:
 		return false;

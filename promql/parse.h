@@ -123,6 +123,10 @@ promql_node *promql_ast_aggregate(promql_parser_ctx *p, const promql_token *op, 
 promql_node *promql_ast_offset(promql_parser_ctx *p, promql_node *e, int64_t offset_ms);
 promql_node *promql_ast_at(promql_parser_ctx *p, promql_node *e, double ts_s);
 promql_node *promql_ast_at_preproc(promql_parser_ctx *p, promql_node *e, promql_at_kind k);
+/* `anchored` (smoothed false) or `smoothed` after e: marks the vector
+ * selector of e, or records Prometheus's error for a subquery, any other
+ * expression, both modifiers at once or the feature switched off. */
+promql_node *promql_ast_extended(promql_parser_ctx *p, promql_node *e, bool smoothed);
 
 promql_node_list *promql_ast_list_append(promql_parser_ctx *p, promql_node_list *l, promql_node *n);
 promql_str_list *promql_ast_strs_append(promql_parser_ctx *p, promql_str_list *l, const promql_token *t);

@@ -147,6 +147,7 @@ static promql_raw_matcher raw_matcher(promql_parser_ctx *p, const promql_token *
 %left MUL DIV MOD ATAN2.
 %right POW.
 %left OFFSET AT.
+%left ANCHORED SMOOTHED.
 %right LEFT_BRACKET.
 %right LEFT_PAREN.
 
@@ -159,6 +160,8 @@ static promql_raw_matcher raw_matcher(promql_parser_ctx *p, const promql_token *
  * grouping_label lists them explicitly. */
 %fallback IDENTIFIER LAND LOR LUNLESS SUM AVG COUNT MIN MAX GROUP STDDEV STDVAR TOPK BOTTOMK
           COUNT_VALUES QUANTILE LIMITK LIMIT_RATIO OFFSET BY WITHOUT START END.
+/* The extended range selector modifiers are metric and label names too. */
+%fallback IDENTIFIER ANCHORED SMOOTHED.
 
 %start_symbol start
 
@@ -345,3 +348,9 @@ modval(A) ::= ADD NUMBER(T). { A = modval(p, &T, false); }
 modval(A) ::= ADD DURATION(T). { A = modval(p, &T, false); }
 modval(A) ::= SUB NUMBER(T). { A = modval(p, &T, true); }
 modval(A) ::= SUB DURATION(T). { A = modval(p, &T, true); }
+
+/* anchored and smoothed modifiers (promql-extended-range-selectors): they
+ * bind tighter than every operator, like offset and @, and mark the
+ * selector underneath (ast.c checks what they may follow). */
+expr(A) ::= expr(E) ANCHORED. { A = promql_ast_extended(p, E, false); }
+expr(A) ::= expr(E) SMOOTHED. { A = promql_ast_extended(p, E, true); }

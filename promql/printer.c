@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0
  * printer.c - PromQL canonical text, as Prometheus's Expr.String()
  * (promql/parser/printer.go): one line, modifiers in the order @ then
- * offset, sorted matchers without spaces, durations in model.Duration
- * form, numbers as strconv.FormatFloat(v, 'f', -1, 64).
+ * offset (anchored/smoothed between them, or right after a range), sorted
+ * matchers without spaces, durations in model.Duration form, numbers as
+ * strconv.FormatFloat(v, 'f', -1, 64).
  * Invariant: printing a parsed expression and parsing the text again gives
  * an equal tree (tests/unit/test_promql_parse.c checks the round trip). */
 #include "config.h"
@@ -129,6 +130,16 @@ static void put_at_offset(tp_strbuf *sb, promql_at_kind at, int64_t at_ms, int64
 	}
 }
 
+/* The anchored/smoothed modifier of a vector selector (Prometheus prints
+ * it after @ on an instant selector, before @ on a range selector). */
+static void put_extended(tp_strbuf *sb, const promql_node *vs)
+{
+	if (vs->u.vs.anchored)
+		tp_sb_puts(sb, " anchored");
+	else if (vs->u.vs.smoothed)
+		tp_sb_puts(sb, " smoothed");
+}
+
 static const char *match_op(tsdb_match_type t)
 {
 	switch (t) {
@@ -207,7 +218,9 @@ void promql_node_print(tp_strbuf *sb, const promql_node *n)
 	case PROMQL_NODE_STRING: put_quoted(sb, n->u.string.value); break;
 	case PROMQL_NODE_VECTOR_SELECTOR:
 		put_selector(sb, n);
-		put_at_offset(sb, n->u.vs.at, n->u.vs.at_ms, n->u.vs.offset_ms);
+		put_at_offset(sb, n->u.vs.at, n->u.vs.at_ms, 0);
+		put_extended(sb, n);
+		put_at_offset(sb, PROMQL_AT_NONE, 0, n->u.vs.offset_ms);
 		break;
 	case PROMQL_NODE_MATRIX_SELECTOR: {
 		const promql_node *vs = n->u.ms.vs;
@@ -215,6 +228,7 @@ void promql_node_print(tp_strbuf *sb, const promql_node *n)
 		tp_sb_putc(sb, '[');
 		put_duration(sb, n->u.ms.range_ms);
 		tp_sb_putc(sb, ']');
+		put_extended(sb, vs);
 		put_at_offset(sb, vs->u.vs.at, vs->u.vs.at_ms, vs->u.vs.offset_ms);
 		break;
 	}

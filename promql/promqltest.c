@@ -176,6 +176,7 @@ static bool text_names_hist(runner *r, const char *q)
 static const promql_parse_opts parse_opts = {
 	.experimental_functions = true,
 	.duration_expressions = true,
+	.extended_range_selectors = true,
 };
 
 static bool query_touches_hist(runner *r, const char *q)
@@ -916,6 +917,7 @@ int promql_test_run(const promql_test_file *f, const promql_test_opts *opts, pro
 		.max_samples = 10000,
 		.experimental_functions = true,
 		.duration_expressions = true,
+		.extended_range_selectors = true,
 		.delayed_name_removal = true,
 		.subquery_step_ms = 60 * 1000,
 	};

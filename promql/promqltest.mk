@@ -24,6 +24,7 @@ PROMQLTEST_OWN = \
 	tests/promql/aggregations.test \
 	tests/promql/binops.test \
 	tests/promql/dates.test \
+	tests/promql/extended_selectors.test \
 	tests/promql/histogram_quantile.test \
 	tests/promql/labels.test \
 	tests/promql/math.test \

@@ -118,6 +118,19 @@ ev_value promql_ev_subquery(ev *e, const promql_node *sq);
 /* ---- funcs_eval.c ---- */
 ev_value promql_ev_call(ev *e, const promql_node *n);
 
+/* ---- funcs_extended.c: anchored and smoothed selectors ---- */
+/* Whether a (paren-free) range argument is an anchored or smoothed
+ * matrix selector. */
+bool promql_ev_is_extended(const promql_node *arg);
+/* The range function call over the anchored/smoothed matrix selector ms:
+ * appends an output series to r for every input series with a value;
+ * fails for functions that do not accept the modifier. */
+void promql_ev_extended_range(ev *e, const promql_node *call, const promql_node *ms, ev_value *r, size_t *cap);
+/* `foo smoothed`: values interpolated at every step. */
+ev_value promql_ev_smoothed_selector(ev *e, const promql_node *vs);
+/* `foo[5m] anchored` / `smoothed` as a range-vector result. */
+ev_value promql_ev_extended_matrix(ev *e, const promql_node *ms);
+
 /* ---- aggregate.c ---- */
 ev_value promql_ev_aggregate(ev *e, const promql_node *n);
 /* xxHash64 with seed 0 (Prometheus's labels.Hash, used by limit_ratio). */

@@ -84,6 +84,8 @@ static void test_values_both_syntaxes(void **state)
 	assert_true(api_options_feature(&o, "exemplar-storage"));
 	assert_true(api_options_feature(&o, "promql-duration-expr"));
 	assert_false(api_options_feature(&o, "native-histograms"));
+	assert_true(api_options_feature_known("promql-extended-range-selectors"));
+	assert_false(api_options_feature_known("promql-extended-range-selector"));
 	/* durations are shown as given */
 	assert_string_equal(api_options_flag_text(&o, "storage.tsdb.retention.time"), "90m");
 	assert_string_equal(api_options_flag_text(&o, "enable-feature"),
