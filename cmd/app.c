@@ -190,6 +190,9 @@ int tp_app_start(tp_app *a, const api_options *o, tsdb_head *head, tsdb_wal_head
 	a->notifier = rules_notifier_new(&no);
 	rules_manager_opts mo = { .engine = engine, .head = head, .restore_for_state = true };
 	mo.group = group_opts(a, &a->cfg, &a->ext);
+	/* rule expressions parse with the same feature flags as queries */
+	mo.parse.experimental_functions = api_options_feature(o, "promql-experimental-functions");
+	mo.parse.duration_expressions = api_options_feature(o, "promql-duration-expr");
 	mo.parse.extended_range_selectors = api_options_feature(o, "promql-extended-range-selectors");
 	a->rules = rules_manager_new(&mo);
 	if (apply_rules(a, &a->cfg, &a->ext, &err) != 0) {
