@@ -24,6 +24,7 @@ PROMQLTEST_OWN = \
 	tests/promql/aggregations.test \
 	tests/promql/binops.test \
 	tests/promql/dates.test \
+	tests/promql/duration_expr.test \
 	tests/promql/histogram_quantile.test \
 	tests/promql/labels.test \
 	tests/promql/math.test \
