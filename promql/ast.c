@@ -235,11 +235,20 @@ promql_node *promql_ast_selector(promql_parser_ctx *p, const promql_token *name,
 	return n;
 }
 
-promql_node *promql_ast_matrix(promql_parser_ctx *p, promql_node *vs, int64_t range_ms, uint32_t lbracket,
+/* A literal duration in seconds as whole milliseconds, as Prometheus
+ * stores it: time.Duration(math.Round(v * 1e9)), used in ms. */
+static int64_t literal_ms(double v)
+{
+	return (int64_t)llround(v * 1e9) / 1000000;
+}
+
+promql_node *promql_ast_matrix(promql_parser_ctx *p, promql_node *vs, promql_duration *range, uint32_t lbracket,
 			       uint32_t end)
 {
-	if (!vs)
+	if (!vs || !range) {
+		promql_ast_release(vs);
 		return NULL;
+	}
 	const char *msg = NULL;
 	if (vs->kind != PROMQL_NODE_VECTOR_SELECTOR)
 		msg = "ranges only allowed for vector selectors";
@@ -254,19 +263,30 @@ promql_node *promql_ast_matrix(promql_parser_ctx *p, promql_node *vs, int64_t ra
 	}
 	promql_node *n = node_new(p, PROMQL_NODE_MATRIX_SELECTOR, vs->pos_start, end);
 	n->u.ms.vs = vs;
-	n->u.ms.range_ms = range_ms;
+	if (range->op == PROMQL_DUR_NUMBER)
+		n->u.ms.range_ms = literal_ms(range->value);
+	else
+		n->u.ms.range_expr = range;
 	return n;
 }
 
-promql_node *promql_ast_subquery(promql_parser_ctx *p, promql_node *e, int64_t range_ms, int64_t step_ms,
-				 uint32_t end)
+promql_node *promql_ast_subquery(promql_parser_ctx *p, promql_node *e, promql_duration *range,
+				 promql_duration *step, uint32_t end)
 {
-	if (!e)
+	if (!e || !range) {
+		promql_ast_release(e);
 		return NULL;
+	}
 	promql_node *n = node_new(p, PROMQL_NODE_SUBQUERY, e->pos_start, end);
 	n->u.sq.expr = e;
-	n->u.sq.range_ms = range_ms;
-	n->u.sq.step_ms = step_ms;
+	if (range->op == PROMQL_DUR_NUMBER)
+		n->u.sq.range_ms = literal_ms(range->value);
+	else
+		n->u.sq.range_expr = range;
+	if (step && step->op == PROMQL_DUR_NUMBER)
+		n->u.sq.step_ms = literal_ms(step->value);
+	else
+		n->u.sq.step_expr = step;
 	return n;
 }
 
@@ -516,6 +536,170 @@ promql_node *promql_ast_extended(promql_parser_ctx *p, promql_node *e, bool smoo
 err:
 	promql_ast_release(e);
 	return NULL;
+}
+
+/* addOffsetExpr: like promql_ast_offset, but for an expression; only a
+ * second expression is "set multiple times", as in Prometheus. */
+promql_node *promql_ast_offset_dur(promql_parser_ctx *p, promql_node *e, promql_duration *d)
+{
+	if (!e || !d) {
+		promql_ast_release(e);
+		return NULL;
+	}
+	if (d->op == PROMQL_DUR_NUMBER)
+		return promql_ast_offset(p, e, literal_ms(d->value));
+	promql_duration **slot;
+	switch (e->kind) {
+	case PROMQL_NODE_VECTOR_SELECTOR: slot = &e->u.vs.offset_expr; break;
+	case PROMQL_NODE_MATRIX_SELECTOR: slot = &e->u.ms.vs->u.vs.offset_expr; break;
+	case PROMQL_NODE_SUBQUERY: slot = &e->u.sq.offset_expr; break;
+	default:
+		promql_parse_errorf(p, e->pos_start, e->pos_end,
+				    "offset modifier must be preceded by an instant vector selector or range vector "
+				    "selector or a subquery");
+		promql_ast_release(e);
+		return NULL;
+	}
+	if (*slot) {
+		promql_parse_errorf(p, e->pos_start, e->pos_end, "offset may not be set multiple times");
+		promql_ast_release(e);
+		return NULL;
+	}
+	*slot = d;
+	e->pos_end = p->last_closing;
+	return e;
+}
+
+/* ---- duration expressions ---- */
+
+/* 1<<63 / 1e9: the largest duration literal, in seconds, that fits a
+ * time.Duration. NaN is refused too (Go would convert it to an arbitrary
+ * int64). */
+static bool dur_out_of_range(double v)
+{
+	const double max_s = 9223372036854775808.0 / 1e9;
+	return isnan(v) || v > max_s || v < -max_s;
+}
+
+static promql_duration *dur_new(promql_parser_ctx *p, promql_dur_op op, uint32_t start, uint32_t end)
+{
+	promql_duration *d = tp_arena_zalloc(p->arena, sizeof(*d));
+	d->op = op;
+	d->pos_start = start;
+	d->pos_end = end;
+	return d;
+}
+
+/* experimentalDurationExpr: arithmetic, parentheses and step()/range()/
+ * min_of()/max_of() need promql-duration-expr; plain literals do not. */
+static void dur_gate(promql_parser_ctx *p, const promql_duration *d)
+{
+	if (d && !p->opts.duration_expressions)
+		promql_parse_errorf(p, d->pos_start, d->pos_end, "experimental duration expression is not enabled");
+}
+
+promql_duration *promql_ast_dur_number(promql_parser_ctx *p, const promql_token *t, bool check)
+{
+	promql_duration *d = dur_new(p, PROMQL_DUR_NUMBER, t->pos, t->pos + t->n);
+	if (t->type == PROMQL_TK_DURATION) {
+		d->value = (double)promql_parse_duration(p, t) / 1000.0;
+		d->is_duration = true;
+	} else {
+		d->value = promql_parse_number(p, t);
+	}
+	if (check && dur_out_of_range(d->value)) {
+		promql_parse_errorf(p, t->pos, t->pos + t->n, "duration out of range");
+		return NULL;
+	}
+	return d;
+}
+
+promql_duration *promql_ast_dur_unary(promql_parser_ctx *p, const promql_token *op, promql_duration *e, bool wrapped)
+{
+	if (!e)
+		return NULL;
+	bool neg = op->type == PROMQL_TK_SUB;
+	if (e->op == PROMQL_DUR_NUMBER) {
+		if (neg)
+			e->value = -e->value;
+		if (dur_out_of_range(e->value)) {
+			promql_parse_errorf(p, op->pos, op->pos + 1, "duration out of range");
+			return NULL;
+		}
+		e->pos_start = op->pos;
+		return e;
+	}
+	if (wrapped)
+		e->wrapped = true;
+	if (!neg)
+		return e;
+	promql_duration *d = dur_new(p, PROMQL_DUR_SUB, op->pos, e->pos_end);
+	d->rhs = e;
+	return d;
+}
+
+promql_duration *promql_ast_dur_signed(promql_parser_ctx *p, const promql_token *op, promql_duration *e)
+{
+	if (!e)
+		return NULL;
+	promql_duration *d = dur_new(p, op->type == PROMQL_TK_SUB ? PROMQL_DUR_SUB : PROMQL_DUR_ADD, op->pos, e->pos_end);
+	d->rhs = e;
+	dur_gate(p, d);
+	return d;
+}
+
+promql_duration *promql_ast_dur_binary(promql_parser_ctx *p, promql_dur_op op, promql_duration *l,
+				       const promql_token *optok, promql_duration *r)
+{
+	if (!l || !r)
+		return NULL;
+	dur_gate(p, l);
+	if ((op == PROMQL_DUR_DIV || op == PROMQL_DUR_MOD) && r->op == PROMQL_DUR_NUMBER && r->value == 0) {
+		promql_parse_errorf(p, optok->pos, optok->pos + optok->n, "%s by zero",
+				    op == PROMQL_DUR_DIV ? "division" : "modulo");
+		return NULL;
+	}
+	promql_duration *d = dur_new(p, op, l->pos_start, r->pos_end);
+	d->lhs = l;
+	d->rhs = r;
+	return d;
+}
+
+promql_duration *promql_ast_dur_call(promql_parser_ctx *p, promql_dur_op op, const promql_token *name,
+				     promql_duration *l, promql_duration *r, uint32_t end)
+{
+	bool two = op == PROMQL_DUR_MIN_OF || op == PROMQL_DUR_MAX_OF;
+	if (two && (!l || !r))
+		return NULL;
+	promql_duration *d = dur_new(p, op, name->pos, end);
+	d->lhs = l;
+	d->rhs = r;
+	return d;
+}
+
+promql_duration *promql_ast_dur_gate(promql_parser_ctx *p, promql_duration *d)
+{
+	dur_gate(p, d);
+	return d;
+}
+
+promql_duration *promql_ast_dur_paren(promql_parser_ctx *p, promql_duration *e)
+{
+	if (!e)
+		return NULL;
+	dur_gate(p, e);
+	if (e->op != PROMQL_DUR_NUMBER)
+		e->wrapped = true;  /* a parenthesised literal keeps no trace */
+	return e;
+}
+
+promql_duration *promql_ast_dur_positive(promql_parser_ctx *p, promql_duration *e)
+{
+	if (e && e->op == PROMQL_DUR_NUMBER && !(e->value > 0)) {
+		promql_parse_errorf(p, e->pos_start, e->pos_end, "duration must be greater than 0");
+		return NULL;
+	}
+	return e;
 }
 
 /* ---- lists ---- */

@@ -90,6 +90,30 @@ typedef struct promql_matching {
 typedef struct promql_function promql_function;  /* functions.h */
 typedef struct promql_node promql_node;
 
+/* ORDER PROMQL_DUR: a duration expression (promql-duration-expr), the
+ * value of a range, subquery step or offset that is not a plain literal:
+ * arithmetic over numbers and durations (seconds), step(), range(),
+ * min_of() and max_of(). The engine computes it once per query (it
+ * depends on the query's step and range); the printer writes it back. */
+typedef enum promql_dur_op {
+	PROMQL_DUR_NUMBER,   /* leaf: value */
+	PROMQL_DUR_ADD, PROMQL_DUR_SUB, PROMQL_DUR_MUL, PROMQL_DUR_DIV, PROMQL_DUR_MOD, PROMQL_DUR_POW,
+	PROMQL_DUR_STEP,     /* step(): the query step, 0 for an instant query */
+	PROMQL_DUR_RANGE,    /* range(): end - start of the query */
+	PROMQL_DUR_MIN_OF,   /* min_of(lhs, rhs) */
+	PROMQL_DUR_MAX_OF,   /* max_of(lhs, rhs) */
+} promql_dur_op;
+
+typedef struct promql_duration promql_duration;
+struct promql_duration {
+	promql_dur_op op;
+	double value;                 /* NUMBER: seconds */
+	bool is_duration;             /* NUMBER written as a duration (5m): printed so */
+	bool wrapped;                 /* written in parentheses: printed so */
+	promql_duration *lhs, *rhs;   /* operands; lhs NULL for unary + and - */
+	uint32_t pos_start, pos_end;  /* byte offsets into the query text */
+};
+
 struct promql_node {
 	promql_node_kind kind;
 	uint32_t pos_start, pos_end;  /* byte offsets into the query text */
@@ -110,10 +134,12 @@ struct promql_node {
 			int64_t at_ms;          /* for PROMQL_AT_TIMESTAMP */
 			bool anchored;          /* `anchored`: boundaries from real samples (never both) */
 			bool smoothed;          /* `smoothed`: boundaries interpolated */
+			promql_duration *offset_expr;  /* offset as a duration expression, or NULL */
 		} vs;
 		struct {  /* MATRIX_SELECTOR */
 			promql_node *vs;        /* a VECTOR_SELECTOR; offset/@ live there */
 			int64_t range_ms;
+			promql_duration *range_expr;  /* range as a duration expression, or NULL */
 		} ms;
 		struct {  /* SUBQUERY */
 			promql_node *expr;
@@ -122,6 +148,9 @@ struct promql_node {
 			int64_t offset_ms;
 			promql_at_kind at;
 			int64_t at_ms;
+			promql_duration *range_expr;   /* duration expressions, or NULL; */
+			promql_duration *step_expr;    /* when set, the engine computes */
+			promql_duration *offset_expr;  /* range_ms/step_ms/offset_ms */
 		} sq;
 		struct {  /* PAREN */
 			promql_node *expr;
@@ -184,6 +213,8 @@ void promql_expr_free(promql_expr *e);
 /* Canonical PromQL text of a node, as Prometheus's String()/Pretty prints
  * it on one line (used by format_query and rules). Appends to sb. */
 void promql_node_print(tp_strbuf *sb, const promql_node *n);
+/* The same for a duration expression (DurationExpr.String()). */
+void promql_duration_print(tp_strbuf *sb, const promql_duration *d);
 
 /* Parses a series selector alone (for match[] parameters): fills a
  * malloc'd matcher array. Returns 0, or -1 with err. */

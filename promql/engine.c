@@ -487,6 +487,164 @@ ev_value promql_ev_subquery(ev *e, const promql_node *n)
 	return r;
 }
 
+/* ---- duration expressions ---- */
+
+/* evaluateDurationExpr: the value of a duration expression in seconds,
+ * for this query's step (0 for an instant query) and range. */
+static double dur_value(ev *e, const promql_duration *d)
+{
+	if (d->op == PROMQL_DUR_NUMBER)
+		return d->value;
+	double l = d->lhs ? dur_value(e, d->lhs) : 0;
+	double r = d->rhs ? dur_value(e, d->rhs) : 0;
+	switch (d->op) {
+	case PROMQL_DUR_STEP: return (double)e->q_step / 1000;
+	case PROMQL_DUR_RANGE: return (double)(e->q_end - e->q_start) / 1000;
+	case PROMQL_DUR_MIN_OF: return go_min(l, r);
+	case PROMQL_DUR_MAX_OF: return go_max(l, r);
+	case PROMQL_DUR_ADD: return d->lhs ? l + r : r;
+	case PROMQL_DUR_SUB: return d->lhs ? l - r : -r;
+	case PROMQL_DUR_MUL: return l * r;
+	case PROMQL_DUR_DIV:
+		if (r == 0)
+			promql_ev_fail(e, PROMQL_ERR_BAD_DATA, "%u:%u: division by zero", d->pos_start, d->pos_end);
+		return l / r;
+	case PROMQL_DUR_MOD:
+		if (r == 0)
+			promql_ev_fail(e, PROMQL_ERR_BAD_DATA, "%u:%u: modulo by zero", d->pos_start, d->pos_end);
+		return fmod(l, r);
+	case PROMQL_DUR_POW: return pow(l, r);
+	case PROMQL_DUR_NUMBER: break;
+	}
+	return 0;
+}
+
+/* calculateDuration: whole milliseconds (truncated, as
+ * time.Duration(v*1000) * time.Millisecond). Ranges and steps must be
+ * positive; beyond what a time.Duration holds (and NaN) is refused
+ * rather than wrapped as Go would. */
+static int64_t dur_ms(ev *e, const promql_duration *d, bool allow_negative)
+{
+	double v = dur_value(e, d);
+	if (v <= 0 && !allow_negative)
+		promql_ev_fail(e, PROMQL_ERR_BAD_DATA, "%u:%u: duration must be greater than 0", d->pos_start,
+			       d->pos_end);
+	if (!(fabs(v) <= 9223372036854775807.0 / 1e9))
+		promql_ev_fail(e, PROMQL_ERR_BAD_DATA, "%u:%u: duration is out of range", d->pos_start, d->pos_end);
+	return (int64_t)(v * 1000.0);
+}
+
+static promql_node *node_copy(ev *e, const promql_node *n)
+{
+	promql_node *c = tp_arena_alloc(e->arena, sizeof(*c));
+	*c = *n;
+	return c;
+}
+
+/* Prometheus's durationVisitor, without touching the parsed tree (rules
+ * evaluate one tree repeatedly): returns n itself when nothing below it
+ * has a duration expression, else a copy, in the query arena, with the
+ * computed range_ms/step_ms/offset_ms. Visits a node before its
+ * children, a subquery's offset before its step and range, as
+ * Prometheus does, so the same error comes first. */
+static const promql_node *resolve_durations(ev *e, const promql_node *n)
+{
+	promql_node *c;
+	switch (n->kind) {
+	case PROMQL_NODE_NUMBER:
+	case PROMQL_NODE_STRING:
+		return n;
+	case PROMQL_NODE_VECTOR_SELECTOR:
+		if (!n->u.vs.offset_expr)
+			return n;
+		c = node_copy(e, n);
+		c->u.vs.offset_ms = dur_ms(e, n->u.vs.offset_expr, true);
+		c->u.vs.offset_expr = NULL;
+		return c;
+	case PROMQL_NODE_MATRIX_SELECTOR: {
+		int64_t range = n->u.ms.range_expr ? dur_ms(e, n->u.ms.range_expr, false) : n->u.ms.range_ms;
+		const promql_node *vs = resolve_durations(e, n->u.ms.vs);
+		if (vs == n->u.ms.vs && !n->u.ms.range_expr)
+			return n;
+		c = node_copy(e, n);
+		c->u.ms.vs = (promql_node *)vs;
+		c->u.ms.range_ms = range;
+		c->u.ms.range_expr = NULL;
+		return c;
+	}
+	case PROMQL_NODE_SUBQUERY: {
+		int64_t off = n->u.sq.offset_expr ? dur_ms(e, n->u.sq.offset_expr, true) : n->u.sq.offset_ms;
+		int64_t step = n->u.sq.step_expr ? dur_ms(e, n->u.sq.step_expr, false) : n->u.sq.step_ms;
+		int64_t range = n->u.sq.range_expr ? dur_ms(e, n->u.sq.range_expr, false) : n->u.sq.range_ms;
+		const promql_node *x = resolve_durations(e, n->u.sq.expr);
+		if (x == n->u.sq.expr && !n->u.sq.offset_expr && !n->u.sq.step_expr && !n->u.sq.range_expr)
+			return n;
+		c = node_copy(e, n);
+		c->u.sq.expr = (promql_node *)x;
+		c->u.sq.offset_ms = off;
+		c->u.sq.step_ms = step;
+		c->u.sq.range_ms = range;
+		c->u.sq.offset_expr = c->u.sq.step_expr = c->u.sq.range_expr = NULL;
+		return c;
+	}
+	case PROMQL_NODE_PAREN: {
+		const promql_node *x = resolve_durations(e, n->u.paren.expr);
+		if (x == n->u.paren.expr)
+			return n;
+		c = node_copy(e, n);
+		c->u.paren.expr = (promql_node *)x;
+		return c;
+	}
+	case PROMQL_NODE_UNARY: {
+		const promql_node *x = resolve_durations(e, n->u.unary.expr);
+		if (x == n->u.unary.expr)
+			return n;
+		c = node_copy(e, n);
+		c->u.unary.expr = (promql_node *)x;
+		return c;
+	}
+	case PROMQL_NODE_BINARY: {
+		const promql_node *l = resolve_durations(e, n->u.binary.lhs);
+		const promql_node *r = resolve_durations(e, n->u.binary.rhs);
+		if (l == n->u.binary.lhs && r == n->u.binary.rhs)
+			return n;
+		c = node_copy(e, n);
+		c->u.binary.lhs = (promql_node *)l;
+		c->u.binary.rhs = (promql_node *)r;
+		return c;
+	}
+	case PROMQL_NODE_CALL: {
+		promql_node **args = NULL;
+		for (size_t i = 0; i < n->u.call.nargs; i++) {
+			const promql_node *a = resolve_durations(e, n->u.call.args[i]);
+			if (a == n->u.call.args[i] && !args)
+				continue;
+			if (!args) {
+				args = tp_arena_alloc(e->arena, sizeof(promql_node *) * n->u.call.nargs);
+				memcpy(args, n->u.call.args, sizeof(promql_node *) * n->u.call.nargs);
+			}
+			args[i] = (promql_node *)a;
+		}
+		if (!args)
+			return n;
+		c = node_copy(e, n);
+		c->u.call.args = args;
+		return c;
+	}
+	case PROMQL_NODE_AGGREGATE: {
+		const promql_node *x = resolve_durations(e, n->u.agg.expr);
+		const promql_node *prm = n->u.agg.param ? resolve_durations(e, n->u.agg.param) : NULL;
+		if (x == n->u.agg.expr && prm == n->u.agg.param)
+			return n;
+		c = node_copy(e, n);
+		c->u.agg.expr = (promql_node *)x;
+		c->u.agg.param = (promql_node *)prm;
+		return c;
+	}
+	}
+	return n;
+}
+
 /* ---- the evaluator ---- */
 
 static ev_value scalar_fill(ev *e, double v)
@@ -668,6 +826,7 @@ static promql_err run(promql_engine *eng, const promql_expr *expr, const char *t
 	e->nsteps = (size_t)((end_ms - start_ms) / e->interval) + 1;
 	e->q_start = start_ms;
 	e->q_end = end_ms;
+	e->q_step = range ? step_ms : 0;
 	e->range_query = range;
 	e->delayed_names = eng->opts.delayed_name_removal;
 	e->lookback_ms = eng->opts.lookback_ms;
@@ -678,7 +837,7 @@ static promql_err run(promql_engine *eng, const promql_expr *expr, const char *t
 	e->head = eng->head;
 	e->querier = tsdb_querier_new(eng->head, INT64_MIN + 1, INT64_MAX);
 	if (setjmp(e->jb) == 0) {
-		ev_value v = promql_ev_eval(e, expr->root);
+		ev_value v = promql_ev_eval(e, resolve_durations(e, expr->root));
 		promql_ev_cleanup_names(e, &v);
 		build_result(e, &v, out);
 	} else {

@@ -662,24 +662,6 @@ static double simple_fn(promql_func_id id, double v, const double *p, size_t ste
 	}
 }
 
-static double go_max(double a, double b)
-{
-	if (isinf(a) && a > 0) return a;
-	if (isinf(b) && b > 0) return b;
-	if (isnan(a) || isnan(b)) return NAN;
-	if (a == 0 && a == b) return signbit(a) ? b : a;
-	return a > b ? a : b;
-}
-
-static double go_min(double a, double b)
-{
-	if (isinf(a) && a < 0) return a;
-	if (isinf(b) && b < 0) return b;
-	if (isnan(a) || isnan(b)) return NAN;
-	if (a == 0 && a == b) return signbit(a) ? a : b;
-	return a < b ? a : b;
-}
-
 /* Element-wise functions over an instant vector (args beyond the first are
  * scalars); the metric name is dropped. */
 static ev_value elementwise(ev *e, const promql_node *n)
@@ -1268,6 +1250,27 @@ ev_value promql_ev_call(ev *e, const promql_node *n)
 			r.scalar[i] = M_PI;
 		return r;
 	}
+	case PROMQL_FN_START: case PROMQL_FN_END: case PROMQL_FN_RANGE: case PROMQL_FN_STEP: {
+		/* the query's context, the same at every step and in subqueries
+		 * (Prometheus folds these into literals before evaluating);
+		 * step() is 0 when start == end */
+		double v = id == PROMQL_FN_START ? (double)e->q_start / 1000
+			 : id == PROMQL_FN_END ? (double)e->q_end / 1000
+			 : id == PROMQL_FN_RANGE ? (double)(e->q_end - e->q_start) / 1000
+			 : e->q_start == e->q_end ? 0 : (double)e->q_step / 1000;
+		ev_value r = scalar_new(e);
+		for (size_t i = 0; i < e->nsteps; i++)
+			r.scalar[i] = v;
+		return r;
+	}
+	case PROMQL_FN_MIN_OF: case PROMQL_FN_MAX_OF: {
+		double *a = promql_ev_eval(e, n->u.call.args[0]).scalar;
+		double *b = promql_ev_eval(e, n->u.call.args[1]).scalar;
+		ev_value r = scalar_new(e);
+		for (size_t i = 0; i < e->nsteps; i++)
+			r.scalar[i] = id == PROMQL_FN_MIN_OF ? go_min(a[i], b[i]) : go_max(a[i], b[i]);
+		return r;
+	}
 	case PROMQL_FN_SCALAR: {
 		ev_value v = promql_ev_eval(e, n->u.call.args[0]);
 		ev_value r = scalar_new(e);
@@ -1351,6 +1354,8 @@ ev_value promql_ev_call(ev *e, const promql_node *n)
 		return promql_ev_histogram_quantile(e, n);
 	case PROMQL_FN_HISTOGRAM_FRACTION:
 		return promql_ev_histogram_fraction(e, n);
+	case PROMQL_FN_HISTOGRAM_QUANTILES:
+		return promql_ev_histogram_quantiles(e, n);
 	case PROMQL_FN_HISTOGRAM_AVG: case PROMQL_FN_HISTOGRAM_COUNT: case PROMQL_FN_HISTOGRAM_SUM:
 	case PROMQL_FN_HISTOGRAM_STDDEV: case PROMQL_FN_HISTOGRAM_STDVAR: {
 		/* native histograms only: float samples are ignored */

@@ -319,6 +319,90 @@ static ev_value hist_eval(ev *e, const promql_node *n, bool fraction)
 	return r;
 }
 
+/* labels.FormatOpenMetricsFloat: strconv 'g' form, with ".0" added to
+ * integers (0.0, 1.0, 0.25, 1e-05, NaN). */
+static void format_om_float(char *buf, double v)
+{
+	size_t n = tp_format_float(buf, v);
+	if (isnan(v) || isinf(v) || strpbrk(buf, "e.") != NULL)
+		return;
+	memcpy(buf + n, ".0", 3);
+}
+
+/* histogram_quantiles(v, "label", q1, q2, ...): histogram_quantile for
+ * every q, the output series told apart by label="<q>". Series are
+ * quantile-major in Prometheus; here one output series per (bucket group,
+ * q argument, label value), merged by labels at the end, so two q's that
+ * format alike collide as "vector cannot contain metrics with the same
+ * labelset". Annotations as histogram_quantile's: invalid q at its own
+ * argument, bad `le` and forced monotonicity at the vector argument. */
+ev_value promql_ev_histogram_quantiles(ev *e, const promql_node *n)
+{
+	const promql_node *varg = n->u.call.args[0];
+	ev_value in = promql_ev_eval(e, varg);
+	const char *label = tp_arena_strdup(e->arena, promql_ev_eval(e, n->u.call.args[1]).str);
+	size_t nq = n->u.call.nargs - 2;
+	double **qs = tp_arena_alloc(e->arena, sizeof(double *) * nq);
+	for (size_t j = 0; j < nq; j++)
+		qs[j] = promql_ev_eval(e, n->u.call.args[2 + j]).scalar;
+	hgroups g = group_buckets(e, &in, varg);
+	ev_value r = { .type = PROMQL_TYPE_VECTOR };
+	size_t cap = 0, nout = g.n * nq;
+	int32_t *out = tp_arena_alloc(e->arena, sizeof(int32_t) * (nout + 1));
+	const char **out_q = tp_arena_zalloc(e->arena, sizeof(char *) * (nout + 1));
+	for (size_t i = 0; i < nout; i++)
+		out[i] = -1;
+	bucket *b = tp_xmalloc(sizeof(bucket) * (in.nseries + 1));
+	char fb[40];
+	for (size_t i = 0; i < e->nsteps; i++) {
+		for (size_t j = 0; j < nq; j++) {
+			double q = qs[j][i];
+			if (isnan(q) || q < 0 || q > 1) {
+				tp_format_float(fb, q);
+				promql_ev_warn(e, n->u.call.args[2 + j], "quantile value should be between 0 and 1, got %s", fb);
+			}
+		}
+		for (size_t gi = 0; gi < g.n; gi++) {
+			for (size_t j = 0; j < nq; j++) {
+				size_t m = 0;
+				for (size_t k = g.start[gi]; k < g.start[gi + 1]; k++) {
+					const ev_series *s = &in.series[g.order[k]];
+					if (s->ok[i])
+						b[m++] = (bucket){ g.le[g.order[k]], s->v[i] };
+				}
+				if (!m)
+					break;
+				bool forced;
+				double v = bucket_quantile(qs[j][i], b, m, &forced);
+				if (forced) {
+					const char *mn = e->delayed_names ? tp_labels_get(&g.labels[gi], TP_METRIC_NAME) : NULL;
+					promql_ev_info(e, varg,
+						       "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name \"%s\"",
+						       mn ? mn : "");
+				}
+				size_t o = gi * nq + j;
+				format_om_float(fb, qs[j][i]);
+				if (out[o] < 0 || strcmp(out_q[o], fb) != 0) {
+					/* a new label value (the q argument changed) */
+					tp_labels_builder lb;
+					tp_lb_init(&lb, e->arena, &g.labels[gi]);
+					out_q[o] = tp_arena_strdup(e->arena, fb);
+					tp_lb_set(&lb, label, out_q[o]);
+					tp_labels l = tp_lb_labels(&lb);
+					out[o] = (int32_t)r.nseries;
+					promql_ev_series_new(e, &r.series, &r.nseries, &cap, &l);
+					r.series[out[o]].drop_name = e->delayed_names;
+				}
+				r.series[out[o]].ok[i] = 1;
+				r.series[out[o]].v[i] = v;
+			}
+		}
+	}
+	free(b);
+	promql_ev_merge_same(e, &r);
+	return r;
+}
+
 ev_value promql_ev_histogram_quantile(ev *e, const promql_node *n)
 {
 	return hist_eval(e, n, false);

@@ -69,6 +69,9 @@ static const struct {
 	{"on", PROMQL_TK_ON}, {"ignoring", PROMQL_TK_IGNORING}, {"group_left", PROMQL_TK_GROUP_LEFT},
 	{"group_right", PROMQL_TK_GROUP_RIGHT}, {"bool", PROMQL_TK_BOOL}, {"start", PROMQL_TK_START},
 	{"end", PROMQL_TK_END}, {"inf", PROMQL_TK_NUMBER}, {"nan", PROMQL_TK_NUMBER},
+	/* duration expressions (also function names: parser.y falls back) */
+	{"step", PROMQL_TK_STEP}, {"range", PROMQL_TK_RANGE}, {"min_of", PROMQL_TK_MIN_OF},
+	{"max_of", PROMQL_TK_MAX_OF},
 };
 
 static int keyword_type(const char *z, int n)
@@ -242,6 +245,25 @@ int promql_lex_label_len(const char *z)
 	while (is_alnum(z[i]))
 		i++;
 	return i;
+}
+
+int promql_lex_duration_keyword(const char *z, int *type)
+{
+	static const struct {
+		const char *word;
+		int type;
+	} words[] = {
+		{"step", PROMQL_TK_STEP}, {"range", PROMQL_TK_RANGE},
+		{"min_of", PROMQL_TK_MIN_OF}, {"max_of", PROMQL_TK_MAX_OF},
+	};
+	int n = 0;
+	while (is_alpha(z[n]))
+		n++;
+	*type = 0;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if ((int)strlen(words[i].word) == n && strncasecmp(words[i].word, z, (size_t)n) == 0)
+			*type = words[i].type;
+	return n;
 }
 
 int promql_lex_next(const char *z, int *type)

@@ -30,6 +30,11 @@ enum {
  * by the driver when unquoting. */
 int promql_lex_next(const char *z, int *type);
 
+/* Inside brackets (lex.go scanDurationKeyword): the length of the run of
+ * [A-Za-z_] at z; *type is PROMQL_TK_STEP, _RANGE, _MIN_OF or _MAX_OF when
+ * the run is that word (case-insensitive), else 0. */
+int promql_lex_duration_keyword(const char *z, int *type);
+
 /* Length of the label-name part of an identifier inside braces
  * ([A-Za-z_][A-Za-z0-9_]*, no ':'). */
 int promql_lex_label_len(const char *z);

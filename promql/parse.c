@@ -396,8 +396,11 @@ typedef struct lexstate {
 	int paren_depth;
 	bool brace_open;
 	bool bracket_open;
+	bool dur_lex;       /* lexDurationExpr inside [...]: until the first number */
 	bool got_colon;
-	bool got_duration;
+	bool got_duration;  /* a number was lexed in brackets (lex.go never resets it) */
+	int bracket_base;   /* paren_depth at the open '[' */
+	int offset_base;    /* paren_depth at an offset whose duration is incomplete, else -1 */
 	int prev;           /* previous grammar token type, 0 at start */
 	int grouping;       /* 1 after by/without/on/ignoring/group_x, 2 inside its ( ) */
 } lexstate;
@@ -475,27 +478,29 @@ static void set_context(promql_parser_ctx *p, const lexstate *ls)
 													 : "\",\" or \")\"";
 		return;
 	}
+	if (ls->offset_base >= 0) {
+		/* expr OFFSET error: anywhere in an incomplete offset duration */
+		p->syntax_context = "offset";
+		p->syntax_expected = "number, duration, step(), or range()";
+		return;
+	}
 	if (ls->bracket_open) {
-		if (ls->prev == PROMQL_TK_LEFT_BRACKET) {
-			p->syntax_context = "subquery selector";
-			p->syntax_expected = "duration";
-		} else if (ls->got_colon && ls->prev == PROMQL_TK_COLON) {
-			p->syntax_context = "subquery selector";
-			p->syntax_expected = "duration or \"]\"";
-		} else if (ls->got_colon) {
-			p->syntax_context = "subquery selector";
-			p->syntax_expected = "\"]\"";
+		/* A duration ended at the bracket's own level is complete: what
+		 * follows must be ':' or ']' (the range), ']' (the step). Errors
+		 * inside an incomplete one belong to the enclosing production. */
+		bool complete = ls->paren_depth == ls->bracket_base &&
+				(ls->prev == PROMQL_TK_NUMBER || ls->prev == PROMQL_TK_DURATION ||
+				 ls->prev == PROMQL_TK_RIGHT_PAREN);
+		if (!ls->got_colon) {
+			p->syntax_context = complete ? "subquery or range" : "subquery or range selector";
+			p->syntax_expected = complete ? "\":\" or \"]\"" : "number, duration, step(), or range()";
 		} else {
-			p->syntax_context = "subquery or range";
-			p->syntax_expected = "\":\" or \"]\"";
+			p->syntax_context = "subquery selector";
+			p->syntax_expected = complete ? "\"]\"" : "number, duration, step(), range(), or \"]\"";
 		}
 		return;
 	}
 	switch (ls->prev) {
-	case PROMQL_TK_OFFSET:
-		p->syntax_context = "offset";
-		p->syntax_expected = "number or duration";
-		break;
 	case PROMQL_TK_AT:
 		p->syntax_context = "@";
 		p->syntax_expected = "timestamp";
@@ -539,6 +544,13 @@ static void feed(promql_parser_ctx *p, void *engine, lexstate *ls, const lexstat
 	if (type == PROMQL_TK_RIGHT_BRACE || type == PROMQL_TK_RIGHT_PAREN || type == PROMQL_TK_RIGHT_BRACKET ||
 	    type == PROMQL_TK_NUMBER || type == PROMQL_TK_DURATION)
 		p->last_closing = t.pos + n;
+	/* an offset's duration is one operand: it ends with a number or
+	 * the ')' that brings the depth back to where it started */
+	if (type == PROMQL_TK_OFFSET)
+		ls->offset_base = ls->paren_depth;
+	else if (ls->offset_base >= 0 && ls->paren_depth <= ls->offset_base &&
+		 (type == PROMQL_TK_NUMBER || type == PROMQL_TK_DURATION || type == PROMQL_TK_RIGHT_PAREN))
+		ls->offset_base = -1;
 }
 
 /* Validates a string token's escapes at lexing time, as lex.go does. */
@@ -619,61 +631,80 @@ static int step_braces(promql_parser_ctx *p, void *engine, lexstate *ls, const c
 	return n;
 }
 
-/* One token in the brackets state (lexDurationExpr). */
+static bool duration_keyword_start(char c)
+{
+	return c == 's' || c == 'S' || c == 'm' || c == 'M' || c == 'r' || c == 'R';
+}
+
+static void bad_number(promql_parser_ctx *p, uint32_t pos, const char *z, int n)
+{
+	tp_strbuf sb = {0};
+	go_quote(&sb, z, (size_t)n, '"');
+	promql_parse_errorf(p, pos, pos + (uint32_t)n, "bad number or duration syntax: %s", tp_sb_cstr(&sb));
+	tp_sb_free(&sb);
+}
+
+/* One token right after '[' and until the first number (lexDurationExpr;
+ * lex.go returns to lexStatements after a number, still in brackets). A
+ * lexer error found after emitting a token is reported after it, at
+ * lex.start as Prometheus does. */
 static int step_brackets(promql_parser_ctx *p, void *engine, lexstate *ls, const char *z)
 {
 	const lexstate before = *ls;
 	uint32_t pos = (uint32_t)(z - p->text);
 	int type;
 	int n = promql_lex_next(z, &type);
-	switch (type) {
-	case PROMQL_LEX_EOF:
+	switch (z[0]) {
+	case 0:
 		promql_parse_errorf(p, pos, pos, "unexpected end of input in duration expression");
 		return 0;
-	case PROMQL_LEX_SPACE:
+	case ' ': case '\t': case '\n': case '\r':
 		return n;
-	case PROMQL_TK_RIGHT_BRACKET:
+	case ']':
 		ls->bracket_open = false;
+		ls->dur_lex = false;
 		ls->got_colon = false;
 		break;
-	case PROMQL_TK_METRIC_IDENTIFIER:
-		if (z[0] != ':')
-			goto bad;
+	case ':':
 		if (!ls->got_duration) {
-			promql_parse_errorf(p, pos, pos + 1, "unexpected colon before duration in duration expression");
+			promql_parse_errorf(p, pos + 1, pos + 1, "unexpected colon before duration in duration expression");
 			return 0;
 		}
 		if (ls->got_colon) {
-			promql_parse_errorf(p, pos, pos + 1, "unexpected repeated colon in duration expression");
+			promql_parse_errorf(p, pos + 1, pos + 1, "unexpected repeated colon in duration expression");
 			return 0;
 		}
 		ls->got_colon = true;
 		type = PROMQL_TK_COLON;
 		n = 1;
 		break;
-	case PROMQL_TK_NUMBER:
-	case PROMQL_TK_DURATION:
-		if (z[0] < '0' && z[0] != '.')
-			goto bad;
-		if (!((z[0] >= '0' && z[0] <= '9') || z[0] == '.'))
-			goto bad;  /* Inf / NaN */
-		ls->got_duration = true;
+	case '(':
+		ls->paren_depth++;
 		break;
-	case PROMQL_LEX_BAD_NUMBER: {
-		tp_strbuf sb = {0};
-		go_quote(&sb, z, (size_t)n, '"');
-		promql_parse_errorf(p, pos, pos + (uint32_t)n, "bad number or duration syntax: %s", tp_sb_cstr(&sb));
-		tp_sb_free(&sb);
-		return 0;
-	}
-	case PROMQL_TK_ADD: case PROMQL_TK_SUB: case PROMQL_TK_MUL: case PROMQL_TK_DIV: case PROMQL_TK_MOD:
-	case PROMQL_TK_POW: case PROMQL_TK_COMMA: case PROMQL_TK_LEFT_PAREN: case PROMQL_TK_RIGHT_PAREN:
-		/* Duration expressions (promql-duration-expr) are not implemented:
-		 * refuse them with Prometheus's text for the disabled feature. */
-		promql_parse_errorf(p, pos, pos + 1, "experimental duration expression is not enabled");
-		return 0;
+	case ')':
+		if (--ls->paren_depth < 0) {
+			lex_error_rune(p, pos + 1, "unexpected right parenthesis ", z);
+			return 0;
+		}
+		break;
+	case '+': case '-': case '*': case '/': case '%': case '^': case ',':
+		break;
 	default:
-		goto bad;
+		if (duration_keyword_start(z[0])) {
+			n = promql_lex_duration_keyword(z, &type);
+			if (type)
+				break;
+			goto bad;
+		}
+		if (!((z[0] >= '0' && z[0] <= '9') || (z[0] == '.' && z[1] >= '0' && z[1] <= '9')))
+			goto bad;
+		ls->got_duration = true;
+		if (type == PROMQL_LEX_BAD_NUMBER) {
+			bad_number(p, pos, z, n);
+			return 0;
+		}
+		ls->dur_lex = false;
+		break;
 	}
 	feed(p, engine, ls, &before, type, z, (uint32_t)n);
 	return n;
@@ -682,12 +713,51 @@ bad:
 	return 0;
 }
 
+/* lexStatements inside brackets after a number: ':' and the duration
+ * keywords are special, other letters are errors. Returns the length
+ * consumed, or -1 when z is not such a token. */
+static int step_bracket_word(promql_parser_ctx *p, void *engine, lexstate *ls, const char *z)
+{
+	const lexstate before = *ls;
+	uint32_t pos = (uint32_t)(z - p->text);
+	int type, n;
+	bool alpha = (z[0] >= 'a' && z[0] <= 'z') || (z[0] >= 'A' && z[0] <= 'Z') || z[0] == '_';
+	if (z[0] == ':') {
+		if (ls->got_colon) {
+			lex_error_rune(p, pos, "unexpected colon ", z);
+			return 0;
+		}
+		ls->got_colon = true;
+		type = PROMQL_TK_COLON;
+		n = 1;
+	} else if (alpha) {
+		type = 0;
+		n = duration_keyword_start(z[0]) ? promql_lex_duration_keyword(z, &type) : 1;
+		if (!type) {
+			tp_strbuf sb = {0};
+			quote_rune(&sb, z);
+			promql_parse_errorf(p, pos, pos + 1, "unexpected character: %s, expected ':'", tp_sb_cstr(&sb));
+			tp_sb_free(&sb);
+			return 0;
+		}
+	} else {
+		return -1;
+	}
+	feed(p, engine, ls, &before, type, z, (uint32_t)n);
+	return n;
+}
+
 /* One token in the statements state (lexStatements). */
 static int step_statements(promql_parser_ctx *p, void *engine, lexstate *ls, const char *z)
 {
 	const lexstate before = *ls;
 	uint32_t pos = (uint32_t)(z - p->text);
 	int type;
+	if (ls->bracket_open) {
+		int w = step_bracket_word(p, engine, ls, z);
+		if (w >= 0)
+			return w;
+	}
 	int n = promql_lex_next(z, &type);
 	switch (type) {
 	case PROMQL_LEX_EOF:
@@ -711,13 +781,9 @@ static int step_statements(promql_parser_ctx *p, void *engine, lexstate *ls, con
 	case PROMQL_TK_EQL_REGEX:
 		lex_error_rune(p, pos, "unexpected character after '=': ", z + 1);
 		return 0;
-	case PROMQL_LEX_BAD_NUMBER: {
-		tp_strbuf sb = {0};
-		go_quote(&sb, z, (size_t)n, '"');
-		promql_parse_errorf(p, pos, pos + (uint32_t)n, "bad number or duration syntax: %s", tp_sb_cstr(&sb));
-		tp_sb_free(&sb);
+	case PROMQL_LEX_BAD_NUMBER:
+		bad_number(p, pos, z, n);
 		return 0;
-	}
 	case PROMQL_LEX_UNTERMINATED:
 		promql_parse_errorf(p, pos, pos + (uint32_t)n, "unterminated quoted string");
 		return 0;
@@ -741,13 +807,22 @@ static int step_statements(promql_parser_ctx *p, void *engine, lexstate *ls, con
 		ls->brace_open = true;
 		break;
 	case PROMQL_TK_LEFT_BRACKET:
+		if (ls->bracket_open) {
+			lex_error_rune(p, pos, "unexpected left bracket ", z);
+			return 0;
+		}
 		ls->bracket_open = true;
+		ls->dur_lex = true;
 		ls->got_colon = false;
-		ls->got_duration = false;
+		ls->bracket_base = ls->paren_depth;
 		break;
 	case PROMQL_TK_RIGHT_BRACKET:
-		lex_error_rune(p, pos, "unexpected right bracket ", z);
-		return 0;
+		if (!ls->bracket_open) {
+			lex_error_rune(p, pos, "unexpected right bracket ", z);
+			return 0;
+		}
+		ls->bracket_open = false;
+		break;
 	case PROMQL_TK_RIGHT_BRACE:
 		lex_error_rune(p, pos, "unexpected character: ", z);
 		return 0;
@@ -766,6 +841,7 @@ static void run(promql_parser_ctx *p)
 	if (!engine)
 		tp_xmalloc(SIZE_MAX);  /* aborts: out of memory */
 	lexstate ls = {0};
+	ls.offset_base = -1;
 	const char *z = p->text;
 
 	/* "no expression found in input" */
@@ -780,7 +856,7 @@ static void run(promql_parser_ctx *p)
 		int n;
 		if (ls.brace_open)
 			n = step_braces(p, engine, &ls, z);
-		else if (ls.bracket_open)
+		else if (ls.bracket_open && ls.dur_lex)
 			n = step_brackets(p, engine, &ls, z);
 		else
 			n = step_statements(p, engine, &ls, z);

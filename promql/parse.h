@@ -107,10 +107,13 @@ promql_node *promql_ast_number(promql_parser_ctx *p, double v, uint32_t start, u
 promql_node *promql_ast_string(promql_parser_ctx *p, char *v, uint32_t start, uint32_t end);
 promql_node *promql_ast_selector(promql_parser_ctx *p, const promql_token *name,
 				 promql_raw_matcher_list *raw, uint32_t start, uint32_t end);
-promql_node *promql_ast_matrix(promql_parser_ctx *p, promql_node *vs, int64_t range_ms,
+/* range and step are positive duration expressions (step NULL: the
+ * default); a literal becomes range_ms/step_ms, anything else is kept for
+ * the engine. */
+promql_node *promql_ast_matrix(promql_parser_ctx *p, promql_node *vs, promql_duration *range,
 			       uint32_t lbracket, uint32_t end);
-promql_node *promql_ast_subquery(promql_parser_ctx *p, promql_node *e, int64_t range_ms, int64_t step_ms,
-				 uint32_t end);
+promql_node *promql_ast_subquery(promql_parser_ctx *p, promql_node *e, promql_duration *range,
+				 promql_duration *step, uint32_t end);
 promql_node *promql_ast_paren(promql_parser_ctx *p, promql_node *e, uint32_t start, uint32_t end);
 promql_node *promql_ast_unary(promql_parser_ctx *p, bool neg, promql_node *e, uint32_t start);
 promql_node *promql_ast_binary(promql_parser_ctx *p, promql_binop op, promql_node *lhs,
@@ -127,6 +130,36 @@ promql_node *promql_ast_at_preproc(promql_parser_ctx *p, promql_node *e, promql_
  * selector of e, or records Prometheus's error for a subquery, any other
  * expression, both modifiers at once or the feature switched off. */
 promql_node *promql_ast_extended(promql_parser_ctx *p, promql_node *e, bool smoothed);
+/* offset with a duration expression: a literal is promql_ast_offset. */
+promql_node *promql_ast_offset_dur(promql_parser_ctx *p, promql_node *e, promql_duration *d);
+
+/* ---- duration expressions (ast.c), after generated_parser.y's
+ * duration_expr rules. Nodes live in the arena; a NULL operand (after an
+ * error) yields NULL. Semantic errors use Prometheus's texts ("duration
+ * out of range", "division by zero", "experimental duration expression is
+ * not enabled", ...). ---- */
+/* A NUMBER or DURATION token; check: refuse values beyond time.Duration
+ * (a signed literal after offset is checked after the sign). */
+promql_duration *promql_ast_dur_number(promql_parser_ctx *p, const promql_token *t, bool check);
+/* unary_op applied to e (applyUnaryOpToDurationExpr): folded into a
+ * literal, else a '-' node; wrapped marks e as parenthesised. */
+promql_duration *promql_ast_dur_unary(promql_parser_ctx *p, const promql_token *op, promql_duration *e,
+				      bool wrapped);
+/* offset's `-step()` / `+min_of(...)`: always a unary node. */
+promql_duration *promql_ast_dur_signed(promql_parser_ctx *p, const promql_token *op, promql_duration *e);
+promql_duration *promql_ast_dur_binary(promql_parser_ctx *p, promql_dur_op op, promql_duration *l,
+				       const promql_token *optok, promql_duration *r);
+/* step(), range() (l = r = NULL), min_of(l, r), max_of(l, r); name is the
+ * keyword token, end the byte after ')'. */
+promql_duration *promql_ast_dur_call(promql_parser_ctx *p, promql_dur_op op, const promql_token *name,
+				     promql_duration *l, promql_duration *r, uint32_t end);
+/* step() etc. standing alone: they need promql-duration-expr (a signed
+ * one is checked as a whole by promql_ast_dur_signed). Returns d. */
+promql_duration *promql_ast_dur_gate(promql_parser_ctx *p, promql_duration *d);
+/* ( e ) */
+promql_duration *promql_ast_dur_paren(promql_parser_ctx *p, promql_duration *e);
+/* positive_duration_expr: a literal must be > 0. */
+promql_duration *promql_ast_dur_positive(promql_parser_ctx *p, promql_duration *e);
 
 promql_node_list *promql_ast_list_append(promql_parser_ctx *p, promql_node_list *l, promql_node *n);
 promql_str_list *promql_ast_strs_append(promql_parser_ctx *p, promql_str_list *l, const promql_token *t);

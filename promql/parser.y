@@ -105,14 +105,6 @@ static promql_modval modval(promql_parser_ctx *p, const promql_token *t, bool ne
 	return m;
 }
 
-/* A range or step: durations, or numbers in seconds. */
-static int64_t range_ms(promql_parser_ctx *p, const promql_token *t)
-{
-	if (t->type == PROMQL_TK_DURATION)
-		return promql_parse_duration(p, t);
-	return (int64_t)llround(promql_parse_number(p, t) * 1000.0);
-}
-
 static promql_node *binary(promql_parser_ctx *p, promql_binop op, promql_node *l, promql_binmod *m, promql_node *r)
 {
 	return promql_ast_binary(p, op, l, m, r);
@@ -190,7 +182,7 @@ static promql_raw_matcher raw_matcher(promql_parser_ctx *p, const promql_token *
 %type metric_identifier {promql_token}
 %type aggr_op {promql_token}
 %type modval {promql_modval}
-%type range {int64_t}
+%type range {promql_duration *}
 
 /* ---- rules ---- */
 
@@ -324,17 +316,15 @@ match_op(A) ::= NEQ_REGEX. { A = TSDB_MATCH_NRE; }
 
 /* Range selectors and subqueries. */
 expr(A) ::= expr(E) LEFT_BRACKET(L) range(R) RIGHT_BRACKET(B). { A = promql_ast_matrix(p, E, R, L.pos, B.pos + 1); }
-expr(A) ::= expr(E) LEFT_BRACKET range(R) COLON RIGHT_BRACKET(B). { A = promql_ast_subquery(p, E, R, 0, B.pos + 1); }
+expr(A) ::= expr(E) LEFT_BRACKET range(R) COLON RIGHT_BRACKET(B). { A = promql_ast_subquery(p, E, R, NULL, B.pos + 1); }
 expr(A) ::= expr(E) LEFT_BRACKET range(R) COLON range(S) RIGHT_BRACKET(B). {
 	A = promql_ast_subquery(p, E, R, S, B.pos + 1);
 }
-range(A) ::= DURATION(T). { A = range_ms(p, &T); }
-range(A) ::= NUMBER(T). { A = range_ms(p, &T); }
+/* positive_duration_expr: a literal must be > 0 (dur: see below). */
+range(A) ::= dur(D). { A = promql_ast_dur_positive(p, D); }
 
 /* offset and @ modifiers. */
-expr(A) ::= expr(E) OFFSET modval(V). {
-	A = promql_ast_offset(p, E, (int64_t)llround(V.v * 1000.0)); if (A) A->pos_end = V.end;
-}
+expr(A) ::= expr(E) OFFSET offset_dur(D). { A = promql_ast_offset_dur(p, E, D); }
 expr(A) ::= expr(E) AT modval(V). { A = promql_ast_at(p, E, V.v); if (A) A->pos_end = V.end; }
 expr(A) ::= expr(E) AT START LEFT_PAREN RIGHT_PAREN(R). {
 	A = promql_ast_at_preproc(p, E, PROMQL_AT_START); if (A) A->pos_end = R.pos + 1;
@@ -354,3 +344,57 @@ modval(A) ::= SUB DURATION(T). { A = modval(p, &T, true); }
  * selector underneath (ast.c checks what they may follow). */
 expr(A) ::= expr(E) ANCHORED. { A = promql_ast_extended(p, E, false); }
 expr(A) ::= expr(E) SMOOTHED. { A = promql_ast_extended(p, E, true); }
+/* ---- duration expressions (promql-duration-expr) ----
+ * generated_parser.y's duration_expr: inside [...] (range, subquery step)
+ * arithmetic over numbers (seconds) and durations, step(), range(),
+ * min_of(), max_of(), with the operators' usual precedence. After offset
+ * only one operand (offset_duration_expr): a literal, a signed literal,
+ * a call or a parenthesised expression, optionally signed, so
+ * `foo offset 1m + 1m` is (foo offset 1m) + 1m and `foo offset -2 ^ 2` is
+ * (foo offset -2) ^ 2. The keywords are also function names (step() as a
+ * scalar function) and metric names: they fall back to IDENTIFIER
+ * wherever a duration cannot start. */
+%token STEP RANGE MIN_OF MAX_OF.
+%fallback IDENTIFIER STEP RANGE MIN_OF MAX_OF.
+%type dur {promql_duration *}
+%type dur_call {promql_duration *}
+%type offset_dur {promql_duration *}
+
+dur(A) ::= NUMBER(T). { A = promql_ast_dur_number(p, &T, true); }
+dur(A) ::= DURATION(T). { A = promql_ast_dur_number(p, &T, true); }
+dur(A) ::= ADD(O) dur(E). [MUL] { A = promql_ast_dur_unary(p, &O, E, false); }
+dur(A) ::= SUB(O) dur(E). [MUL] { A = promql_ast_dur_unary(p, &O, E, false); }
+dur(A) ::= dur(L) ADD(O) dur(R). { A = promql_ast_dur_binary(p, PROMQL_DUR_ADD, L, &O, R); }
+dur(A) ::= dur(L) SUB(O) dur(R). { A = promql_ast_dur_binary(p, PROMQL_DUR_SUB, L, &O, R); }
+dur(A) ::= dur(L) MUL(O) dur(R). { A = promql_ast_dur_binary(p, PROMQL_DUR_MUL, L, &O, R); }
+dur(A) ::= dur(L) DIV(O) dur(R). { A = promql_ast_dur_binary(p, PROMQL_DUR_DIV, L, &O, R); }
+dur(A) ::= dur(L) MOD(O) dur(R). { A = promql_ast_dur_binary(p, PROMQL_DUR_MOD, L, &O, R); }
+dur(A) ::= dur(L) POW(O) dur(R). { A = promql_ast_dur_binary(p, PROMQL_DUR_POW, L, &O, R); }
+dur(A) ::= dur_call(C). { A = promql_ast_dur_gate(p, C); }
+dur(A) ::= LEFT_PAREN dur(E) RIGHT_PAREN. { A = promql_ast_dur_paren(p, E); }
+
+dur_call(A) ::= STEP(T) LEFT_PAREN RIGHT_PAREN(R). {
+	A = promql_ast_dur_call(p, PROMQL_DUR_STEP, &T, NULL, NULL, R.pos + 1);
+}
+dur_call(A) ::= RANGE(T) LEFT_PAREN RIGHT_PAREN(R). {
+	A = promql_ast_dur_call(p, PROMQL_DUR_RANGE, &T, NULL, NULL, R.pos + 1);
+}
+dur_call(A) ::= MIN_OF(T) LEFT_PAREN dur(L) COMMA dur(X) RIGHT_PAREN(R). {
+	A = promql_ast_dur_call(p, PROMQL_DUR_MIN_OF, &T, L, X, R.pos + 1);
+}
+dur_call(A) ::= MAX_OF(T) LEFT_PAREN dur(L) COMMA dur(X) RIGHT_PAREN(R). {
+	A = promql_ast_dur_call(p, PROMQL_DUR_MAX_OF, &T, L, X, R.pos + 1);
+}
+
+offset_dur(A) ::= NUMBER(T). { A = promql_ast_dur_number(p, &T, true); }
+offset_dur(A) ::= DURATION(T). { A = promql_ast_dur_number(p, &T, true); }
+offset_dur(A) ::= ADD(O) NUMBER(T). { A = promql_ast_dur_unary(p, &O, promql_ast_dur_number(p, &T, false), false); }
+offset_dur(A) ::= ADD(O) DURATION(T). { A = promql_ast_dur_unary(p, &O, promql_ast_dur_number(p, &T, false), false); }
+offset_dur(A) ::= SUB(O) NUMBER(T). { A = promql_ast_dur_unary(p, &O, promql_ast_dur_number(p, &T, false), false); }
+offset_dur(A) ::= SUB(O) DURATION(T). { A = promql_ast_dur_unary(p, &O, promql_ast_dur_number(p, &T, false), false); }
+offset_dur(A) ::= dur_call(C). { A = promql_ast_dur_gate(p, C); }
+offset_dur(A) ::= ADD(O) dur_call(C). { A = promql_ast_dur_signed(p, &O, C); }
+offset_dur(A) ::= SUB(O) dur_call(C). { A = promql_ast_dur_signed(p, &O, C); }
+offset_dur(A) ::= LEFT_PAREN dur(E) RIGHT_PAREN. { A = promql_ast_dur_paren(p, E); }
+offset_dur(A) ::= ADD(O) LEFT_PAREN dur(E) RIGHT_PAREN. { A = promql_ast_dur_unary(p, &O, E, true); }
+offset_dur(A) ::= SUB(O) LEFT_PAREN dur(E) RIGHT_PAREN. { A = promql_ast_dur_unary(p, &O, E, true); }

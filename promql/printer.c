@@ -113,7 +113,72 @@ static void put_labels(tp_strbuf *sb, char **labels, size_t n)
 	}
 }
 
-static void put_at_offset(tp_strbuf *sb, promql_at_kind at, int64_t at_ms, int64_t offset_ms)
+/* NumberLiteral.String() */
+static void put_number(tp_strbuf *sb, double v, bool duration)
+{
+	if (duration) {
+		if (v < 0) {
+			tp_sb_putc(sb, '-');
+			v = -v;
+		}
+		/* model.Duration(v * 1e9): nanoseconds, printed in ms */
+		put_duration(sb, (int64_t)(v * 1e9) / 1000000);
+		return;
+	}
+	char buf[400];
+	size_t len = tp_format_float_f(buf, v);
+	tp_sb_append(sb, buf, len);
+}
+
+static const char *const dur_op_str[] = {
+	/* ORDER PROMQL_DUR */
+	"", "+", "-", "*", "/", "%", "^", "step", "range", "min_of", "max_of",
+};
+
+void promql_duration_print(tp_strbuf *sb, const promql_duration *d)
+{
+	if (!d)
+		return;
+	if (d->wrapped)
+		tp_sb_putc(sb, '(');
+	switch (d->op) {
+	case PROMQL_DUR_NUMBER:
+		put_number(sb, d->value, d->is_duration);
+		break;
+	case PROMQL_DUR_STEP:
+	case PROMQL_DUR_RANGE:
+		tp_sb_puts(sb, dur_op_str[d->op]);
+		tp_sb_puts(sb, "()");
+		break;
+	case PROMQL_DUR_MIN_OF:
+	case PROMQL_DUR_MAX_OF:
+		tp_sb_puts(sb, dur_op_str[d->op]);
+		tp_sb_putc(sb, '(');
+		promql_duration_print(sb, d->lhs);
+		tp_sb_puts(sb, ", ");
+		promql_duration_print(sb, d->rhs);
+		tp_sb_putc(sb, ')');
+		break;
+	default:
+		if (!d->lhs) {  /* unary: '+' prints its operand alone */
+			if (d->op == PROMQL_DUR_SUB)
+				tp_sb_putc(sb, '-');
+			promql_duration_print(sb, d->rhs);
+			break;
+		}
+		promql_duration_print(sb, d->lhs);
+		tp_sb_putc(sb, ' ');
+		tp_sb_puts(sb, dur_op_str[d->op]);
+		tp_sb_putc(sb, ' ');
+		promql_duration_print(sb, d->rhs);
+		break;
+	}
+	if (d->wrapped)
+		tp_sb_putc(sb, ')');
+}
+
+static void put_at_offset(tp_strbuf *sb, promql_at_kind at, int64_t at_ms, int64_t offset_ms,
+			  const promql_duration *offset_expr)
 {
 	switch (at) {
 	case PROMQL_AT_TIMESTAMP: tp_sb_printf(sb, " @ %.3f", (double)at_ms / 1000.0); break;
@@ -121,7 +186,10 @@ static void put_at_offset(tp_strbuf *sb, promql_at_kind at, int64_t at_ms, int64
 	case PROMQL_AT_END: tp_sb_puts(sb, " @ end()"); break;
 	case PROMQL_AT_NONE: break;
 	}
-	if (offset_ms > 0) {
+	if (offset_expr) {
+		tp_sb_puts(sb, " offset ");
+		promql_duration_print(sb, offset_expr);
+	} else if (offset_ms > 0) {
 		tp_sb_puts(sb, " offset ");
 		put_duration(sb, offset_ms);
 	} else if (offset_ms < 0) {
@@ -218,29 +286,37 @@ void promql_node_print(tp_strbuf *sb, const promql_node *n)
 	case PROMQL_NODE_STRING: put_quoted(sb, n->u.string.value); break;
 	case PROMQL_NODE_VECTOR_SELECTOR:
 		put_selector(sb, n);
-		put_at_offset(sb, n->u.vs.at, n->u.vs.at_ms, 0);
+		put_at_offset(sb, n->u.vs.at, n->u.vs.at_ms, 0, NULL);
 		put_extended(sb, n);
-		put_at_offset(sb, PROMQL_AT_NONE, 0, n->u.vs.offset_ms);
+		put_at_offset(sb, PROMQL_AT_NONE, 0, n->u.vs.offset_ms, n->u.vs.offset_expr);
 		break;
 	case PROMQL_NODE_MATRIX_SELECTOR: {
 		const promql_node *vs = n->u.ms.vs;
 		put_selector(sb, vs);
 		tp_sb_putc(sb, '[');
-		put_duration(sb, n->u.ms.range_ms);
+		if (n->u.ms.range_expr)
+			promql_duration_print(sb, n->u.ms.range_expr);
+		else
+			put_duration(sb, n->u.ms.range_ms);
 		tp_sb_putc(sb, ']');
 		put_extended(sb, vs);
-		put_at_offset(sb, vs->u.vs.at, vs->u.vs.at_ms, vs->u.vs.offset_ms);
+		put_at_offset(sb, vs->u.vs.at, vs->u.vs.at_ms, vs->u.vs.offset_ms, vs->u.vs.offset_expr);
 		break;
 	}
 	case PROMQL_NODE_SUBQUERY:
 		promql_node_print(sb, n->u.sq.expr);
 		tp_sb_putc(sb, '[');
-		put_duration(sb, n->u.sq.range_ms);
+		if (n->u.sq.range_expr)
+			promql_duration_print(sb, n->u.sq.range_expr);
+		else
+			put_duration(sb, n->u.sq.range_ms);
 		tp_sb_putc(sb, ':');
 		if (n->u.sq.step_ms)
 			put_duration(sb, n->u.sq.step_ms);
+		else if (n->u.sq.step_expr)
+			promql_duration_print(sb, n->u.sq.step_expr);
 		tp_sb_putc(sb, ']');
-		put_at_offset(sb, n->u.sq.at, n->u.sq.at_ms, n->u.sq.offset_ms);
+		put_at_offset(sb, n->u.sq.at, n->u.sq.at_ms, n->u.sq.offset_ms, n->u.sq.offset_expr);
 		break;
 	case PROMQL_NODE_PAREN:
 		tp_sb_putc(sb, '(');

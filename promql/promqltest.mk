@@ -25,6 +25,7 @@ PROMQLTEST_OWN = \
 	tests/promql/binops.test \
 	tests/promql/dates.test \
 	tests/promql/extended_selectors.test \
+	tests/promql/duration_expr.test \
 	tests/promql/histogram_quantile.test \
 	tests/promql/labels.test \
 	tests/promql/math.test \

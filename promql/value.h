@@ -64,6 +64,7 @@ typedef struct ev {
 	int64_t start, end, interval;  /* current grid (ms) */
 	size_t nsteps;
 	int64_t q_start, q_end;   /* the query's own bounds: @ start()/end() */
+	int64_t q_step;           /* the query's step: 0 for an instant query (step()) */
 	bool range_query;         /* the outermost query is a range query */
 	bool delayed_names;       /* promql-delayed-name-removal */
 	int64_t lookback_ms;
@@ -144,8 +145,29 @@ ev_value promql_ev_binary(ev *e, const promql_node *n);
 /* ---- histogram.c ---- */
 ev_value promql_ev_histogram_quantile(ev *e, const promql_node *n);
 ev_value promql_ev_histogram_fraction(ev *e, const promql_node *n);
+ev_value promql_ev_histogram_quantiles(ev *e, const promql_node *n);
 
 /* ---- small math shared by several files ---- */
+/* Go's math.Max / math.Min: an infinity of the right sign wins over NaN,
+ * NaN over everything else, +0 over -0 (max) and -0 over +0 (min). */
+static inline double go_max(double a, double b)
+{
+	if (__builtin_isinf(a) && a > 0) return a;
+	if (__builtin_isinf(b) && b > 0) return b;
+	if (__builtin_isnan(a) || __builtin_isnan(b)) return __builtin_nan("");
+	if (a == 0 && a == b) return __builtin_signbit(a) ? b : a;
+	return a > b ? a : b;
+}
+
+static inline double go_min(double a, double b)
+{
+	if (__builtin_isinf(a) && a < 0) return a;
+	if (__builtin_isinf(b) && b < 0) return b;
+	if (__builtin_isnan(a) || __builtin_isnan(b)) return __builtin_nan("");
+	if (a == 0 && a == b) return __builtin_signbit(a) ? a : b;
+	return a < b ? a : b;
+}
+
 static inline void kahan_inc(double inc, double *sum, double *c)
 {
 	double t = *sum + inc;

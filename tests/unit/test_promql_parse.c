@@ -22,14 +22,15 @@
 #include "promql/ast.h"
 #include "promql/functions.h"
 
-static const promql_parse_opts experimental = {.experimental_functions = true};
+/* the experimental features the promqltest runner enables */
+static const promql_parse_opts experimental = {.experimental_functions = true, .duration_expressions = true};
 
 /* ---- valid input -> canonical text ---- */
 
 typedef struct valid_case {
 	const char *in;
 	const char *out;  /* NULL: same as in */
-	bool exp;         /* needs experimental functions */
+	bool exp;         /* needs experimental functions / duration expressions */
 } valid_case;
 
 static const valid_case valid[] = {
@@ -254,6 +255,51 @@ static const valid_case valid[] = {
 	{"-(foo)", NULL, false},
 	{"(-foo)", NULL, false},
 	{"\n\tfoo\n", "foo", false},
+	/* duration expressions (promql-duration-expr): arithmetic inside
+	 * [...], one operand after offset; printed as DurationExpr.String() */
+	{"foo[1800]", "foo[30m]", false},
+	{"foo[(5m)]", "foo[5m]", true},
+	{"foo[26m+4m]", "foo[26m + 4m]", true},
+	{"foo[60*30]", "foo[60 * 30]", true},
+	{"foo[2m*(10+5)]", "foo[2m * (10 + 5)]", true},
+	{"foo[(2)*3m]", "foo[2 * 3m]", true},
+	{"foo[-5m+35m]", "foo[-5m + 35m]", true},
+	{"foo[1h30m % 1h]", NULL, true},
+	{"foo[30m1s-30m1s % 1m]", "foo[30m1s - 30m1s % 1m]", true},
+	{"foo[(9m30s+30s)*3]", "foo[(9m30s + 30s) * 3]", true},
+	{"foo[2^3^2s]", "foo[2 ^ 3 ^ 2s]", true},
+	{"foo[-(1m+2m)*-1]", "foo[-(1m + 2m) * -1]", true},
+	{"foo[24m+((1.5*2m)+2m)]", "foo[24m + ((1.5 * 2m) + 2m)]", true},
+	{"foo[step()]", NULL, true},
+	{"foo[STEP()*2]", "foo[step() * 2]", true},
+	{"foo[range()]", NULL, true},
+	{"foo[((max_of(min_of((step()+1),((1h))),1ms)))]", "foo[(max_of(min_of((step() + 1), 1h), 1ms))]", true},
+	{"x[29s+1s:5s+5s]", "x[29s + 1s:5s + 5s]", true},
+	{"x[5m:step()]", NULL, true},
+	{"x[1m*range():]", "x[1m * range():]", true},
+	{"foo offset (2 * 2)", NULL, true},
+	{"foo offset (5m)", "foo offset 5m", true},
+	{"foo offset -(5m)", "foo offset -5m", false},
+	{"foo offset -(step()+1)", "foo offset -(step() + 1)", true},
+	{"foo offset step()", NULL, true},
+	{"foo offset -step()", NULL, true},
+	{"foo offset +step()", "foo offset step()", true},
+	{"foo offset -min_of(step(), 1s)", NULL, true},
+	{"foo offset min_of(step(), 1s) + 8000", NULL, true},
+	{"foo offset -2 ^ 2", "foo offset -2s ^ 2", false},
+	{"foo offset (-2 ^ 2)", NULL, true},
+	{"foo @ 10 offset (1m + 1m)", "foo @ 10.000 offset (1m + 1m)", true},
+	{"rate(foo[5m] offset (1m+1m))", "rate(foo[5m] offset (1m + 1m))", true},
+	{"sum(foo)[5m:1m] offset range()", NULL, true},
+	/* query-context functions, min_of/max_of, histogram_quantiles */
+	{"step()", NULL, true},
+	{"vector(step()) + start() - end() * range()", NULL, true},
+	{"min_of(3, max_of(-1, NaN))", NULL, true},
+	{"histogram_quantiles(foo, \"q\", 0.5, 0.9)", NULL, true},
+	/* ... and still metric and label names */
+	{"step + range", NULL, false},
+	{"sum by (step, range, min_of) (max_of)", NULL, false},
+	{"foo offset 5m + step", NULL, false},
 };
 
 static void test_valid(void **state)
@@ -361,10 +407,10 @@ static const invalid_case invalid[] = {
 	{"foo[5m1h]", "1:5: parse error: not a valid duration string: \"5m1h\"", false},
 	{"foo[5m1m]", "1:5: parse error: not a valid duration string: \"5m1m\"", false},
 	{"foo[\"5m\"]", "1:5: parse error: unexpected character in duration expression: '\"'", false},
-	{"foo[]", "1:5: parse error: unexpected \"]\" in subquery selector, expected duration", false},
-	{"foo[-1]", "1:5: parse error: experimental duration expression is not enabled", false},
+	{"foo[]", "1:5: parse error: unexpected \"]\" in subquery or range selector, expected number, duration, step(), or range()", false},
+	{"foo[-1]", "1:5: parse error: duration must be greater than 0", false},
 	{"some_metric[5m] OFFSET 1mm", "1:24: parse error: bad number or duration syntax: \"1mm\"", false},
-	{"some_metric[5m] OFFSET", "1:23: parse error: unexpected end of input in offset, expected number or duration", false},
+	{"some_metric[5m] OFFSET", "1:23: parse error: unexpected end of input in offset, expected number, duration, step(), or range()", false},
 	{"some_metric OFFSET 1m[5m]", "1:22: parse error: no offset modifiers allowed before range", false},
 	{"some_metric @ 123 [5m]", "1:19: parse error: no @ modifiers allowed before range", false},
 	{"(foo + bar)[5m]", "1:12: parse error: ranges only allowed for vector selectors", false},
@@ -413,13 +459,50 @@ static const invalid_case invalid[] = {
 	{"\"\\xZZ\"", "1:1: parse error: illegal character U+005A 'Z' in escape sequence", false},
 	{"\"\\uD800\"", "1:1: parse error: escape sequence is an invalid Unicode code point", false},
 	{"foo{a=\"\\q\"}", "1:7: parse error: unknown escape sequence U+0071 'q'", false},
-	{"foo[5m:1m:1m]", "1:10: parse error: unexpected repeated colon in duration expression", false},
-	{"foo[:1m]", "1:5: parse error: unexpected colon before duration in duration expression", false},
-	{"foo[5m", "1:7: parse error: unexpected end of input in duration expression", false},
+	{"foo[5m:1m:1m]", "1:10: parse error: unexpected colon ':'", false},
+	{"foo[:1m]", "1:6: parse error: unexpected colon before duration in duration expression", false},
+	{"foo[5m", "1:7: parse error: unclosed left bracket", false},
+	{"foo[5m+", "1:8: parse error: unclosed left bracket", false},
+	{"foo[", "1:5: parse error: unexpected end of input in duration expression", false},
 	{"foo]", "1:4: parse error: unexpected right bracket ']'", false},
 	{"foo[5m][5m]", "1:8: parse error: ranges only allowed for vector selectors", false},
 	{"foo[5m:1m][5m]", "1:11: parse error: ranges only allowed for vector selectors", false},
-	{"rate(foo[5m])[1m:1m:1m]", "1:20: parse error: unexpected repeated colon in duration expression", false},
+	{"rate(foo[5m])[1m:1m:1m]", "1:20: parse error: unexpected colon ':'", false},
+	/* duration expressions */
+	{"foo[5m+1m]", "1:5: parse error: experimental duration expression is not enabled", false},
+	{"foo[(5m)]", "1:6: parse error: experimental duration expression is not enabled", false},
+	{"foo offset (5m)", "1:13: parse error: experimental duration expression is not enabled", false},
+	{"foo[step()]", "1:5: parse error: experimental duration expression is not enabled", false},
+	{"foo offset -step()", "1:12: parse error: experimental duration expression is not enabled", false},
+	{"step()", "1:1: parse error: function \"step\" is not enabled", false},
+	{"min_of(1, 2)", "1:1: parse error: function \"min_of\" is not enabled", false},
+	{"foo[0]", "1:5: parse error: duration must be greater than 0", false},
+	{"foo[5m:0s]", "1:8: parse error: duration must be greater than 0", false},
+	{"foo[1m/0]", "1:7: parse error: division by zero", true},
+	{"foo[1m%0]", "1:7: parse error: modulo by zero", true},
+	{"foo[1e10]", "1:5: parse error: duration out of range", false},
+	{"foo offset 1e10", "1:12: parse error: duration out of range", false},
+	{"foo offset -1e10", "1:12: parse error: duration out of range", false},
+	{"foo offset NaN", "1:12: parse error: duration out of range", false},
+	{"foo[foo]", "1:5: parse error: unexpected character in duration expression: 'f'", true},
+	{"foo[sum]", "1:5: parse error: unexpected character in duration expression: 's'", true},
+	{"foo[5m foo]", "1:8: parse error: unexpected character: 'f', expected ':'", true},
+	{"foo[5m[1m]]", "1:7: parse error: unexpected left bracket '['", true},
+	{"foo[step():1m]", "1:12: parse error: unexpected colon before duration in duration expression", true},
+	{"foo[5m 1m]", "1:8: parse error: unexpected duration \"1m\" in subquery or range, expected \":\" or \"]\"", true},
+	{"foo[5m+]", "1:8: parse error: unexpected \"]\" in subquery or range selector, expected number, duration, step(), or range()", true},
+	{"foo[min_of(1m 2m)]", "1:15: parse error: unexpected duration \"2m\" in subquery or range selector, expected number, duration, step(), or range()", true},
+	{"foo[5m:1m 1m]", "1:11: parse error: unexpected duration \"1m\" in subquery selector, expected \"]\"", true},
+	{"foo[5m:+]", "1:9: parse error: unexpected \"]\" in subquery selector, expected number, duration, step(), range(), or \"]\"", true},
+	{"foo offset bar", "1:12: parse error: unexpected identifier \"bar\" in offset, expected number, duration, step(), or range()", true},
+	{"foo offset (1m+)", "1:16: parse error: unexpected \")\" in offset, expected number, duration, step(), or range()", true},
+	{"foo offset step", "1:16: parse error: unexpected end of input in offset, expected number, duration, step(), or range()", true},
+	{"foo offset step() offset (1m+1m)", "1:1: parse error: offset may not be set multiple times", true},
+	{"1 offset step()", "1:1: parse error: offset modifier must be preceded by an instant vector selector or range vector selector or a subquery", true},
+	{"min_of(1)", "1:1: parse error: expected 2 argument(s) in call to \"min_of\", got 1", true},
+	{"step(1)", "1:1: parse error: expected 0 argument(s) in call to \"step\", got 1", true},
+	{"histogram_quantiles(foo, \"q\")", "1:1: parse error: expected at least 3 argument(s) in call to \"histogram_quantiles\", got 2", true},
+	{"histogram_quantiles(foo, 1, 0.5)", "1:26: parse error: expected type string in call to function \"histogram_quantiles\", got scalar", true},
 	{"foo[5m][1m:1m]", "1:1: parse error: subquery is only allowed on instant vector, got matrix instead", false},
 	{"\"x\"[5m:]", "1:1: parse error: subquery is only allowed on instant vector, got string instead", false},
 	{"foo + \"x\"", "1:7: parse error: binary expression must contain only scalar and instant vector types", false},
@@ -597,6 +680,70 @@ static void test_values(void **state)
 	promql_expr_free(e);
 }
 
+/* Literal durations are constants; anything else stays an expression
+ * for the engine (it may depend on the query's step and range). */
+static void test_durations(void **state)
+{
+	(void)state;
+	promql_expr *e = parse_ok("foo[1800]");
+	assert_int_equal(e->root->u.ms.range_ms, 1800000);
+	assert_null(e->root->u.ms.range_expr);
+	promql_expr_free(e);
+
+	e = parse_ok("foo[(90s)]"); /* a parenthesised literal is a literal */
+	assert_int_equal(e->root->u.ms.range_ms, 90000);
+	assert_null(e->root->u.ms.range_expr);
+	promql_expr_free(e);
+
+	e = parse_ok("foo[2m*(10+5)] offset -(1m)");
+	const promql_duration *d = e->root->u.ms.range_expr;
+	assert_non_null(d);
+	assert_int_equal(d->op, PROMQL_DUR_MUL);
+	assert_true(d->lhs->is_duration && d->lhs->value == 120);
+	assert_int_equal(d->rhs->op, PROMQL_DUR_ADD);
+	assert_true(d->rhs->wrapped);
+	assert_int_equal(d->pos_start, 4);
+	assert_int_equal(d->pos_end, 12); /* Prometheus: parentheses are not part of the range */
+	assert_int_equal(e->root->u.ms.vs->u.vs.offset_ms, -60000);
+	assert_null(e->root->u.ms.vs->u.vs.offset_expr);
+	promql_expr_free(e);
+
+	e = parse_ok("x[5m:step()] offset -step()");
+	assert_int_equal(e->root->u.sq.range_ms, 300000);
+	assert_int_equal(e->root->u.sq.step_ms, 0);
+	assert_int_equal(e->root->u.sq.step_expr->op, PROMQL_DUR_STEP);
+	d = e->root->u.sq.offset_expr;
+	assert_int_equal(d->op, PROMQL_DUR_SUB);
+	assert_null(d->lhs);
+	assert_int_equal(d->rhs->op, PROMQL_DUR_STEP);
+	promql_expr_free(e);
+
+	/* offset takes one operand: the rest is ordinary arithmetic */
+	e = parse_ok("foo offset -2 ^ 2");
+	assert_int_equal(e->root->kind, PROMQL_NODE_BINARY);
+	assert_int_equal(e->root->u.binary.op, PROMQL_OP_POW);
+	assert_int_equal(e->root->u.binary.lhs->u.vs.offset_ms, -2000);
+	promql_expr_free(e);
+	e = parse_ok("foo offset (-2 ^ 2)");
+	d = e->root->u.vs.offset_expr;
+	assert_int_equal(d->op, PROMQL_DUR_SUB); /* -(2^2): '-' binds like '*' */
+	assert_int_equal(d->rhs->op, PROMQL_DUR_POW);
+	promql_expr_free(e);
+	e = parse_ok("foo offset min_of(step(), 1s) + 8000");
+	assert_int_equal(e->root->kind, PROMQL_NODE_BINARY);
+	assert_int_equal(e->root->u.binary.lhs->u.vs.offset_expr->op, PROMQL_DUR_MIN_OF);
+	promql_expr_free(e);
+
+	/* the query-context functions are calls outside durations */
+	e = parse_ok("step() + range()");
+	assert_int_equal(e->root->u.binary.lhs->u.call.fn->id, PROMQL_FN_STEP);
+	assert_int_equal(e->root->u.binary.rhs->u.call.fn->id, PROMQL_FN_RANGE);
+	promql_expr_free(e);
+	e = parse_ok("step");
+	assert_int_equal(e->root->kind, PROMQL_NODE_VECTOR_SELECTOR);
+	promql_expr_free(e);
+}
+
 static void test_functions_table(void **state)
 {
 	(void)state;
@@ -632,6 +779,18 @@ static void test_functions_table(void **state)
 	assert_true(promql_function_lookup("info", 4)->experimental);
 	assert_false(promql_function_lookup("last_over_time", 14)->experimental);
 	assert_int_equal(promql_function_lookup("pi", 2)->ret, PROMQL_TYPE_SCALAR);
+	f = promql_function_lookup("step", 4);
+	assert_true(f->experimental);
+	assert_int_equal(f->nargs, 0);
+	assert_int_equal(f->ret, PROMQL_TYPE_SCALAR);
+	f = promql_function_lookup("max_of", 6);
+	assert_int_equal(f->nargs, 2);
+	assert_int_equal(f->arg_types[1], PROMQL_TYPE_SCALAR);
+	f = promql_function_lookup("histogram_quantiles", 19);
+	assert_true(f->experimental);
+	assert_int_equal(f->variadic, -1);
+	assert_int_equal(promql_function_arg_type(f, 1), PROMQL_TYPE_STRING);
+	assert_int_equal(promql_function_arg_type(f, 9), PROMQL_TYPE_SCALAR);
 
 	assert_string_equal(promql_type_name(PROMQL_TYPE_MATRIX), "range vector");
 	assert_string_equal(promql_binop_str(PROMQL_OP_ATAN2), "atan2");
@@ -695,7 +854,7 @@ static void test_deep_nesting(void **state)
 int main(void)
 {
 	size_t nv = sizeof(valid) / sizeof(valid[0]), ni = sizeof(invalid) / sizeof(invalid[0]);
-	size_t n = 0, cap = nv + ni + 8;
+	size_t n = 0, cap = nv + ni + 9;
 	struct CMUnitTest *tests = calloc(cap, sizeof(*tests));
 	char **names = calloc(cap, sizeof(char *));
 	for (size_t i = 0; i < nv; i++) {
@@ -710,6 +869,7 @@ int main(void)
 	}
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_precedence);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_values);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_durations);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_functions_table);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_selector);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_deep_nesting);
