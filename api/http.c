@@ -224,7 +224,7 @@ static enum MHD_Result send_response(api_server *s, struct MHD_Connection *c, ap
 	size_t len = resp->body.len;
 	bool gz = false;
 	char *body = tp_sb_steal(&resp->body);
-	if (may_gzip && len > 0 && !resp->content_encoding && accepts_gzip(c)) {
+	if (may_gzip && len > 0 && !resp->content_encoding && !resp->no_compress && accepts_gzip(c)) {
 		size_t zn;
 		char *z = api_gzip(body, len, &zn);
 		if (z) {
@@ -462,6 +462,10 @@ static void register_metrics(api_server *s)
 	s->m_resp_size = tp_metrics_family_new(r, TP_METRIC_HISTOGRAM, "prometheus_http_response_size_bytes",
 					       "Histogram of response size for HTTP requests.", hl, 1, size_buckets,
 					       TP_ARRAY_LEN(size_buckets));
+	static const char *const tl[] = { "type" };
+	s->m_read_responses = tp_metrics_family_new(r, TP_METRIC_COUNTER, "tinyprom_remote_read_responses_total",
+						    "Remote read requests answered, by response type (samples, streamed_xor_chunks).",
+						    tl, 1, NULL, 0);
 	s->m_queries = tp_metrics_gauge_new(r, "prometheus_engine_queries",
 					    "The current number of queries being executed or waiting.");
 	tp_metrics_gauge_set(tp_metrics_gauge_new(r, "prometheus_engine_queries_concurrent_max",

@@ -46,6 +46,7 @@ typedef struct api_response {
 	tp_strbuf body;
 	const char *allow;         /* Allow header for 405, static */
 	const char *content_encoding;  /* static; set when the body is already encoded (no gzip then) */
+	bool no_compress;          /* never gzip (remote read: Prometheus does not) */
 } api_response;
 
 typedef void api_handler_fn(api_server *s, api_request *req, api_response *resp);
@@ -69,6 +70,8 @@ struct api_server {
 	tp_metric_family *m_requests;  /* prometheus_http_requests_total{handler,code} */
 	tp_metric_family *m_duration;  /* prometheus_http_request_duration_seconds{handler} */
 	tp_metric_family *m_resp_size; /* prometheus_http_response_size_bytes{handler} */
+	tp_metric_family *m_read_responses; /* tinyprom_remote_read_responses_total{type} */
+	atomic_int writes_inflight;   /* remote write requests between headers and completion */
 };
 
 /* A request header value, or NULL. */
