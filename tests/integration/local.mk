@@ -16,3 +16,7 @@ check_PROGRAMS += tests/integration/rr-client
 tests_integration_rr_client_SOURCES = tests/integration/rr-client.c tests/support/xor_decode.c \
 	tests/support/xor_decode.h
 tests_integration_rr_client_LDADD = libtinyprom.a $(DEP_LIBS)
+
+# /api/v1/status/config compared byte for byte with Prometheus 2.42's.
+TESTS += tests/integration/test_status_config.sh
+EXTRA_DIST += tests/integration/test_status_config.sh tests/integration/status-config
