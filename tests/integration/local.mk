@@ -20,3 +20,7 @@ tests_integration_rr_client_LDADD = libtinyprom.a $(DEP_LIBS)
 # /api/v1/status/config compared byte for byte with Prometheus 2.42's.
 TESTS += tests/integration/test_status_config.sh
 EXTRA_DIST += tests/integration/test_status_config.sh tests/integration/status-config
+
+# Grafana's data-source calls replayed with its methods and headers.
+TESTS += tests/integration/test_grafana.sh
+EXTRA_DIST += tests/integration/test_grafana.sh
