@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -39,6 +40,7 @@
 typedef struct conn_state {
 	tp_strbuf body;        /* request body so far */
 	bool too_large;        /* the body passed the cap */
+	bool write_slot;       /* holds one of --web.remote-write-receiver.concurrent-limit */
 	int64_t start_ns;      /* monotonic, for the duration histogram */
 } conn_state;
 
@@ -70,12 +72,30 @@ void api_respond_text(api_response *resp, int status, const char *text)
 	resp->content_type = "text/plain; charset=utf-8";
 }
 
-void api_query_begin(api_server *s)
+int api_query_begin(api_server *s, int64_t deadline_ns)
 {
-	while (sem_wait(&s->query_slots) != 0 && errno == EINTR)
-		;
+	if (!deadline_ns) {
+		while (sem_wait(&s->query_slots) != 0 && errno == EINTR)
+			;
+	} else if (sem_trywait(&s->query_slots) != 0) {
+		/* sem_timedwait takes a CLOCK_REALTIME time */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		int64_t left = deadline_ns - tp_mono_ns();
+		if (left <= 0)
+			return -1;
+		int64_t ns = ts.tv_nsec + left % 1000000000;
+		ts.tv_sec += (time_t)(left / 1000000000 + ns / 1000000000);
+		ts.tv_nsec = (long)(ns % 1000000000);
+		int rc;
+		while ((rc = sem_timedwait(&s->query_slots, &ts)) != 0 && errno == EINTR)
+			;
+		if (rc != 0)
+			return -1;
+	}
 	int n = atomic_fetch_add(&s->queries_running, 1) + 1;
 	tp_metrics_gauge_set(s->m_queries, n);
+	return 0;
 }
 
 void api_query_end(api_server *s)
@@ -224,7 +244,7 @@ static enum MHD_Result send_response(api_server *s, struct MHD_Connection *c, ap
 	size_t len = resp->body.len;
 	bool gz = false;
 	char *body = tp_sb_steal(&resp->body);
-	if (may_gzip && len > 0 && !resp->content_encoding && accepts_gzip(c)) {
+	if (may_gzip && len > 0 && !resp->content_encoding && !resp->no_compress && accepts_gzip(c)) {
 		size_t zn;
 		char *z = api_gzip(body, len, &zn);
 		if (z) {
@@ -255,6 +275,8 @@ static enum MHD_Result send_response(api_server *s, struct MHD_Connection *c, ap
 		MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
 	if (resp->allow)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
+	if (resp->retry_after)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, resp->retry_after);
 	if (cors)
 		set_cors(r, c);
 	enum MHD_Result ret = MHD_queue_response(c, (unsigned)resp->status, r);
@@ -282,7 +304,8 @@ static enum MHD_Result dispatch(api_server *s, struct MHD_Connection *c, const c
 				conn_state *st)
 {
 	api_response resp = { .status = 200, .content_type = "application/json" };
-	api_request req = { .method = method_bit(method), .method_str = method, .path = url, .conn = c };
+	api_request req = { .method = method_bit(method), .method_str = method, .path = url, .conn = c,
+			    .start_ns = st->start_ns };
 	const api_route *route = NULL;
 	const char *arg = NULL;
 	size_t arg_n = 0;
@@ -338,6 +361,12 @@ static enum MHD_Result dispatch(api_server *s, struct MHD_Connection *c, const c
 	return r;
 }
 
+/* A remote write request the receiver will take (it is enabled). */
+static bool is_remote_write(const api_server *s, const char *url, const char *method)
+{
+	return s->cfg.opts->enable_remote_write && strcmp(method, "POST") == 0 && strcmp(url, "/api/v1/write") == 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 				  const char *version, const char *upload_data, size_t *upload_data_size,
 				  void **con_cls)
@@ -358,6 +387,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			api_response resp = { 0 };
 			api_respond_text(&resp, 413, "request body too large\n");
 			return send_response(s, c, &resp, false, false, NULL, st->start_ns);
+		}
+		if (is_remote_write(s, url, method)) {
+			/* Back-pressure: a bounded number of write requests
+			 * are read and applied at once (their bodies are held
+			 * in memory); more are told to come back, before their
+			 * body is read. 503 with Retry-After is what
+			 * Prometheus's sender retries (COMPAT.md 2.2). */
+			int n = atomic_fetch_add(&s->writes_inflight, 1) + 1;
+			if (n > s->cfg.opts->write_concurrent_limit) {
+				atomic_fetch_sub(&s->writes_inflight, 1);
+				api_response resp = { 0 };
+				api_respond_text(&resp, 503,
+						 "too many concurrent remote write requests "
+						 "(--web.remote-write-receiver.concurrent-limit), retry later\n");
+				resp.retry_after = "1";
+				return send_response(s, c, &resp, false, false, "/api/v1/write", st->start_ns);
+			}
+			st->write_slot = true;
 		}
 		return MHD_YES;
 	}
@@ -384,6 +431,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 	if (!st)
 		return;
 	tp_sb_free(&st->body);
+	if (st->write_slot)
+		atomic_fetch_sub(&s->writes_inflight, 1);
 	free(st);
 	*con_cls = NULL;
 	atomic_fetch_sub(&s->inflight, 1);
@@ -462,6 +511,18 @@ static void register_metrics(api_server *s)
 	s->m_resp_size = tp_metrics_family_new(r, TP_METRIC_HISTOGRAM, "prometheus_http_response_size_bytes",
 					       "Histogram of response size for HTTP requests.", hl, 1, size_buckets,
 					       TP_ARRAY_LEN(size_buckets));
+	static const char *const tl[] = { "type" };
+	s->m_read_responses = tp_metrics_family_new(r, TP_METRIC_COUNTER, "tinyprom_remote_read_responses_total",
+						    "Remote read requests answered, by response type (samples, streamed_xor_chunks).",
+						    tl, 1, NULL, 0);
+	/* Prometheus's engine summary (objectives .5, .9, .99; 10m window) */
+	static const double objectives[] = { 0.5, 0.9, 0.99 };
+	static const char *const sl[] = { "slice" };
+	static const char *const slices[] = { "inner_eval", "prepare_time", "queue_time", "result_sort" };
+	tp_metric_family *qd = tp_metrics_summary_family_new(r, "prometheus_engine_query_duration_seconds",
+							     "Query timings", sl, 1, objectives, 3);
+	for (size_t i = 0; i < TP_ARRAY_LEN(slices); i++)
+		s->m_query_slice[i] = tp_metrics_child(qd, &slices[i]);
 	s->m_queries = tp_metrics_gauge_new(r, "prometheus_engine_queries",
 					    "The current number of queries being executed or waiting.");
 	tp_metrics_gauge_set(tp_metrics_gauge_new(r, "prometheus_engine_queries_concurrent_max",

@@ -38,6 +38,7 @@ typedef struct api_request {
 	const char *body;        /* the raw request body (remote write/read), or NULL */
 	size_t body_len;
 	void *conn;              /* struct MHD_Connection *, for header lookups */
+	int64_t start_ns;        /* tp_mono_ns() when the request's headers arrived */
 } api_request;
 
 typedef struct api_response {
@@ -46,7 +47,12 @@ typedef struct api_response {
 	tp_strbuf body;
 	const char *allow;         /* Allow header for 405, static */
 	const char *content_encoding;  /* static; set when the body is already encoded (no gzip then) */
+	bool no_compress;          /* never gzip (remote read: Prometheus does not) */
+	const char *retry_after;   /* Retry-After header (seconds), static, or NULL */
 } api_response;
+
+/* ORDER API_SLICE: the slices of prometheus_engine_query_duration_seconds */
+enum { API_SLICE_INNER_EVAL, API_SLICE_PREPARE_TIME, API_SLICE_QUEUE_TIME, API_SLICE_RESULT_SORT };
 
 typedef void api_handler_fn(api_server *s, api_request *req, api_response *resp);
 
@@ -69,6 +75,9 @@ struct api_server {
 	tp_metric_family *m_requests;  /* prometheus_http_requests_total{handler,code} */
 	tp_metric_family *m_duration;  /* prometheus_http_request_duration_seconds{handler} */
 	tp_metric_family *m_resp_size; /* prometheus_http_response_size_bytes{handler} */
+	tp_metric_family *m_read_responses; /* tinyprom_remote_read_responses_total{type} */
+	tp_metric *m_query_slice[4];  /* prometheus_engine_query_duration_seconds{slice}: ORDER API_SLICE */
+	atomic_int writes_inflight;   /* remote write requests between headers and completion */
 };
 
 /* A request header value, or NULL. */
@@ -86,8 +95,11 @@ extern const api_route api_v1_routes[];
  * federation, reload), consulted after api_v1_routes. */
 extern const api_route api_ext_routes[];
 
-/* Query admission: waits for a slot (max-concurrency). */
-void api_query_begin(api_server *s);
+/* Query admission: waits for a slot (--query.max-concurrency) until
+ * deadline_ns (a tp_mono_ns() time; 0: no deadline). Returns 0 with the
+ * slot taken, or -1 when the deadline passed first (Prometheus: "query
+ * timed out in query queue"). */
+int api_query_begin(api_server *s, int64_t deadline_ns);
 void api_query_end(api_server *s);
 
 /* Shared by handlers and tests: gzip-compresses in[0..n) into a malloc'd

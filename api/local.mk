@@ -5,7 +5,8 @@ libtinyprom_a_SOURCES += \
 	api/json.c api/json.h \
 	api/http.c api/http.h api/server.h \
 	api/v1.c api/v1_ext.c \
-	api/web.c api/web.h
+	api/web.c api/web.h \
+	api/config_yaml.c api/config_yaml.h
 
 # Build information for --version and /api/v1/status/buildinfo: branch,
 # user and date of the build, regenerated whenever configure runs again.

@@ -65,6 +65,9 @@ static void build_table(api_options *o)
 	o->flags[o->nflags - 1].min = 1;
 	add(o, "web.max-request-body-size", TP_FLAG_BYTES, "10MB", &o->max_body_bytes, "<size>",
 	    "Maximum size of an HTTP request body (tinyprom).");
+	add(o, "web.remote-write-receiver.concurrent-limit", TP_FLAG_INT, "16", &o->write_concurrent_limit, NULL,
+	    "Maximum number of remote write requests received at once; more are answered 503 with Retry-After (tinyprom).");
+	o->flags[o->nflags - 1].min = 1;
 	add(o, "storage.tsdb.path", TP_FLAG_STRING, "data/", &o->tsdb_path, NULL,
 	    "Base path for metrics storage.");
 	add(o, "storage.tsdb.retention.time", TP_FLAG_DURATION, "15d", &o->retention_ms, NULL,
@@ -73,6 +76,9 @@ static void build_table(api_options *o)
 	    "Maximum number of bytes that can be stored for blocks (0 = off). Units: B, KB, MB, GB, TB, PB, EB.");
 	add(o, "storage.tsdb.wal-fsync", TP_FLAG_STRING, "1s", &o->wal_fsync, "<when>",
 	    "When the write-ahead log is fsynced: 'always' (every commit), 'never', or a period (e.g. 1s) (tinyprom).");
+	add(o, "storage.remote.read-max-bytes-in-frame", TP_FLAG_INT, "1048576", &o->read_frame_bytes, NULL,
+	    "Maximum number of bytes in a single frame for streaming remote read response types before marshalling. Note that client might have limit on frame size as well. 1MB as recommended by protocol buffers by default.");
+	o->flags[o->nflags - 1].min = 1;
 	add(o, "query.lookback-delta", TP_FLAG_DURATION, "5m", &o->lookback_ms, NULL,
 	    "The maximum lookback duration for retrieving metrics during expression evaluations and federation.");
 	add(o, "query.timeout", TP_FLAG_DURATION, "2m", &o->query_timeout_ms, NULL,

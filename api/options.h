@@ -39,6 +39,8 @@ typedef struct api_options {
 	tp_flag_list features;         /* --enable-feature, split at commas */
 	int64_t max_body_bytes;        /* --web.max-request-body-size (tinyprom extension) */
 	int64_t max_connections;       /* --web.max-connections */
+	int64_t write_concurrent_limit; /* --web.remote-write-receiver.concurrent-limit (tinyprom) */
+	int64_t read_frame_bytes;      /* --storage.remote.read-max-bytes-in-frame */
 	tp_flag flags[API_OPTIONS_NFLAGS]; /* the table; text of each value */
 	size_t nflags;
 } api_options;

@@ -229,22 +229,78 @@ static void respond_result(api_response *resp, promql_result *res, size_t limit)
 	free(merged);
 }
 
-static int timeout_param(api_request *req, api_response *resp)
+/* The timeout and lookback_delta parameters (Prometheus's query and
+ * query_range handlers, in their order). timeout bounds the request from
+ * its arrival, queue wait included, and never extends --query.timeout;
+ * lookback_delta <= 0 leaves the server's. */
+static int query_opts_params(api_server *s, api_request *req, api_response *resp, promql_query_opts *qo)
 {
-	const char *to = api_params_get(&req->params, "timeout");
-	if (!to || !*to)
-		return 0;
+	memset(qo, 0, sizeof(*qo));
 	int64_t ms;
 	bool np;
-	/* validated like Prometheus; the engine applies --query.timeout */
-	return duration_param(req, resp, "timeout", to, &ms, &np);
+	const char *to = api_params_get(&req->params, "timeout");
+	bool given = to && *to;
+	int64_t timeout_ms = s->cfg.opts->query_timeout_ms;  /* 0: none */
+	if (given) {
+		if (duration_param(req, resp, "timeout", to, &ms, &np) != 0)
+			return -1;
+		if (np)
+			ms = 0;  /* expired at once, as Go's context.WithTimeout */
+		if (timeout_ms <= 0 || ms < timeout_ms)
+			timeout_ms = ms;
+	}
+	if (timeout_ms > 0 || given)
+		qo->deadline_ns = req->start_ns + timeout_ms * 1000000;
+	const char *lb = api_params_get(&req->params, "lookback_delta");
+	if (lb && *lb) {
+		if (parse_duration(lb, &ms, &np) != 0) {
+			api_respond_error(resp, API_ERR_BAD_DATA,
+					  "error parsing lookback delta duration: cannot parse \"%s\" to a valid duration", lb);
+			return -1;
+		}
+		qo->lookback_ms = ms > 0 ? ms : 0;
+	}
+	return 0;
+}
+
+static void observe_slice(api_server *s, int slice, int64_t ns)
+{
+	if (s->m_query_slice[slice])
+		tp_metrics_summary_observe(s->m_query_slice[slice], (double)ns / 1e9);
+}
+
+/* Runs a parsed query under admission control and the deadline, records
+ * its timings and writes the response. range: step_ms > 0. */
+static void run_query(api_server *s, api_request *req, api_response *resp, const promql_expr *expr, int64_t start,
+		      int64_t end, int64_t step_ms, promql_query_opts *qo, size_t limit)
+{
+	int64_t q0 = tp_mono_ns();
+	if (api_query_begin(s, qo->deadline_ns) != 0) {
+		observe_slice(s, API_SLICE_QUEUE_TIME, tp_mono_ns() - q0);
+		api_respond_error(resp, API_ERR_TIMEOUT, "query timed out in query queue");
+		return;
+	}
+	observe_slice(s, API_SLICE_QUEUE_TIME, tp_mono_ns() - q0);
+	promql_result res;
+	if (step_ms > 0)
+		promql_eval_range_opts(s->cfg.engine, expr, start, end, step_ms, qo, &res);
+	else
+		promql_eval_instant_opts(s->cfg.engine, expr, start, qo, &res);
+	api_query_end(s);
+	observe_slice(s, API_SLICE_PREPARE_TIME, qo->prepare_ns);
+	observe_slice(s, API_SLICE_INNER_EVAL, qo->eval_ns);
+	if (step_ms > 0)  /* Prometheus times the sort of range results only */
+		observe_slice(s, API_SLICE_RESULT_SORT, qo->sort_ns);
+	respond_result(resp, &res, limit);
+	promql_result_free(&res);
 }
 
 static void h_query(api_server *s, api_request *req, api_response *resp)
 {
 	int64_t t;
 	size_t limit;
-	if (time_param(req, resp, "time", tp_now_ms(), &t) != 0 || timeout_param(req, resp) != 0 ||
+	promql_query_opts qo;
+	if (time_param(req, resp, "time", tp_now_ms(), &t) != 0 || query_opts_params(s, req, resp, &qo) != 0 ||
 	    limit_param(req, resp, &limit) != 0)
 		return;
 	promql_parse_opts po = parse_opts(s);
@@ -255,13 +311,7 @@ static void h_query(api_server *s, api_request *req, api_response *resp)
 		api_respond_error(resp, API_ERR_BAD_DATA, "invalid parameter \"query\": %s", perr.msg);
 		return;
 	}
-	promql_result res;
-	memset(&res, 0, sizeof res);
-	api_query_begin(s);
-	promql_eval_instant(s->cfg.engine, expr, t, &res);
-	api_query_end(s);
-	respond_result(resp, &res, limit);
-	promql_result_free(&res);
+	run_query(s, req, resp, expr, t, t, 0, &qo, limit);
 	promql_expr_free(expr);
 }
 
@@ -301,7 +351,8 @@ static void h_query_range(api_server *s, api_request *req, api_response *resp)
 		return;
 	}
 	size_t limit;
-	if (timeout_param(req, resp) != 0 || limit_param(req, resp, &limit) != 0)
+	promql_query_opts qo;
+	if (query_opts_params(s, req, resp, &qo) != 0 || limit_param(req, resp, &limit) != 0)
 		return;
 	promql_parse_opts po = parse_opts(s);
 	promql_parse_error perr;
@@ -311,13 +362,7 @@ static void h_query_range(api_server *s, api_request *req, api_response *resp)
 		api_respond_error(resp, API_ERR_BAD_DATA, "invalid parameter \"query\": %s", perr.msg);
 		return;
 	}
-	promql_result res;
-	memset(&res, 0, sizeof res);
-	api_query_begin(s);
-	promql_eval_range(s->cfg.engine, expr, start, end, step, &res);
-	api_query_end(s);
-	respond_result(resp, &res, limit);
-	promql_result_free(&res);
+	run_query(s, req, resp, expr, start, end, step, &qo, limit);
 	promql_expr_free(expr);
 }
 

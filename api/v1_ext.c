@@ -349,6 +349,41 @@ static void h_write(api_server *s, api_request *req, api_response *resp)
 	tp_arena_free(&a);
 }
 
+/* Go's %v of a []ReadRequest_ResponseType: names, or numbers when unknown. */
+static void response_types_text(tp_strbuf *sb, const Prometheus__ReadRequest *rr)
+{
+	tp_sb_putc(sb, '[');
+	for (size_t i = 0; i < rr->n_accepted_response_types; i++) {
+		int t = (int)rr->accepted_response_types[i];
+		if (i)
+			tp_sb_putc(sb, ' ');
+		if (t == PROMETHEUS__READ_REQUEST__RESPONSE_TYPE__SAMPLES)
+			tp_sb_puts(sb, "SAMPLES");
+		else if (t == PROMETHEUS__READ_REQUEST__RESPONSE_TYPE__STREAMED_XOR_CHUNKS)
+			tp_sb_puts(sb, "STREAMED_XOR_CHUNKS");
+		else
+			tp_sb_printf(sb, "%d", t);
+	}
+	tp_sb_putc(sb, ']');
+}
+
+static int append_frame(void *ud, const void *p, size_t n)
+{
+	tp_sb_append(ud, p, n);
+	return 0;
+}
+
+static void count_read(api_server *s, const char *type)
+{
+	const char *v[] = { type };
+	tp_metrics_counter_inc(tp_metrics_child(s->m_read_responses, v));
+}
+
+/* Remote read (COMPAT.md section 3): the first accepted response type we
+ * implement (none listed: SAMPLES), as Prometheus's NegotiateResponseType.
+ * The streamed answer is built whole before it is sent; the client cannot
+ * tell, and no querier outlives the handler (a slow reader never holds up
+ * head truncation). */
 static void h_read(api_server *s, api_request *req, api_response *resp)
 {
 	tp_arena a;
@@ -356,39 +391,62 @@ static void h_read(api_server *s, api_request *req, api_response *resp)
 	char err[512];
 	Prometheus__ReadRequest *rr = remote_read_decode(req->body ? req->body : "", req->body_len, &a, err, sizeof err);
 	resp->content_type = "text/plain; charset=utf-8";
+	resp->no_compress = true;
+	tp_strbuf m = { 0 };
 	if (!rr) {
-		tp_strbuf m = { 0 };
 		tp_sb_printf(&m, "%s\n", err);
 		api_respond_text(resp, 400, tp_sb_cstr(&m));
-		tp_sb_free(&m);
-		tp_arena_free(&a);
-		return;
+		goto done;
 	}
-	/* the first accepted response type we implement; none listed means SAMPLES */
-	bool samples = rr->n_accepted_response_types == 0;
-	for (size_t i = 0; i < rr->n_accepted_response_types; i++)
-		if (rr->accepted_response_types[i] == PROMETHEUS__READ_REQUEST__RESPONSE_TYPE__SAMPLES)
-			samples = true;
-	if (!samples) {
-		api_respond_text(resp, 400, "server does not support any of the requested response types\n");
-		tp_arena_free(&a);
-		return;
+	int type = -1;
+	if (rr->n_accepted_response_types == 0)
+		type = PROMETHEUS__READ_REQUEST__RESPONSE_TYPE__SAMPLES;
+	for (size_t i = 0; i < rr->n_accepted_response_types && type < 0; i++)
+		if (rr->accepted_response_types[i] == PROMETHEUS__READ_REQUEST__RESPONSE_TYPE__SAMPLES ||
+		    rr->accepted_response_types[i] == PROMETHEUS__READ_REQUEST__RESPONSE_TYPE__STREAMED_XOR_CHUNKS)
+			type = (int)rr->accepted_response_types[i];
+	if (type < 0) {
+		tp_sb_puts(&m, "server does not support any of the requested response types: ");
+		response_types_text(&m, rr);
+		tp_sb_puts(&m, "; supported: map[SAMPLES:{} STREAMED_XOR_CHUNKS:{}]\n");
+		api_respond_text(resp, 400, tp_sb_cstr(&m));
+		goto done;
+	}
+	tp_labels ext = { 0 };
+	if (s->cfg.app.external_labels)
+		s->cfg.app.external_labels(s->cfg.app.ud, &a, &ext);
+	remote_read_opts ro = { .external_labels = &ext, .max_frame_bytes = (size_t)s->cfg.opts->read_frame_bytes };
+	if (type == PROMETHEUS__READ_REQUEST__RESPONSE_TYPE__STREAMED_XOR_CHUNKS) {
+		tp_strbuf body = { 0 };
+		if (remote_read_chunked(s->cfg.head, rr, &ro, append_frame, &body, err, sizeof err) != 0) {
+			tp_sb_free(&body);
+			tp_sb_printf(&m, "%s\n", err);
+			api_respond_text(resp, 400, tp_sb_cstr(&m));
+			goto done;
+		}
+		tp_sb_free(&resp->body);
+		resp->body = body;
+		resp->status = 200;
+		resp->content_type = "application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse";
+		count_read(s, "streamed_xor_chunks");
+		goto done;
 	}
 	size_t n;
-	char *body = remote_read_samples(s->cfg.head, rr, &n, err, sizeof err);
+	char *body = remote_read_samples(s->cfg.head, rr, &ro, &n, err, sizeof err);
 	if (!body) {
-		tp_strbuf m = { 0 };
 		tp_sb_printf(&m, "%s\n", err);
 		api_respond_text(resp, 400, tp_sb_cstr(&m));
-		tp_sb_free(&m);
-	} else {
-		tp_sb_reset(&resp->body);
-		tp_sb_append(&resp->body, body, n);
-		free(body);
-		resp->status = 200;
-		resp->content_type = "application/x-protobuf";
-		resp->content_encoding = "snappy";
+		goto done;
 	}
+	tp_sb_reset(&resp->body);
+	tp_sb_append(&resp->body, body, n);
+	free(body);
+	resp->status = 200;
+	resp->content_type = "application/x-protobuf";
+	resp->content_encoding = "snappy";
+	count_read(s, "samples");
+done:
+	tp_sb_free(&m);
 	tp_arena_free(&a);
 }
 

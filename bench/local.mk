@@ -7,3 +7,7 @@ noinst_PROGRAMS += bench/wal-bench
 bench_wal_bench_SOURCES = bench/wal-bench.c bench/dataset.c bench/dataset.h
 bench_wal_bench_LDADD = libtinyprom.a $(DEP_LIBS)
 EXTRA_DIST += bench/restart-bench.sh
+noinst_PROGRAMS += bench/api-bench
+bench_api_bench_SOURCES = bench/api-bench.c
+bench_api_bench_LDADD = libtinyprom.a $(DEP_LIBS)
+EXTRA_DIST += bench/api-bench.sh

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/config_yaml.h"
 #include "lib/common.h"
 #include "lib/log.h"
 #include "scrape/relabel.h"
@@ -292,7 +293,7 @@ static void app_config_yaml(void *ud, tp_strbuf *out)
 {
 	tp_app *a = ud;
 	pthread_mutex_lock(&a->mu);
-	tp_sb_puts(out, a->yaml ? a->yaml : "");
+	api_config_yaml(&a->cfg, out);  /* Prometheus's rendering, defaults filled */
 	pthread_mutex_unlock(&a->mu);
 }
 

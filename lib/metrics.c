@@ -4,7 +4,9 @@
  * updates are atomics only; a histogram stores per-bucket (non-cumulative)
  * counts and its _count is the sum of those, so a rendered histogram is
  * always internally consistent (+Inf bucket == _count) even while other
- * threads observe concurrently. */
+ * threads observe concurrently. A summary child's window (metrics.h) is
+ * guarded by its own mutex; its _sum and _count are read under it too, so
+ * a rendered summary is consistent as well. */
 #include "config.h"
 #include "lib/metrics.h"
 
@@ -28,6 +30,7 @@ struct tp_metric {
 	_Atomic uint64_t ival;        /* counter: integer increments */
 	_Atomic uint64_t bits;        /* double bits: counter float part, gauge value, histogram sum */
 	_Atomic uint64_t *buckets;    /* histogram: nbuckets + 1 counts, last is +Inf */
+	struct summary *sum;          /* summary: window and totals, else NULL */
 	tp_metrics_value_fn *fn;      /* render-time value, or NULL */
 	void *ud;                     /* fn's argument */
 	tp_metric *next;              /* family's child list */
@@ -41,6 +44,8 @@ struct tp_metric_family {
 	size_t nlabels;
 	double *buckets;              /* histogram upper bounds, increasing, without +Inf */
 	size_t nbuckets;
+	double *quantiles;            /* summary quantiles, increasing, in (0, 1) */
+	size_t nq;
 	pthread_mutex_t mu;           /* guards children */
 	tp_metric *children;
 	size_t nchildren;
@@ -51,6 +56,28 @@ struct tp_metrics_registry {
 	pthread_mutex_t mu;           /* guards families */
 	tp_metric_family *families;
 };
+
+/* The summary window: SUMMARY_AGE_BUCKETS buckets of SUMMARY_BUCKET_NS each
+ * (client_golang's DefMaxAge 10m / DefAgeBuckets 5). */
+#define SUMMARY_AGE_BUCKETS 5
+#define SUMMARY_BUCKET_NS (120 * 1000000000LL)
+
+typedef struct age_bucket {
+	int64_t epoch;       /* now / SUMMARY_BUCKET_NS when it was (re)started */
+	double *v;           /* up to TP_SUMMARY_SAMPLES kept observations */
+	uint32_t n;          /* kept */
+	uint64_t seen;       /* observed in this bucket; each kept one stands for seen/n */
+} age_bucket;
+
+struct summary {
+	pthread_mutex_t mu;
+	age_bucket b[SUMMARY_AGE_BUCKETS];
+	uint64_t rng;        /* xorshift state for the reservoir */
+	uint64_t count;      /* all time */
+	double sum;          /* all time */
+};
+
+static int64_t (*g_clock)(void) = tp_mono_ns;
 
 const double tp_metrics_default_buckets[11] = { .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10 };
 
@@ -87,6 +114,12 @@ static void free_family(tp_metric_family *f)
 			free(m->values[i]);
 		free(m->values);
 		free(m->buckets);
+		if (m->sum) {
+			for (int i = 0; i < SUMMARY_AGE_BUCKETS; i++)
+				free(m->sum->b[i].v);
+			pthread_mutex_destroy(&m->sum->mu);
+			free(m->sum);
+		}
 		free(m);
 		m = n;
 	}
@@ -94,6 +127,7 @@ static void free_family(tp_metric_family *f)
 		free(f->labels[i]);
 	free(f->labels);
 	free(f->buckets);
+	free(f->quantiles);
 	free(f->name);
 	free(f->help);
 	pthread_mutex_destroy(&f->mu);
@@ -134,10 +168,13 @@ tp_metrics_registry *tp_metrics_default(void)
 }
 
 static bool same_shape(const tp_metric_family *f, tp_metric_type type, const char *const *labels,
-		       size_t nlabels, const double *buckets, size_t nbuckets)
+		       size_t nlabels, const double *buckets, size_t nbuckets, const double *q, size_t nq)
 {
-	if (f->type != type || f->nlabels != nlabels || f->nbuckets != nbuckets)
+	if (f->type != type || f->nlabels != nlabels || f->nbuckets != nbuckets || f->nq != nq)
 		return false;
+	for (size_t i = 0; i < nq; i++)
+		if (f->quantiles[i] != q[i])
+			return false;
 	for (size_t i = 0; i < nlabels; i++)
 		if (strcmp(f->labels[i], labels[i]) != 0)
 			return false;
@@ -147,9 +184,9 @@ static bool same_shape(const tp_metric_family *f, tp_metric_type type, const cha
 	return true;
 }
 
-tp_metric_family *tp_metrics_family_new(tp_metrics_registry *r, tp_metric_type type, const char *name,
-					const char *help, const char *const *label_names, size_t nlabels,
-					const double *buckets, size_t nbuckets)
+static tp_metric_family *family_new(tp_metrics_registry *r, tp_metric_type type, const char *name, const char *help,
+				     const char *const *label_names, size_t nlabels, const double *buckets,
+				     size_t nbuckets, const double *quantiles, size_t nq)
 {
 	if (!name || !tp_metric_name_valid(name, strlen(name)))
 		return NULL;
@@ -158,6 +195,8 @@ tp_metric_family *tp_metrics_family_new(tp_metrics_registry *r, tp_metric_type t
 		if (!tp_label_name_valid(l, strlen(l)) || strncmp(l, "__", 2) == 0)
 			return NULL;
 		if (type == TP_METRIC_HISTOGRAM && strcmp(l, "le") == 0)
+			return NULL;
+		if (type == TP_METRIC_SUMMARY && strcmp(l, "quantile") == 0)
 			return NULL;
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(label_names[j], l) == 0)
@@ -172,7 +211,7 @@ tp_metric_family *tp_metrics_family_new(tp_metrics_registry *r, tp_metric_type t
 	pthread_mutex_lock(&r->mu);
 	for (tp_metric_family *f = r->families; f; f = f->next) {
 		if (strcmp(f->name, name) == 0) {
-			bool ok = same_shape(f, type, label_names, nlabels, buckets, nbuckets);
+			bool ok = same_shape(f, type, label_names, nlabels, buckets, nbuckets, quantiles, nq);
 			pthread_mutex_unlock(&r->mu);
 			return ok ? f : NULL;
 		}
@@ -192,11 +231,35 @@ tp_metric_family *tp_metrics_family_new(tp_metrics_registry *r, tp_metric_type t
 		f->buckets = tp_xmalloc(nbuckets * sizeof *f->buckets);
 		memcpy(f->buckets, buckets, nbuckets * sizeof *f->buckets);
 	}
+	f->nq = nq;
+	if (nq) {
+		f->quantiles = tp_xmalloc(nq * sizeof *f->quantiles);
+		memcpy(f->quantiles, quantiles, nq * sizeof *f->quantiles);
+	}
 	pthread_mutex_init(&f->mu, NULL);
 	f->next = r->families;
 	r->families = f;
 	pthread_mutex_unlock(&r->mu);
 	return f;
+}
+
+tp_metric_family *tp_metrics_family_new(tp_metrics_registry *r, tp_metric_type type, const char *name,
+					const char *help, const char *const *label_names, size_t nlabels,
+					const double *buckets, size_t nbuckets)
+{
+	if (type == TP_METRIC_SUMMARY)
+		return NULL;  /* needs its quantiles: tp_metrics_summary_family_new */
+	return family_new(r, type, name, help, label_names, nlabels, buckets, nbuckets, NULL, 0);
+}
+
+tp_metric_family *tp_metrics_summary_family_new(tp_metrics_registry *r, const char *name, const char *help,
+						const char *const *label_names, size_t nlabels,
+						const double *quantiles, size_t nq)
+{
+	for (size_t i = 0; i < nq; i++)
+		if (!(quantiles[i] > 0 && quantiles[i] < 1) || (i && quantiles[i] <= quantiles[i - 1]))
+			return NULL;
+	return family_new(r, TP_METRIC_SUMMARY, name, help, label_names, nlabels, NULL, 0, quantiles, nq);
 }
 
 tp_metric *tp_metrics_child(tp_metric_family *f, const char *const *values)
@@ -222,6 +285,13 @@ tp_metric *tp_metrics_child(tp_metric_family *f, const char *const *values)
 	}
 	if (f->type == TP_METRIC_HISTOGRAM)
 		m->buckets = tp_xcalloc(f->nbuckets + 1, sizeof *m->buckets);
+	if (f->type == TP_METRIC_SUMMARY) {
+		m->sum = tp_xcalloc(1, sizeof *m->sum);
+		pthread_mutex_init(&m->sum->mu, NULL);
+		m->sum->rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)m;
+		for (int i = 0; i < SUMMARY_AGE_BUCKETS; i++)
+			m->sum->b[i].epoch = INT64_MIN;
+	}
 	m->next = f->children;
 	f->children = m;
 	f->nchildren++;
@@ -256,7 +326,7 @@ tp_metric *tp_metrics_histogram_new(tp_metrics_registry *r, const char *name, co
 tp_metric *tp_metrics_func_new(tp_metrics_registry *r, tp_metric_type type, const char *name,
 			       const char *help, tp_metrics_value_fn *fn, void *ud)
 {
-	if (type == TP_METRIC_HISTOGRAM)
+	if (type == TP_METRIC_HISTOGRAM || type == TP_METRIC_SUMMARY)
 		return NULL;
 	tp_metric *m = tp_metrics_single(tp_metrics_family_new(r, type, name, help, NULL, 0, NULL, 0));
 	if (m)
@@ -266,7 +336,7 @@ tp_metric *tp_metrics_func_new(tp_metrics_registry *r, tp_metric_type type, cons
 
 void tp_metrics_child_set_fn(tp_metric *m, tp_metrics_value_fn *fn, void *ud)
 {
-	if (!m || m->fam->type == TP_METRIC_HISTOGRAM)
+	if (!m || m->fam->type == TP_METRIC_HISTOGRAM || m->fam->type == TP_METRIC_SUMMARY)
 		return;
 	pthread_mutex_lock(&m->fam->mu);
 	m->ud = ud;
@@ -326,6 +396,128 @@ void tp_metrics_histogram_observe(tp_metric *m, double v)
 	atomic_fetch_add_explicit(&m->buckets[lo], 1, memory_order_relaxed);
 }
 
+/* ---- summaries (under the child's mutex) ---- */
+
+void tp_metrics_set_clock(int64_t (*now_ns)(void))
+{
+	g_clock = now_ns ? now_ns : tp_mono_ns;
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ull;
+}
+
+void tp_metrics_summary_observe(tp_metric *m, double v)
+{
+	struct summary *sm = m->sum;
+	if (!sm)
+		return;
+	int64_t epoch = g_clock() / SUMMARY_BUCKET_NS;
+	pthread_mutex_lock(&sm->mu);
+	sm->count++;
+	sm->sum += v;
+	age_bucket *b = &sm->b[(uint64_t)epoch % SUMMARY_AGE_BUCKETS];
+	if (b->epoch != epoch) {  /* a bucket from 10 minutes ago (or never used): restart it */
+		b->epoch = epoch;
+		b->n = 0;
+		b->seen = 0;
+	}
+	b->seen++;
+	if (b->n < TP_SUMMARY_SAMPLES) {
+		if (!b->v)
+			b->v = tp_xmalloc(TP_SUMMARY_SAMPLES * sizeof *b->v);
+		b->v[b->n++] = v;
+	} else {
+		/* algorithm R: keep v with probability n/seen, replacing a random one */
+		uint64_t k = xorshift(&sm->rng) % b->seen;
+		if (k < TP_SUMMARY_SAMPLES)
+			b->v[k] = v;
+	}
+	pthread_mutex_unlock(&sm->mu);
+}
+
+typedef struct wsample {
+	double v;
+	double w;  /* how many observations it stands for */
+} wsample;
+
+static int cmp_wsample(const void *a, const void *b)
+{
+	double x = ((const wsample *)a)->v, y = ((const wsample *)b)->v;
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* The live window's samples, sorted (NaN observations left out, as they
+ * have no rank); returns the count and the total weight in *total. */
+static size_t window_samples(struct summary *sm, wsample *out, double *total)
+{
+	int64_t now = g_clock() / SUMMARY_BUCKET_NS;
+	size_t n = 0;
+	*total = 0;
+	for (int i = 0; i < SUMMARY_AGE_BUCKETS; i++) {
+		age_bucket *b = &sm->b[i];
+		if (b->n == 0 || b->epoch <= now - SUMMARY_AGE_BUCKETS || b->epoch > now)
+			continue;
+		double w = (double)b->seen / b->n;
+		for (uint32_t k = 0; k < b->n; k++) {
+			if (isnan(b->v[k]))
+				continue;
+			out[n++] = (wsample){ b->v[k], w };
+			*total += w;
+		}
+	}
+	qsort(out, n, sizeof *out, cmp_wsample);
+	return n;
+}
+
+/* The smallest sample whose cumulative weight reaches q of the total. */
+static double weighted_quantile(const wsample *s, size_t n, double total, double q)
+{
+	if (n == 0)
+		return NAN;
+	double rank = q * total, acc = 0;
+	for (size_t i = 0; i < n; i++) {
+		acc += s[i].w;
+		if (acc >= rank)
+			return s[i].v;
+	}
+	return s[n - 1].v;
+}
+
+double tp_metrics_summary_quantile(tp_metric *m, double q)
+{
+	struct summary *sm = m->sum;
+	if (!sm)
+		return NAN;
+	bool known = false;
+	for (size_t i = 0; i < m->fam->nq; i++)
+		known |= m->fam->quantiles[i] == q;
+	if (!known)
+		return NAN;
+	wsample *buf = tp_xmalloc(SUMMARY_AGE_BUCKETS * TP_SUMMARY_SAMPLES * sizeof *buf);
+	pthread_mutex_lock(&sm->mu);
+	double total;
+	size_t n = window_samples(sm, buf, &total);
+	pthread_mutex_unlock(&sm->mu);
+	double v = weighted_quantile(buf, n, total, q);
+	free(buf);
+	return v;
+}
+
+uint64_t tp_metrics_summary_count(tp_metric *m)
+{
+	if (!m->sum)
+		return 0;
+	pthread_mutex_lock(&m->sum->mu);
+	uint64_t n = m->sum->count;
+	pthread_mutex_unlock(&m->sum->mu);
+	return n;
+}
+
 double tp_metrics_value(const tp_metric *m)
 {
 	if (m->fn)
@@ -366,15 +558,18 @@ static const char *type_name(tp_metric_type t)
 	case TP_METRIC_COUNTER: return "counter";
 	case TP_METRIC_GAUGE: return "gauge";
 	case TP_METRIC_HISTOGRAM: return "histogram";
+	case TP_METRIC_SUMMARY: return "summary";
 	default: return "untyped";
 	}
 }
 
 /* name{l1="v1",...[,le="x"]} value\n  (labels with empty values are kept
- * out, as client_golang drops them) */
+ * out, as client_golang drops them); the extra label is le for histogram
+ * buckets and quantile for summaries. */
 static void put_sample(tp_strbuf *sb, const tp_metric_family *f, const tp_metric *m, const char *suffix,
 		       const char *le, double v)
 {
+	const char *extra = f->type == TP_METRIC_SUMMARY ? "quantile=\"" : "le=\"";
 	tp_sb_puts(sb, f->name);
 	tp_sb_puts(sb, suffix);
 	bool open = false;
@@ -391,7 +586,7 @@ static void put_sample(tp_strbuf *sb, const tp_metric_family *f, const tp_metric
 	if (le) {
 		tp_sb_putc(sb, open ? ',' : '{');
 		open = true;
-		tp_sb_append(sb, "le=\"", 4);
+		tp_sb_puts(sb, extra);
 		tp_sb_puts(sb, le);
 		tp_sb_putc(sb, '"');
 	}
@@ -423,6 +618,26 @@ static int cmp_family(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+static void render_summary(tp_strbuf *sb, const tp_metric_family *f, tp_metric *m)
+{
+	struct summary *sm = m->sum;
+	wsample *buf = tp_xmalloc(SUMMARY_AGE_BUCKETS * TP_SUMMARY_SAMPLES * sizeof *buf);
+	pthread_mutex_lock(&sm->mu);
+	double total;
+	size_t n = window_samples(sm, buf, &total);
+	uint64_t count = sm->count;
+	double sum = sm->sum;
+	pthread_mutex_unlock(&sm->mu);
+	char q[64];
+	for (size_t i = 0; i < f->nq; i++) {
+		tp_format_float(q, f->quantiles[i]);
+		put_sample(sb, f, m, "", q, weighted_quantile(buf, n, total, f->quantiles[i]));
+	}
+	put_sample(sb, f, m, "_sum", NULL, sum);
+	put_sample(sb, f, m, "_count", NULL, (double)count);
+	free(buf);
+}
+
 static void render_family(tp_metric_family *f, tp_strbuf *sb)
 {
 	pthread_mutex_lock(&f->mu);
@@ -450,6 +665,10 @@ static void render_family(tp_metric_family *f, tp_strbuf *sb)
 	tp_sb_putc(sb, '\n');
 	for (size_t k = 0; k < n; k++) {
 		tp_metric *m = kids[k];
+		if (f->type == TP_METRIC_SUMMARY) {
+			render_summary(sb, f, m);
+			continue;
+		}
 		if (f->type != TP_METRIC_HISTOGRAM) {
 			put_sample(sb, f, m, "", NULL, tp_metrics_value(m));
 			continue;

@@ -10,7 +10,8 @@
  *  - children are never freed before their registry, so cached pointers
  *    stay valid for the registry's lifetime;
  *  - counter/gauge/histogram updates are lock-free (C11 atomics; floating
- *    point adds use a compare-and-swap loop on the value's bits);
+ *    point adds use a compare-and-swap loop on the value's bits); a
+ *    summary observation takes its child's mutex (see below);
  *  - registration and child lookup take the family's mutex (cold path);
  *  - rendering sorts families by name and children by label values, as
  *    client_golang's Gather does, and prints numbers with Go's 'g' shortest
@@ -31,6 +32,7 @@ typedef enum tp_metric_type {
 	TP_METRIC_GAUGE,
 	TP_METRIC_HISTOGRAM,
 	TP_METRIC_UNTYPED,
+	TP_METRIC_SUMMARY,   /* registered with tp_metrics_summary_family_new */
 } tp_metric_type;
 
 typedef struct tp_metrics_registry tp_metrics_registry;
@@ -85,6 +87,32 @@ void tp_metrics_histogram_observe(tp_metric *m, double v);
 /* Current value of a counter or gauge (for tests and status pages). */
 double tp_metrics_value(const tp_metric *m);
 uint64_t tp_metrics_histogram_count(const tp_metric *m);
+
+/* Summary: quantiles over a sliding window of the last 10 minutes, as
+ * client_golang's default MaxAge, plus _sum and _count over all time.
+ * Instead of client_golang's CKMS streams, the window is 5 age buckets of
+ * 2 minutes (client_golang's AgeBuckets), each keeping up to
+ * TP_SUMMARY_SAMPLES observations exactly and, past that, a uniform
+ * reservoir sample of them (Vitter's algorithm R) weighted by how many it
+ * stands for. So quantiles are exact while a bucket sees at most
+ * TP_SUMMARY_SAMPLES observations (2 minutes of a server's queries, as a
+ * rule), and an unbiased estimate beyond; memory is bounded at
+ * 5 * TP_SUMMARY_SAMPLES doubles per child. The window covers between 8
+ * and 10 minutes. An empty window reports NaN, as client_golang does.
+ * quantiles: nq values in (0, 1), strictly increasing; copied. Returns
+ * NULL on invalid input, as tp_metrics_family_new. */
+#define TP_SUMMARY_SAMPLES 256
+tp_metric_family *tp_metrics_summary_family_new(tp_metrics_registry *r, const char *name, const char *help,
+						const char *const *label_names, size_t nlabels,
+						const double *quantiles, size_t nq);
+void tp_metrics_summary_observe(tp_metric *m, double v);
+/* For tests: the clock summaries age their windows by (nanoseconds,
+ * monotonic); NULL restores tp_mono_ns. Not thread-safe. */
+void tp_metrics_set_clock(int64_t (*now_ns)(void));
+/* Current estimate of quantile q (one of the family's), NaN when the
+ * window is empty or q is not one of them. */
+double tp_metrics_summary_quantile(tp_metric *m, double q);
+uint64_t tp_metrics_summary_count(tp_metric *m);
 
 /* Prometheus client defaults: .005 .01 .025 .05 .1 .25 .5 1 2.5 5 10. */
 extern const double tp_metrics_default_buckets[11];

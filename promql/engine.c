@@ -814,8 +814,9 @@ static void build_result(ev *e, ev_value *v, promql_result *out)
 }
 
 static promql_err run(promql_engine *eng, const promql_expr *expr, const char *text, int64_t start_ms,
-		      int64_t end_ms, int64_t step_ms, bool range, promql_result *out)
+		      int64_t end_ms, int64_t step_ms, bool range, promql_query_opts *qo, promql_result *out)
 {
+	int64_t t0 = tp_mono_ns(), t1 = 0, t2 = 0;
 	ev *e = tp_xcalloc(1, sizeof(ev));
 	e->engine = eng;
 	e->arena = &out->arena;
@@ -834,11 +835,18 @@ static promql_err run(promql_engine *eng, const promql_expr *expr, const char *t
 	e->max_samples = eng->opts.max_samples;
 	if (eng->opts.timeout_ms > 0)
 		e->deadline_ns = tp_mono_ns() + eng->opts.timeout_ms * 1000000;
+	if (qo && qo->lookback_ms > 0)
+		e->lookback_ms = qo->lookback_ms;
+	if (qo && qo->deadline_ns > 0 && (!e->deadline_ns || qo->deadline_ns < e->deadline_ns))
+		e->deadline_ns = qo->deadline_ns;
 	e->head = eng->head;
 	e->querier = tsdb_querier_new(eng->head, INT64_MIN + 1, INT64_MAX);
+	t1 = tp_mono_ns();
 	if (setjmp(e->jb) == 0) {
+		promql_ev_check(e);  /* a deadline already passed */
 		ev_value v = promql_ev_eval(e, resolve_durations(e, expr->root));
 		promql_ev_cleanup_names(e, &v);
+		t2 = tp_mono_ns();
 		build_result(e, &v, out);
 	} else {
 		out->err = e->err;
@@ -856,6 +864,14 @@ static promql_err run(promql_engine *eng, const promql_expr *expr, const char *t
 	out->ninfos = e->annos.ninfo;
 	out->samples_scanned = e->samples_scanned;
 	free(e);
+	if (qo) {
+		int64_t t3 = tp_mono_ns();
+		if (!t2)
+			t2 = t3;  /* failed in evaluation: no sort */
+		qo->prepare_ns = t1 - t0;
+		qo->eval_ns = t2 - t1;
+		qo->sort_ns = t3 - t2;
+	}
 	return out->err;
 }
 
@@ -905,11 +921,24 @@ static promql_expr *parse(promql_engine *e, const char *query, promql_result *ou
 promql_err promql_eval_instant(promql_engine *e, const promql_expr *expr, int64_t t_ms, promql_result *out)
 {
 	result_init(out);
-	return run(e, expr, NULL, t_ms, t_ms, 1, false, out);
+	return run(e, expr, NULL, t_ms, t_ms, 1, false, NULL, out);
+}
+
+promql_err promql_eval_instant_opts(promql_engine *e, const promql_expr *expr, int64_t t_ms, promql_query_opts *qo,
+				   promql_result *out)
+{
+	result_init(out);
+	return run(e, expr, NULL, t_ms, t_ms, 1, false, qo, out);
 }
 
 promql_err promql_eval_range(promql_engine *e, const promql_expr *expr, int64_t start_ms, int64_t end_ms,
 			     int64_t step_ms, promql_result *out)
+{
+	return promql_eval_range_opts(e, expr, start_ms, end_ms, step_ms, NULL, out);
+}
+
+promql_err promql_eval_range_opts(promql_engine *e, const promql_expr *expr, int64_t start_ms, int64_t end_ms,
+				  int64_t step_ms, promql_query_opts *qo, promql_result *out)
 {
 	result_init(out);
 	if (!check_range(out, start_ms, end_ms, step_ms))
@@ -925,7 +954,7 @@ promql_err promql_eval_range(promql_engine *e, const promql_expr *expr, int64_t 
 		tp_sb_free(&sb);
 		return out->err;
 	}
-	return run(e, expr, NULL, start_ms, end_ms, step_ms, true, out);
+	return run(e, expr, NULL, start_ms, end_ms, step_ms, true, qo, out);
 }
 
 promql_err promql_query_instant(promql_engine *e, const char *query, int64_t t_ms, promql_result *out)
@@ -934,7 +963,7 @@ promql_err promql_query_instant(promql_engine *e, const char *query, int64_t t_m
 	promql_expr *x = parse(e, query, out);
 	if (!x)
 		return out->err;
-	run(e, x, query, t_ms, t_ms, 1, false, out);
+	run(e, x, query, t_ms, t_ms, 1, false, NULL, out);
 	promql_expr_free(x);
 	return out->err;
 }
@@ -959,7 +988,7 @@ promql_err promql_query_range(promql_engine *e, const char *query, int64_t start
 		promql_expr_free(x);
 		return out->err;
 	}
-	run(e, x, query, start_ms, end_ms, step_ms, true, out);
+	run(e, x, query, start_ms, end_ms, step_ms, true, NULL, out);
 	promql_expr_free(x);
 	return out->err;
 }

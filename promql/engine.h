@@ -87,4 +87,22 @@ promql_err promql_eval_range(promql_engine *e, const promql_expr *expr, int64_t 
 			     int64_t step_ms, promql_result *out);
 void promql_result_free(promql_result *r);
 
+/* Per-query options (the HTTP API's timeout and lookback_delta
+ * parameters), and where the query's time went (for
+ * prometheus_engine_query_duration_seconds). */
+typedef struct promql_query_opts {
+	int64_t lookback_ms;   /* > 0: replaces the engine's lookback delta */
+	int64_t deadline_ns;   /* > 0: a tp_mono_ns() time; the earlier of it and
+				* the engine's timeout applies ("query timed out
+				* in expression evaluation") */
+	int64_t prepare_ns;    /* out: set-up before evaluation (querier) */
+	int64_t eval_ns;       /* out: evaluation */
+	int64_t sort_ns;       /* out: building and sorting the result */
+} promql_query_opts;
+/* promql_eval_instant / promql_eval_range with options; qo may be NULL. */
+promql_err promql_eval_instant_opts(promql_engine *e, const promql_expr *expr, int64_t t_ms, promql_query_opts *qo,
+				   promql_result *out);
+promql_err promql_eval_range_opts(promql_engine *e, const promql_expr *expr, int64_t start_ms, int64_t end_ms,
+				  int64_t step_ms, promql_query_opts *qo, promql_result *out);
+
 #endif

@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "lib/common.h"
+#include "lib/crc32c.h"
 #include "lib/strbuf.h"
+#include "remote/xor.h"
 
 /* ---- snappy ---- */
 
@@ -187,28 +189,111 @@ int remote_write_apply(tsdb_head *h, const Prometheus__WriteRequest *req, remote
 	return rc;
 }
 
-/* ---- read (SAMPLES) ---- */
+/* ---- read: selection shared by both response types ---- */
 
-static int matchers_from_proto(const Prometheus__Query *q, tsdb_matcher *ms, char *err, size_t errlen)
+static int matchers_from_proto(const Prometheus__Query *q, const tp_labels *ext, tsdb_matcher *ms, size_t *nms,
+			       char *err, size_t errlen)
 {
 	static const tsdb_match_type types[] = { TSDB_MATCH_EQ, TSDB_MATCH_NEQ, TSDB_MATCH_RE, TSDB_MATCH_NRE };
+	size_t k = 0;
 	for (size_t i = 0; i < q->n_matchers; i++) {
 		const Prometheus__LabelMatcher *pm = q->matchers[i];
+		const char *name = pm->name ? pm->name : "", *value = pm->value ? pm->value : "";
 		bool bad_type = (unsigned)pm->type >= TP_ARRAY_LEN(types);
+		if (!bad_type && pm->type == PROMETHEUS__LABEL_MATCHER__TYPE__EQ && ext) {
+			/* Prometheus drops a matcher on an external label with
+			 * its own value: the stored series do not carry it. */
+			const char *ev = tp_labels_get(ext, name);
+			if (ev && strcmp(ev, value) == 0)
+				continue;
+		}
 		if (bad_type)
 			snprintf(err, errlen, "invalid matcher type %d", (int)pm->type);
-		if (bad_type || tsdb_matcher_init(&ms[i], types[bad_type ? 0 : pm->type], pm->name ? pm->name : "",
-						  pm->value ? pm->value : "", err, errlen) != 0) {
-			while (i--)
-				tsdb_matcher_free(&ms[i]);
+		if (bad_type || tsdb_matcher_init(&ms[k], types[bad_type ? 0 : pm->type], name, value, err, errlen) != 0) {
+			while (k--)
+				tsdb_matcher_free(&ms[k]);
 			return -1;
 		}
+		k++;
 	}
+	*nms = k;
 	return 0;
 }
 
-char *remote_read_samples(tsdb_head *h, const Prometheus__ReadRequest *req, size_t *outn, char *err, size_t errlen)
+/* One query's series: matchers, querier and series set. */
+typedef struct read_query {
+	tsdb_matcher *ms;
+	size_t nms;
+	tsdb_querier *q;
+	tsdb_series_set *ss;  /* NULL when every matcher was an external label's */
+} read_query;
+
+static int read_query_open(tsdb_head *h, const Prometheus__Query *q, const tp_labels *ext, tp_arena *a,
+			   read_query *rq, char *err, size_t errlen)
 {
+	memset(rq, 0, sizeof(*rq));
+	if (q->n_matchers == 0) {
+		snprintf(err, errlen, "no matchers specified");
+		return -1;
+	}
+	rq->ms = tp_arena_zalloc(a, sizeof(tsdb_matcher) * q->n_matchers);
+	if (matchers_from_proto(q, ext, rq->ms, &rq->nms, err, errlen) != 0)
+		return -1;
+	rq->q = tsdb_querier_new(h, q->start_timestamp_ms, q->end_timestamp_ms);
+	if (rq->nms)
+		rq->ss = tsdb_querier_select(rq->q, rq->ms, rq->nms);
+	return 0;
+}
+
+static bool read_query_next(read_query *rq)
+{
+	return rq->ss && tsdb_series_set_next(rq->ss);
+}
+
+static void read_query_close(read_query *rq)
+{
+	tsdb_series_set_free(rq->ss);
+	tsdb_querier_free(rq->q);
+	for (size_t i = 0; i < rq->nms; i++)
+		tsdb_matcher_free(&rq->ms[i]);
+}
+
+/* The series' labels with the external labels it lacks, sorted, as
+ * protobuf labels in the arena (strings borrowed). */
+static Prometheus__Label **proto_labels(tp_arena *a, const tp_labels *l, const tp_labels *ext, size_t *n)
+{
+	size_t cap = l->n + (ext ? ext->n : 0);
+	Prometheus__Label *lv = tp_arena_alloc(a, sizeof(*lv) * (cap ? cap : 1));
+	Prometheus__Label **out = tp_arena_alloc(a, sizeof(void *) * (cap ? cap : 1));
+	uint32_t i = 0, j = 0;
+	size_t k = 0;
+	uint32_t en = ext ? ext->n : 0;
+	while (i < l->n || j < en) {
+		const tp_label *pick;
+		int c = i == l->n ? 1 : j == en ? -1 : strcmp(l->v[i].name, ext->v[j].name);
+		if (c <= 0) {
+			pick = &l->v[i++];
+			if (c == 0)
+				j++;  /* the series' own value wins */
+		} else {
+			pick = &ext->v[j++];
+		}
+		prometheus__label__init(&lv[k]);
+		lv[k].name = (char *)pick->name;
+		lv[k].value = (char *)pick->value;
+		out[k] = &lv[k];
+		k++;
+	}
+	*n = k;
+	return out;
+}
+
+/* ---- read: SAMPLES ---- */
+
+char *remote_read_samples(tsdb_head *h, const Prometheus__ReadRequest *req, const remote_read_opts *o, size_t *outn,
+			  char *err, size_t errlen)
+{
+	const tp_labels *ext = o && o->external_labels && o->external_labels->n ? o->external_labels : NULL;
 	tp_arena a;
 	tp_arena_init(&a);
 	Prometheus__ReadResponse resp = PROMETHEUS__READ_RESPONSE__INIT;
@@ -222,33 +307,18 @@ char *remote_read_samples(tsdb_head *h, const Prometheus__ReadRequest *req, size
 		Prometheus__QueryResult *qr = tp_arena_alloc(&a, sizeof(*qr));
 		prometheus__query_result__init(qr);
 		resp.results[qi] = qr;
-		if (q->n_matchers == 0) {
-			snprintf(err, errlen, "no matchers specified");
+		read_query rq;
+		if (read_query_open(h, q, ext, &a, &rq, err, errlen) != 0)
 			goto done;
-		}
-		tsdb_matcher *ms = tp_arena_zalloc(&a, sizeof(tsdb_matcher) * q->n_matchers);
-		if (matchers_from_proto(q, ms, err, errlen) != 0)
-			goto done;
-		tsdb_querier *qq = tsdb_querier_new(h, q->start_timestamp_ms, q->end_timestamp_ms);
-		tsdb_series_set *ss = tsdb_querier_select(qq, ms, q->n_matchers);
-		size_t nser = tsdb_series_set_count(ss), k = 0;
+		size_t nser = rq.ss ? tsdb_series_set_count(rq.ss) : 0, k = 0;
 		qr->timeseries = tp_arena_alloc(&a, sizeof(void *) * (nser ? nser : 1));
-		while (tsdb_series_set_next(ss) && k < nser) {
-			size_t ns = tsdb_series_set_samples(ss, q->start_timestamp_ms, q->end_timestamp_ms, &buf, &cap);
+		while (read_query_next(&rq) && k < nser) {
+			size_t ns = tsdb_series_set_samples(rq.ss, q->start_timestamp_ms, q->end_timestamp_ms, &buf, &cap);
 			if (ns == 0)
 				continue;
-			const tp_labels *l = tsdb_series_set_labels(ss);
 			Prometheus__TimeSeries *ts = tp_arena_alloc(&a, sizeof(*ts));
 			prometheus__time_series__init(ts);
-			ts->n_labels = l->n;
-			ts->labels = tp_arena_alloc(&a, sizeof(void *) * (l->n ? l->n : 1));
-			Prometheus__Label *lv = tp_arena_alloc(&a, sizeof(*lv) * (l->n ? l->n : 1));
-			for (uint32_t i = 0; i < l->n; i++) {
-				prometheus__label__init(&lv[i]);
-				lv[i].name = (char *)l->v[i].name;
-				lv[i].value = (char *)l->v[i].value;
-				ts->labels[i] = &lv[i];
-			}
+			ts->labels = proto_labels(&a, tsdb_series_set_labels(rq.ss), ext, &ts->n_labels);
 			ts->n_samples = ns;
 			ts->samples = tp_arena_alloc(&a, sizeof(void *) * ns);
 			Prometheus__Sample *sv = tp_arena_alloc(&a, sizeof(*sv) * ns);
@@ -261,10 +331,7 @@ char *remote_read_samples(tsdb_head *h, const Prometheus__ReadRequest *req, size
 			qr->timeseries[k++] = ts;
 		}
 		qr->n_timeseries = k;
-		tsdb_series_set_free(ss);
-		tsdb_querier_free(qq);
-		for (size_t i = 0; i < q->n_matchers; i++)
-			tsdb_matcher_free(&ms[i]);
+		read_query_close(&rq);
 	}
 	size_t rawn = prometheus__read_response__get_packed_size(&resp);
 	uint8_t *raw = tp_xmalloc(rawn ? rawn : 1);
@@ -277,4 +344,151 @@ done:
 	free(buf);
 	tp_arena_free(&a);
 	return out;
+}
+
+/* ---- read: STREAMED_XOR_CHUNKS ---- */
+
+/* A frame under construction: one series and its chunks so far. */
+typedef struct frame {
+	Prometheus__ChunkedSeries cs;
+	Prometheus__Chunk *chunks;     /* cs.chunks points into this */
+	Prometheus__Chunk **chunkp;
+	size_t cap;
+	uint8_t **data;                /* each chunk's bytes (malloc'd), freed at flush */
+	uint8_t *obuf;                 /* the encoded frame */
+	size_t ocap;
+} frame;
+
+static size_t uvarint_len(uint64_t u)
+{
+	size_t n = 1;
+	while (u >= 0x80) {
+		u >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static int frame_flush(frame *f, int64_t query_index, remote_frame_fn *emit, void *ud)
+{
+	Prometheus__ChunkedReadResponse r = PROMETHEUS__CHUNKED_READ_RESPONSE__INIT;
+	Prometheus__ChunkedSeries *csp = &f->cs;
+	r.chunked_series = &csp;
+	r.n_chunked_series = 1;
+	r.query_index = query_index;
+	size_t n = prometheus__chunked_read_response__get_packed_size(&r);
+	if (n + 14 > f->ocap) {
+		f->ocap = n + 14;
+		f->obuf = tp_xrealloc(f->obuf, f->ocap);
+	}
+	/* uvarint(len) + big-endian CRC-32C of the payload + the payload */
+	size_t hn = 0;
+	uint64_t u = n;
+	for (; u >= 0x80; u >>= 7)
+		f->obuf[hn++] = (uint8_t)((u & 0x7f) | 0x80);
+	f->obuf[hn++] = (uint8_t)u;
+	uint8_t *payload = f->obuf + hn + 4;
+	prometheus__chunked_read_response__pack(&r, payload);
+	uint32_t crc = tp_crc32c(payload, n);
+	f->obuf[hn] = (uint8_t)(crc >> 24);
+	f->obuf[hn + 1] = (uint8_t)(crc >> 16);
+	f->obuf[hn + 2] = (uint8_t)(crc >> 8);
+	f->obuf[hn + 3] = (uint8_t)crc;
+	for (size_t i = 0; i < f->cs.n_chunks; i++)
+		free(f->data[i]);
+	f->cs.n_chunks = 0;
+	return emit(ud, f->obuf, hn + 4 + n);
+}
+
+static void frame_add_chunk(frame *f, const remote_xor_chunk *c, int64_t mint, int64_t maxt)
+{
+	if (f->cs.n_chunks == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 16;
+		f->chunks = tp_xrealloc(f->chunks, f->cap * sizeof(*f->chunks));
+		f->chunkp = tp_xrealloc(f->chunkp, f->cap * sizeof(*f->chunkp));
+		f->data = tp_xrealloc(f->data, f->cap * sizeof(*f->data));
+	}
+	size_t i = f->cs.n_chunks++;
+	Prometheus__Chunk *pc = &f->chunks[i];
+	prometheus__chunk__init(pc);
+	pc->min_time_ms = mint;
+	pc->max_time_ms = maxt;
+	pc->type = PROMETHEUS__CHUNK__ENCODING__XOR;
+	f->data[i] = tp_xmalloc(c->len);
+	memcpy(f->data[i], c->buf, c->len);
+	pc->data.data = f->data[i];
+	pc->data.len = c->len;
+	for (size_t k = 0; k <= i; k++)  /* chunks may have moved */
+		f->chunkp[k] = &f->chunks[k];
+	f->cs.chunks = f->chunkp;
+}
+
+int remote_read_chunked(tsdb_head *h, const Prometheus__ReadRequest *req, const remote_read_opts *o,
+			remote_frame_fn *emit, void *ud, char *err, size_t errlen)
+{
+	const tp_labels *ext = o && o->external_labels && o->external_labels->n ? o->external_labels : NULL;
+	size_t max_frame = o && o->max_frame_bytes ? o->max_frame_bytes : REMOTE_DEFAULT_FRAME_BYTES;
+	tp_arena a, la;  /* the queries' matchers; the current series' labels */
+	tp_arena_init(&a);
+	tp_arena_init(&la);
+	tsdb_sample *buf = NULL;
+	size_t cap = 0;
+	frame f;
+	memset(&f, 0, sizeof(f));
+	remote_xor_chunk xc;
+	remote_xor_init(&xc);
+	int rc = 0;
+	for (size_t qi = 0; qi < req->n_queries && rc == 0; qi++) {
+		const Prometheus__Query *q = req->queries[qi];
+		read_query rq;
+		if (read_query_open(h, q, ext, &a, &rq, err, errlen) != 0) {
+			rc = -1;
+			break;
+		}
+		while (rc == 0 && read_query_next(&rq)) {
+			size_t ns = tsdb_series_set_samples(rq.ss, q->start_timestamp_ms, q->end_timestamp_ms, &buf, &cap);
+			if (ns == 0)
+				continue;
+			tp_arena_reset(&la);
+			prometheus__chunked_series__init(&f.cs);
+			f.cs.labels = proto_labels(&la, tsdb_series_set_labels(rq.ss), ext, &f.cs.n_labels);
+			size_t label_bytes = 0;
+			for (size_t i = 0; i < f.cs.n_labels; i++) {
+				size_t ln = prometheus__label__get_packed_size(f.cs.labels[i]);
+				label_bytes += 1 + uvarint_len(ln) + ln;
+			}
+			/* Series are never interleaved; a series with more chunks
+			 * than fit a frame continues in the next one, as
+			 * Prometheus's StreamChunkedReadResponses does (a frame
+			 * may pass the limit by at most one chunk). */
+			size_t used = label_bytes;
+			for (size_t i = 0; i < ns && rc == 0;) {
+				size_t end = i + REMOTE_XOR_MAX_SAMPLES < ns ? i + REMOTE_XOR_MAX_SAMPLES : ns;
+				remote_xor_reset(&xc);
+				for (size_t k = i; k < end; k++)
+					remote_xor_append(&xc, buf[k].t, buf[k].v);
+				frame_add_chunk(&f, &xc, buf[i].t, buf[end - 1].t);
+				used += xc.len + 24;  /* data plus the chunk's tags, times and lengths, about */
+				i = end;
+				if (used >= max_frame || i == ns) {
+					rc = frame_flush(&f, (int64_t)qi, emit, ud);
+					used = label_bytes;
+				}
+			}
+			if (rc != 0)
+				snprintf(err, errlen, "write error: client went away");
+		}
+		read_query_close(&rq);
+	}
+	for (size_t i = 0; i < f.cs.n_chunks; i++)
+		free(f.data[i]);
+	free(f.chunks);
+	free(f.chunkp);
+	free(f.data);
+	free(f.obuf);
+	remote_xor_free(&xc);
+	free(buf);
+	tp_arena_free(&la);
+	tp_arena_free(&a);
+	return rc;
 }

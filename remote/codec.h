@@ -56,10 +56,39 @@ int remote_write_apply(tsdb_head *h, const Prometheus__WriteRequest *req, remote
 int remote_labels_from_proto(tp_arena *a, Prometheus__Label *const *pl, size_t n, tp_labels *out, char *err,
 			     size_t errlen);
 
+/* Options of both remote read answers. */
+typedef struct remote_read_opts {
+	/* Prometheus's read handler: every series gets the external labels it
+	 * lacks, and an EQ matcher on an external label with exactly its value
+	 * is dropped (the stored series do not carry it). NULL: none. */
+	const tp_labels *external_labels;
+	/* STREAMED_XOR_CHUNKS: a frame is cut once it holds this many bytes
+	 * (it may pass by at most one chunk); 0: REMOTE_DEFAULT_FRAME_BYTES. */
+	size_t max_frame_bytes;
+} remote_read_opts;
+
+/* Prometheus's --storage.remote.read-max-bytes-in-frame default. */
+#define REMOTE_DEFAULT_FRAME_BYTES (1u << 20)
+
 /* Answers a ReadRequest with SAMPLES: one QueryResult per query, in order,
  * series sorted by labels. Returns a malloc'd snappy-compressed body
- * (*outn bytes), or NULL with err set (a bad matcher). */
-char *remote_read_samples(tsdb_head *h, const Prometheus__ReadRequest *req, size_t *outn, char *err,
-			  size_t errlen);
+ * (*outn bytes), or NULL with err set (a bad matcher). o may be NULL. */
+char *remote_read_samples(tsdb_head *h, const Prometheus__ReadRequest *req, const remote_read_opts *o, size_t *outn,
+			  char *err, size_t errlen);
+
+/* Receives one frame of a streamed answer; returns 0, or -1 to stop. The
+ * bytes are only valid during the call. */
+typedef int remote_frame_fn(void *ud, const void *frame, size_t n);
+
+/* Answers a ReadRequest with STREAMED_XOR_CHUNKS: for each query in order,
+ * its series sorted by labels, each as frames of
+ *   uvarint(len) | CRC-32C (Castagnoli) of the payload, big-endian | payload
+ * where the payload is a ChunkedReadResponse{chunked_series: [one series
+ * with its next chunks], query_index}. Chunks are Prometheus XOR chunks
+ * (remote/xor.h) of at most REMOTE_XOR_MAX_SAMPLES samples, holding only
+ * samples within the query's range. Returns 0; or -1 with err set: a bad
+ * matcher (before any frame was emitted for that query) or emit failed. */
+int remote_read_chunked(tsdb_head *h, const Prometheus__ReadRequest *req, const remote_read_opts *o,
+			remote_frame_fn *emit, void *ud, char *err, size_t errlen);
 
 #endif

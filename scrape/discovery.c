@@ -594,10 +594,12 @@ static size_t job_groups(tp_arena *a, const sd_job *j, sd_group **out)
 	for (size_t i = 0; i < j->nsrc; i++)
 		total += j->src[i].ngroups;
 	sd_group *g = tp_arena_alloc(a, sizeof(sd_group) * (total ? total : 1));
-	memcpy(g, st, sizeof(sd_group) * ns);
+	if (ns)  /* st and a failed source's groups may be NULL: memcpy needs non-NULL even for 0 bytes */
+		memcpy(g, st, sizeof(sd_group) * ns);
 	size_t k = ns;
 	for (size_t i = 0; i < j->nsrc; i++) {
-		memcpy(g + k, j->src[i].groups, sizeof(sd_group) * j->src[i].ngroups);
+		if (j->src[i].ngroups)
+			memcpy(g + k, j->src[i].groups, sizeof(sd_group) * j->src[i].ngroups);
 		k += j->src[i].ngroups;
 	}
 	*out = g;

@@ -9,3 +9,18 @@ TESTS += tests/integration/test_crash.sh tests/integration/test_wal_corruption.s
 	tests/integration/test_retention.sh
 EXTRA_DIST += tests/integration/test_crash.sh tests/integration/test_wal_corruption.sh \
 	tests/integration/test_retention.sh
+
+# rr-client: a remote read client (both response types) whose output the
+# Prometheus peer test compares between tinyprom and Prometheus 2.42.
+check_PROGRAMS += tests/integration/rr-client
+tests_integration_rr_client_SOURCES = tests/integration/rr-client.c tests/support/xor_decode.c \
+	tests/support/xor_decode.h
+tests_integration_rr_client_LDADD = libtinyprom.a $(DEP_LIBS)
+
+# /api/v1/status/config compared byte for byte with Prometheus 2.42's.
+TESTS += tests/integration/test_status_config.sh
+EXTRA_DIST += tests/integration/test_status_config.sh tests/integration/status-config
+
+# Grafana's data-source calls replayed with its methods and headers.
+TESTS += tests/integration/test_grafana.sh
+EXTRA_DIST += tests/integration/test_grafana.sh

@@ -251,6 +251,14 @@ check "/metrics has request counters" body_has 'prometheus_http_requests_total{c
 check "/metrics has process metrics" body_has '# TYPE process_resident_memory_bytes gauge'
 check "/metrics has build info" body_has 'prometheus_build_info{branch="'
 check "/metrics has head series" body_has 'prometheus_tsdb_head_series 0'
+check "/metrics has the engine's query duration summary" \
+	body_has 'prometheus_engine_query_duration_seconds{slice="inner_eval",quantile="0.99"} '
+"$BIN" check metrics <"$tmp/body" >"$tmp/cm" 2>&1; rc=$?
+check "/metrics passes tinyprom check metrics" test "$rc" -eq 0
+if command -v promtool >/dev/null 2>&1; then
+	promtool check metrics <"$tmp/body" >"$tmp/cm" 2>&1; rc=$?
+	check "/metrics passes promtool check metrics" test "$rc" -eq 0
+fi
 req POST /-/quit
 check "/-/quit without --web.enable-lifecycle is 403" test "$code" = 403
 req GET /-/quit

@@ -4,8 +4,10 @@
  * and talks to it with libcurl. Covers what the process-level script
  * cannot without an ingestion path: series/labels/label values with data,
  * match[] unions from body and query string, limits with the truncation
- * warning, vector and matrix results with labels, and execution errors
- * (422). */
+ * warning, vector and matrix results with labels, execution errors
+ * (422), the timeout and lookback_delta parameters, the query queue
+ * deadline, the engine's duration summary, and remote-write back-pressure
+ * (503 with Retry-After). */
 #include "config.h"
 
 #include <stdarg.h>
@@ -14,13 +16,20 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <math.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/http.h"
 #include "api/options.h"
 #include "api/server.h"
+#include "remote/codec.h"
 #include "lib/metrics.h"
 #include "promql/engine.h"
 #include "tsdb/tsdb.h"
@@ -215,6 +224,188 @@ static void test_tsdb_status(void **state)
 	free(got);
 }
 
+#define UP_VEC "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":" UP_A \
+	",\"value\":[200,\"1\"]},{\"metric\":" UP_B ",\"value\":[200,\"0\"]}]}}"
+#define EMPTY_VEC "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[]}}"
+
+static void test_lookback_delta(void **state)
+{
+	fixture *f = *state;
+	/* the last samples are at t=120; at t=200 they are 80 s old */
+	expect(f, "/api/v1/query?query=up&time=200", NULL, 200, UP_VEC);
+	expect(f, "/api/v1/query?query=up&time=200&lookback_delta=1m", NULL, 200, EMPTY_VEC);
+	expect(f, "/api/v1/query?query=up&time=200&lookback_delta=90", NULL, 200, UP_VEC);
+	expect(f, "/api/v1/query", "query=up&time=200&lookback_delta=79s", 200, EMPTY_VEC);
+	/* 0 means the server's (5m), as Prometheus's engine */
+	expect(f, "/api/v1/query?query=up&time=200&lookback_delta=0", NULL, 200, UP_VEC);
+	expect(f, "/api/v1/query_range?query=count(up)&start=170&end=200&step=30&lookback_delta=1m", NULL, 200,
+	       "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[{\"metric\":{},"
+	       "\"values\":[[170,\"2\"]]}]}}");
+	expect(f, "/api/v1/query?query=up&time=200&lookback_delta=soon", NULL, 400,
+	       "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"error parsing lookback delta duration: "
+	       "cannot parse \\\"soon\\\" to a valid duration\"}");
+}
+
+static void test_timeout(void **state)
+{
+	fixture *f = *state;
+	expect(f, "/api/v1/query?query=up&time=200&timeout=10s", NULL, 200, UP_VEC);
+	expect(f, "/api/v1/query?query=up&time=200&timeout=abc", NULL, 400,
+	       "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter \\\"timeout\\\": "
+	       "cannot parse \\\"abc\\\" to a valid duration\"}");
+	/* a timeout that has already passed, as Go's context.WithTimeout(0) */
+	const char *timed_out = "{\"status\":\"error\",\"errorType\":\"timeout\",\"error\":\"query timed out in "
+				"expression evaluation\"}";
+	expect(f, "/api/v1/query?query=up&time=200&timeout=0", NULL, 503, timed_out);
+	expect(f, "/api/v1/query_range", "query=up&start=0&end=100&step=10&timeout=-1", 503, timed_out);
+
+	/* every --query.max-concurrency slot taken: the query waits in the
+	 * queue until its timeout */
+	for (int64_t i = 0; i < f->opts.max_concurrency; i++)
+		assert_int_equal(api_query_begin(f->srv, 0), 0);
+	assert_int_equal(api_query_begin(f->srv, tp_mono_ns() + 1000000), -1);
+	expect(f, "/api/v1/query?query=up&time=200&timeout=100ms", NULL, 503,
+	       "{\"status\":\"error\",\"errorType\":\"timeout\",\"error\":\"query timed out in query queue\"}");
+	api_query_end(f->srv);
+	/* one slot free again */
+	expect(f, "/api/v1/query?query=up&time=200&timeout=100ms", NULL, 200, UP_VEC);
+	for (int64_t i = 1; i < f->opts.max_concurrency; i++)
+		api_query_end(f->srv);
+}
+
+/* The value of one sample line in the registry's exposition, NAN if absent. */
+static double metric(fixture *f, const char *series)
+{
+	tp_strbuf sb = { 0 };
+	tp_metrics_render(f->reg, &sb);
+	double v = NAN;
+	size_t n = strlen(series);
+	for (const char *p = tp_sb_cstr(&sb); p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, series, n) == 0 && p[n] == ' ') {
+			v = strtod(p + n + 1, NULL);
+			break;
+		}
+	}
+	tp_sb_free(&sb);
+	return v;
+}
+
+static void test_query_duration_summary(void **state)
+{
+	fixture *f = *state;
+	static const char *const slices[] = { "inner_eval", "prepare_time", "queue_time", "result_sort" };
+	double before[4], after[4];
+	char name[160];
+	for (int i = 0; i < 4; i++) {
+		snprintf(name, sizeof name, "prometheus_engine_query_duration_seconds_count{slice=\"%s\"}", slices[i]);
+		before[i] = metric(f, name);
+		if (isnan(before[i]))
+			before[i] = 0;
+	}
+	char *got;
+	assert_int_equal(http(f, "/api/v1/query?query=up&time=200", NULL, &got), 200);
+	free(got);
+	assert_int_equal(http(f, "/api/v1/query_range?query=up&start=0&end=100&step=10", NULL, &got), 200);
+	free(got);
+	for (int i = 0; i < 4; i++) {
+		snprintf(name, sizeof name, "prometheus_engine_query_duration_seconds_count{slice=\"%s\"}", slices[i]);
+		after[i] = metric(f, name);
+	}
+	assert_true(after[0] - before[0] == 2);  /* inner_eval: both queries */
+	assert_true(after[1] - before[1] == 2);  /* prepare_time */
+	assert_true(after[2] - before[2] == 2);  /* queue_time */
+	assert_true(after[3] - before[3] == 1);  /* result_sort: the range query only */
+	double p50 = metric(f, "prometheus_engine_query_duration_seconds{slice=\"inner_eval\",quantile=\"0.5\"}");
+	double p99 = metric(f, "prometheus_engine_query_duration_seconds{slice=\"inner_eval\",quantile=\"0.99\"}");
+	assert_true(p50 >= 0 && p50 < 60);
+	assert_true(p99 >= p50);
+}
+
+/* ---- remote-write back-pressure, on a second server ---- */
+
+static void test_write_backpressure(void **state)
+{
+	(void)state;
+	api_options opts;
+	char err[256];
+	char *argv[] = { "tinyprom", "--web.listen-address=127.0.0.1:0", "--web.enable-remote-write-receiver",
+			 "--web.remote-write-receiver.concurrent-limit=1", NULL };
+	assert_int_equal(api_options_parse(&opts, 4, argv, err, sizeof err), API_OPTIONS_RUN);
+	tsdb_head *head = tsdb_head_new(NULL);
+	promql_engine *engine = promql_engine_new(head, NULL);
+	tp_metrics_registry *reg = tp_metrics_registry_new();
+	api_server_config cfg = { .opts = &opts, .head = head, .engine = engine, .metrics = reg, .threads = 2 };
+	api_server *srv = api_server_start(&cfg, err, sizeof err);
+	assert_non_null(srv);
+	uint16_t port = api_server_port(srv);
+
+	/* A: a write whose body has not all arrived holds the only slot */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	const char *hdr = "POST /api/v1/write HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+			  "Content-Encoding: snappy\r\nContent-Length: 10\r\n\r\nabc";
+	assert_int_equal(write(fd, hdr, strlen(hdr)), (ssize_t)strlen(hdr));
+	for (int i = 0; i < 1000 && atomic_load(&srv->writes_inflight) == 0; i++)
+		usleep(10000);  /* until the server has A's headers */
+	assert_int_equal(atomic_load(&srv->writes_inflight), 1);
+
+	/* B: told to come back */
+	size_t zn;
+	char *empty = remote_snappy_encode("", 0, &zn);  /* an empty WriteRequest */
+	char url[128];
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v1/write", (unsigned)port);
+	tp_strbuf body = { 0 }, headers = { 0 };
+	CURL *c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, empty);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)zn);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &headers);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	long code = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	assert_int_equal(code, 503);
+	assert_non_null(strstr(tp_sb_cstr(&headers), "Retry-After: 1\r\n"));
+	assert_non_null(strstr(tp_sb_cstr(&body), "too many concurrent remote write requests"));
+
+	/* A completes (a bad body: 400) and frees the slot */
+	assert_int_equal(write(fd, "defghijk", 7), 7);
+	char buf[512];
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	assert_true(n > 12);
+	buf[n] = '\0';
+	assert_true(strncmp(buf, "HTTP/1.1 400", 12) == 0);
+	close(fd);
+	for (int i = 0; i < 1000 && atomic_load(&srv->writes_inflight) != 0; i++)
+		usleep(10000);
+	assert_int_equal(atomic_load(&srv->writes_inflight), 0);
+
+	/* B again: accepted */
+	tp_sb_reset(&body);
+	tp_sb_reset(&headers);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	assert_int_equal(code, 204);
+	curl_easy_cleanup(c);
+	free(empty);
+	tp_sb_free(&body);
+	tp_sb_free(&headers);
+	/* the rejection is counted as Prometheus counts HTTP requests */
+	tp_sb_reset(&body);
+	tp_metrics_render(reg, &body);
+	assert_non_null(strstr(tp_sb_cstr(&body), "prometheus_http_requests_total{code=\"503\",handler=\"/api/v1/write\"} 1\n"));
+	tp_sb_free(&body);
+	api_server_stop(srv);
+	promql_engine_free(engine);
+	tsdb_head_free(head);
+	tp_metrics_registry_free(reg);
+	api_options_free(&opts);
+}
+
 int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -223,6 +414,10 @@ int main(void)
 		cmocka_unit_test(test_labels_and_values),
 		cmocka_unit_test(test_queries_with_data),
 		cmocka_unit_test(test_tsdb_status),
+		cmocka_unit_test(test_lookback_delta),
+		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_query_duration_summary),
+		cmocka_unit_test(test_write_backpressure),
 	};
 	int rc = cmocka_run_group_tests_name("api_http", tests, setup, teardown);
 	curl_global_cleanup();

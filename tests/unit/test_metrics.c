@@ -242,6 +242,86 @@ static void test_process_metrics(void **state)
 	tp_metrics_registry_free(r);
 }
 
+static int64_t fake_now_ns;
+static int64_t fake_clock(void) { return fake_now_ns; }
+
+static void test_summary(void **state)
+{
+	(void)state;
+	tp_metrics_set_clock(fake_clock);
+	fake_now_ns = 1000LL * 1000000000;  /* any start; windows are 120 s */
+	tp_metrics_registry *r = tp_metrics_registry_new();
+	static const double q[] = { 0.5, 0.9, 0.99 };
+	static const char *const ln[] = { "slice" };
+	tp_metric_family *f = tp_metrics_summary_family_new(r, "q_seconds", "Q.", ln, 1, q, 3);
+	assert_non_null(f);
+	/* the same shape registers to the same family; another shape does not */
+	assert_ptr_equal(tp_metrics_summary_family_new(r, "q_seconds", "Q.", ln, 1, q, 3), f);
+	assert_null(tp_metrics_summary_family_new(r, "q_seconds", "Q.", ln, 1, q, 2));
+	assert_null(tp_metrics_family_new(r, TP_METRIC_SUMMARY, "s2", "x", NULL, 0, NULL, 0));
+	static const double bad[] = { 0.5, 0.5 }, out_of_range[] = { 1.0 };
+	static const char *const qlabel[] = { "quantile" };
+	assert_null(tp_metrics_summary_family_new(r, "s3", "x", NULL, 0, bad, 2));
+	assert_null(tp_metrics_summary_family_new(r, "s4", "x", NULL, 0, out_of_range, 1));
+	assert_null(tp_metrics_summary_family_new(r, "s5", "x", qlabel, 1, q, 1));
+
+	const char *a[] = { "inner_eval" }, *b[] = { "queue_time" };
+	tp_metric *ma = tp_metrics_child(f, a), *mb = tp_metrics_child(f, b);
+	assert_true(isnan(tp_metrics_summary_quantile(ma, 0.5)));  /* empty window */
+	for (int i = 100; i >= 1; i--)  /* 1..100 in any order */
+		tp_metrics_summary_observe(ma, i);
+	tp_metrics_summary_observe(mb, 0.25);
+	assert_true(tp_metrics_summary_quantile(ma, 0.5) == 50);
+	assert_true(tp_metrics_summary_quantile(ma, 0.9) == 90);
+	assert_true(tp_metrics_summary_quantile(ma, 0.99) == 99);
+	assert_true(isnan(tp_metrics_summary_quantile(ma, 0.75)));  /* not one of the family's */
+	char *s = render(r);
+	assert_string_equal(s, "# HELP q_seconds Q.\n"
+			       "# TYPE q_seconds summary\n"
+			       "q_seconds{slice=\"inner_eval\",quantile=\"0.5\"} 50\n"
+			       "q_seconds{slice=\"inner_eval\",quantile=\"0.9\"} 90\n"
+			       "q_seconds{slice=\"inner_eval\",quantile=\"0.99\"} 99\n"
+			       "q_seconds_sum{slice=\"inner_eval\"} 5050\n"
+			       "q_seconds_count{slice=\"inner_eval\"} 100\n"
+			       "q_seconds{slice=\"queue_time\",quantile=\"0.5\"} 0.25\n"
+			       "q_seconds{slice=\"queue_time\",quantile=\"0.9\"} 0.25\n"
+			       "q_seconds{slice=\"queue_time\",quantile=\"0.99\"} 0.25\n"
+			       "q_seconds_sum{slice=\"queue_time\"} 0.25\n"
+			       "q_seconds_count{slice=\"queue_time\"} 1\n");
+	free(s);
+
+	/* 8 minutes later the first observations still count; new ones join */
+	fake_now_ns += 8 * 60 * 1000000000LL;
+	for (int i = 0; i < 100; i++)
+		tp_metrics_summary_observe(ma, 1000);
+	assert_true(tp_metrics_summary_quantile(ma, 0.5) == 100);
+	assert_true(tp_metrics_summary_quantile(ma, 0.9) == 1000);
+	/* after 10 minutes the first window has aged out; sum and count stay */
+	fake_now_ns += 2 * 60 * 1000000000LL + 1;
+	assert_true(tp_metrics_summary_quantile(ma, 0.5) == 1000);
+	assert_true(tp_metrics_summary_quantile(ma, 0.99) == 1000);
+	assert_int_equal(tp_metrics_summary_count(ma), 200);
+	/* and then everything */
+	fake_now_ns += 10 * 60 * 1000000000LL;
+	assert_true(isnan(tp_metrics_summary_quantile(ma, 0.5)));
+	s = render(r);
+	assert_non_null(strstr(s, "q_seconds{slice=\"inner_eval\",quantile=\"0.5\"} NaN\n"));
+	assert_non_null(strstr(s, "q_seconds_count{slice=\"inner_eval\"} 200\n"));
+	free(s);
+
+	/* past TP_SUMMARY_SAMPLES a window samples: 100,000 observations of a
+	 * uniform 0..99,999 give quantiles within a few percent */
+	tp_metric *mc = tp_metrics_child(f, (const char *[]){ "prepare_time" });
+	for (int i = 0; i < 100000; i++)
+		tp_metrics_summary_observe(mc, (double)((i * 7919) % 100000));
+	double p50 = tp_metrics_summary_quantile(mc, 0.5), p90 = tp_metrics_summary_quantile(mc, 0.9);
+	assert_true(fabs(p50 - 50000) < 8000);
+	assert_true(fabs(p90 - 90000) < 5000);
+	assert_int_equal(tp_metrics_summary_count(mc), 100000);
+	tp_metrics_registry_free(r);
+	tp_metrics_set_clock(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +332,7 @@ int main(void)
 		cmocka_unit_test(test_func_metrics),
 		cmocka_unit_test(test_concurrent_updates),
 		cmocka_unit_test(test_process_metrics),
+		cmocka_unit_test(test_summary),
 	};
 	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 }

@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/crc32c.h"
 #include "remote/codec.h"
+#include "remote/xor.h"
+#include "tests/support/xor_decode.h"
 
 /* Builds a snappy-compressed WriteRequest with nseries series named
  * name_i{job="j"} and nsamples samples each starting at t0 (step 1000). */
@@ -137,7 +140,7 @@ static void test_write_then_read(void **state)
 	rr.queries = &qp;
 	rr.n_queries = 1;
 	size_t respn;
-	char *resp = remote_read_samples(h, &rr, &respn, err, sizeof(err));
+	char *resp = remote_read_samples(h, &rr, NULL, &respn, err, sizeof(err));
 	assert_non_null(resp);
 	const char *raw;
 	size_t rawn;
@@ -179,7 +182,7 @@ static void test_write_then_read(void **state)
 
 	/* a bad regex in a read request is an error, not a crash */
 	m.value = "(";
-	assert_null(remote_read_samples(h, &rr, &respn, err, sizeof(err)));
+	assert_null(remote_read_samples(h, &rr, NULL, &respn, err, sizeof(err)));
 
 	tp_arena_free(&a);
 	tsdb_head_free(h);
@@ -213,12 +216,338 @@ static void test_labels_from_proto(void **state)
 	tp_arena_free(&a);
 }
 
+/* ---- Prometheus XOR chunks ---- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+	/* xorshift64*: a fixed seed, so failures reproduce */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 2685821657736338717ull;
+}
+
+static double from_bits(uint64_t u)
+{
+	double d;
+	memcpy(&d, &u, sizeof(d));
+	return d;
+}
+
+static uint64_t to_bits(double d)
+{
+	uint64_t u;
+	memcpy(&u, &d, sizeof(u));
+	return u;
+}
+
+/* Bytes worked out by hand from the layout: t 1000,2000,3000 and values
+ * 1,1,2. 00 03 count | d0 0f zigzag varint 1000 | 3ff0.. raw 1.0 |
+ * e8 07 uvarint delta 1000 | bits 0 (same value), 0 (dod 0), 1 1 (new
+ * window) 00001 (leading 1) 001011 (11 significant bits) 11111111111. */
+static void test_xor_known_bytes(void **state)
+{
+	(void)state;
+	static const uint8_t want[] = { 0x00, 0x03, 0xd0, 0x0f, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0,
+					0xe8, 0x07, 0x30, 0x97, 0xff, 0xc0 };
+	remote_xor_chunk c;
+	remote_xor_init(&c);
+	remote_xor_append(&c, 1000, 1.0);
+	remote_xor_append(&c, 2000, 1.0);
+	remote_xor_append(&c, 3000, 2.0);
+	assert_int_equal(c.len, sizeof(want));
+	assert_memory_equal(c.buf, want, sizeof(want));
+	remote_xor_free(&c);
+}
+
+/* A timestamp delta-of-delta drawn to hit every class and its edges. */
+static int64_t random_dod(void)
+{
+	static const int64_t edges[] = { 0, 1, -1, 8191, -8191, 8192, -8192, 8193, 65535, -65535, 65536, -65536,
+					 65537, 524287, -524287, 524288, -524288, 524289, 1ll << 40, -(1ll << 40) };
+	switch (rnd() % 4) {
+	case 0: return 0;
+	case 1: return edges[rnd() % (sizeof(edges) / sizeof(edges[0]))];
+	case 2: return (int64_t)(rnd() % 2001) - 1000;
+	default: return (int64_t)(rnd() % 4000001) - 2000000;
+	}
+}
+
+static double random_value(double prev)
+{
+	static const uint64_t specials[] = {
+		0x7ff0000000000002ull,  /* the stale marker */
+		0x7ff8000000000001ull,  /* Prometheus's NaN */
+		0x7ff8000000000000ull, 0xfff8000000000000ull, 0x7ff0000000000000ull /* +Inf */,
+		0xfff0000000000000ull /* -Inf */, 0x8000000000000000ull /* -0 */, 0x0000000000000001ull /* denormal */,
+		0x7fefffffffffffffull, 0,
+	};
+	switch (rnd() % 6) {
+	case 0: return prev;  /* same bits: the '0' case */
+	case 1: return from_bits(specials[rnd() % (sizeof(specials) / sizeof(specials[0]))]);
+	case 2: return (double)(rnd() % 1000);  /* counters */
+	case 3: return prev + (double)(rnd() % 10);  /* small changes reuse the window */
+	case 4: return from_bits(rnd());  /* any bit pattern */
+	default: return (double)(int64_t)rnd() / 3.0;
+	}
+}
+
+static void test_xor_roundtrip_random(void **state)
+{
+	(void)state;
+	enum { N = REMOTE_XOR_MAX_SAMPLES };
+	int64_t ts[N], got_t[N];
+	uint64_t vs[N], got_v[N];
+	remote_xor_chunk c;
+	remote_xor_init(&c);
+	for (int iter = 0; iter < 3000; iter++) {
+		size_t n = 1 + rnd() % N;
+		int64_t t = (int64_t)(rnd() % 4000000000000ull) - 1000000000000ll;  /* negative times too */
+		int64_t delta = (int64_t)(rnd() % 60000);
+		double v = 0;
+		remote_xor_reset(&c);
+		for (size_t i = 0; i < n; i++) {
+			if (i == 1)
+				delta = (int64_t)(rnd() % 100000);
+			else if (i > 1) {
+				int64_t d = delta + random_dod();
+				delta = d < 0 ? 0 : d;  /* timestamps never go back */
+			}
+			if (i)
+				t += delta;
+			v = random_value(v);
+			ts[i] = t;
+			vs[i] = to_bits(v);
+			remote_xor_append(&c, t, v);
+		}
+		size_t used;
+		long got = test_xor_decode(c.buf, c.len, got_t, got_v, N, &used);
+		assert_int_equal(got, (long)n);
+		assert_int_equal((c.len - 2) * 8 - used, c.free_bits);  /* no stray bytes */
+		for (size_t i = 0; i < n; i++) {
+			if (got_t[i] != ts[i] || got_v[i] != vs[i])
+				fail_msg("iteration %d sample %zu: got (%lld, %016llx) want (%lld, %016llx)", iter, i,
+					 (long long)got_t[i], (unsigned long long)got_v[i], (long long)ts[i],
+					 (unsigned long long)vs[i]);
+		}
+	}
+	remote_xor_free(&c);
+}
+
+/* ---- STREAMED_XOR_CHUNKS ---- */
+
+typedef struct frames {
+	uint8_t *buf;
+	size_t len;
+	size_t nframes;
+	int fail_after;  /* emit fails on this frame (1-based); 0: never */
+} frames;
+
+static int collect(void *ud, const void *p, size_t n)
+{
+	frames *f = ud;
+	if (f->fail_after && (int)f->nframes + 1 == f->fail_after)
+		return -1;
+	f->buf = realloc(f->buf, f->len + n);
+	memcpy(f->buf + f->len, p, n);
+	f->len += n;
+	f->nframes++;
+	return 0;
+}
+
+typedef struct seen_series {
+	char labels[256];
+	int64_t t[2000];
+	uint64_t v[2000];
+	size_t n;
+	int64_t query_index;
+} seen_series;
+
+/* Parses frames as a client does (uvarint length, big-endian CRC-32C,
+ * ChunkedReadResponse), decoding every chunk; fills out[] in order and
+ * checks that series are never interleaved. Returns the series count. */
+static size_t parse_frames(const frames *f, seen_series *out, size_t max, size_t *nframes, size_t *max_chunk)
+{
+	size_t pos = 0, n = 0;
+	*nframes = 0;
+	*max_chunk = 0;
+	while (pos < f->len) {
+		uint64_t len = 0;
+		unsigned shift = 0;
+		while (f->buf[pos] & 0x80) {
+			len |= (uint64_t)(f->buf[pos++] & 0x7f) << shift;
+			shift += 7;
+		}
+		len |= (uint64_t)f->buf[pos++] << shift;
+		assert_true(pos + 4 + len <= f->len);
+		uint32_t crc = ((uint32_t)f->buf[pos] << 24) | ((uint32_t)f->buf[pos + 1] << 16) |
+			       ((uint32_t)f->buf[pos + 2] << 8) | f->buf[pos + 3];
+		pos += 4;
+		assert_int_equal(crc, tp_crc32c(f->buf + pos, len));
+		Prometheus__ChunkedReadResponse *r = prometheus__chunked_read_response__unpack(NULL, len, f->buf + pos);
+		assert_non_null(r);
+		pos += len;
+		(*nframes)++;
+		assert_int_equal(r->n_chunked_series, 1);  /* one series per frame, as Prometheus */
+		Prometheus__ChunkedSeries *cs = r->chunked_series[0];
+		char key[256] = "";
+		for (size_t i = 0; i < cs->n_labels; i++) {
+			size_t kl = strlen(key);
+			snprintf(key + kl, sizeof(key) - kl, "%s=%s,", cs->labels[i]->name, cs->labels[i]->value);
+		}
+		seen_series *s;
+		if (n > 0 && strcmp(out[n - 1].labels, key) == 0 && out[n - 1].query_index == r->query_index) {
+			s = &out[n - 1];  /* the same series continues in this frame */
+		} else {
+			for (size_t i = 0; i < n; i++)  /* a series is never resumed later */
+				assert_false(strcmp(out[i].labels, key) == 0 && out[i].query_index == r->query_index);
+			assert_true(n < max);
+			s = &out[n++];
+			memset(s, 0, sizeof(*s));
+			snprintf(s->labels, sizeof(s->labels), "%s", key);
+			s->query_index = r->query_index;
+		}
+		for (size_t i = 0; i < cs->n_chunks; i++) {
+			Prometheus__Chunk *ch = cs->chunks[i];
+			assert_int_equal(ch->type, PROMETHEUS__CHUNK__ENCODING__XOR);
+			long k = test_xor_decode(ch->data.data, ch->data.len, s->t + s->n, s->v + s->n, 2000 - s->n, NULL);
+			assert_true(k > 0);
+			assert_true(k <= REMOTE_XOR_MAX_SAMPLES);
+			if ((size_t)k > *max_chunk)
+				*max_chunk = (size_t)k;
+			assert_int_equal(ch->min_time_ms, s->t[s->n]);
+			assert_int_equal(ch->max_time_ms, s->t[s->n + (size_t)k - 1]);
+			s->n += (size_t)k;
+		}
+		prometheus__chunked_read_response__free_unpacked(r, NULL);
+	}
+	return n;
+}
+
+static void test_read_chunked(void **state)
+{
+	(void)state;
+	tsdb_head *h = tsdb_head_new(NULL);
+	/* m_0..m_2 with 300 samples each at t=1000,2000,...; m_1 carries
+	 * NaN, the stale marker and -0 at fixed places */
+	tsdb_appender *app = tsdb_appender_new(h);
+	tp_label lv[2];
+	for (int s = 0; s < 3; s++) {
+		char name[16];
+		snprintf(name, sizeof(name), "m_%d", s);
+		lv[0] = (tp_label){ "__name__", name };
+		lv[1] = (tp_label){ "job", "j" };
+		tp_labels l = { lv, 2 };
+		for (int i = 0; i < 300; i++) {
+			double v = s * 1000 + i * 0.5;
+			if (s == 1 && i == 7)
+				v = from_bits(0x7ff8000000000001ull);
+			if (s == 1 && i == 8)
+				v = tsdb_stale_nan();
+			if (s == 1 && i == 9)
+				v = -0.0;
+			assert_int_equal(tsdb_appender_add(app, &l, 1000 + (int64_t)i * 1000, v, NULL), TSDB_OK);
+		}
+	}
+	tsdb_appender_commit(app);
+	tsdb_appender_free(app);
+
+	Prometheus__ReadRequest rr = PROMETHEUS__READ_REQUEST__INIT;
+	Prometheus__Query q[2] = { PROMETHEUS__QUERY__INIT, PROMETHEUS__QUERY__INIT };
+	Prometheus__Query *qp[2] = { &q[0], &q[1] };
+	Prometheus__LabelMatcher m[3] = { PROMETHEUS__LABEL_MATCHER__INIT, PROMETHEUS__LABEL_MATCHER__INIT,
+					  PROMETHEUS__LABEL_MATCHER__INIT };
+	Prometheus__LabelMatcher *mp0[2] = { &m[0], &m[1] }, *mp1[1] = { &m[2] };
+	m[0].type = PROMETHEUS__LABEL_MATCHER__TYPE__RE;
+	m[0].name = "__name__";
+	m[0].value = "m_1|m_2";
+	m[1].type = PROMETHEUS__LABEL_MATCHER__TYPE__EQ;  /* an external label's: dropped */
+	m[1].name = "site";
+	m[1].value = "a";
+	m[2].type = PROMETHEUS__LABEL_MATCHER__TYPE__EQ;
+	m[2].name = "__name__";
+	m[2].value = "m_0";
+	q[0].matchers = mp0;
+	q[0].n_matchers = 2;
+	q[0].start_timestamp_ms = 5000;   /* samples 4..254 */
+	q[0].end_timestamp_ms = 255000;
+	q[1].matchers = mp1;
+	q[1].n_matchers = 1;
+	q[1].start_timestamp_ms = 0;
+	q[1].end_timestamp_ms = 1000000;
+	rr.queries = qp;
+	rr.n_queries = 2;
+	tp_label ev[1] = { { "site", "a" } };
+	tp_labels ext = { ev, 1 };
+	remote_read_opts o = { .external_labels = &ext };
+	frames f = { 0 };
+	char err[256];
+	assert_int_equal(remote_read_chunked(h, &rr, &o, collect, &f, err, sizeof(err)), 0);
+	static seen_series got[8];
+	size_t nframes, max_chunk;
+	size_t n = parse_frames(&f, got, 8, &nframes, &max_chunk);
+	assert_int_equal(n, 3);
+	assert_int_equal(nframes, 3);  /* each series fits one 1 MiB frame */
+	assert_int_equal(max_chunk, REMOTE_XOR_MAX_SAMPLES);
+	assert_string_equal(got[0].labels, "__name__=m_1,job=j,site=a,");
+	assert_string_equal(got[1].labels, "__name__=m_2,job=j,site=a,");
+	assert_string_equal(got[2].labels, "__name__=m_0,job=j,site=a,");
+	assert_int_equal(got[0].query_index, 0);
+	assert_int_equal(got[2].query_index, 1);
+	assert_int_equal(got[0].n, 251);
+	assert_int_equal(got[2].n, 300);
+	for (size_t i = 0; i < got[0].n; i++) {
+		int64_t k = 4 + (int64_t)i;
+		assert_int_equal(got[0].t[i], 1000 + k * 1000);
+		uint64_t want = to_bits(1000 + (double)k * 0.5);
+		if (k == 7)
+			want = 0x7ff8000000000001ull;
+		else if (k == 8)
+			want = TSDB_STALE_NAN_BITS;
+		else if (k == 9)
+			want = 0x8000000000000000ull;
+		assert_true(got[0].v[i] == want);
+	}
+	free(f.buf);
+
+	/* a small frame limit splits a series over several frames, in order */
+	memset(&f, 0, sizeof(f));
+	o.max_frame_bytes = 100;
+	assert_int_equal(remote_read_chunked(h, &rr, &o, collect, &f, err, sizeof(err)), 0);
+	n = parse_frames(&f, got, 8, &nframes, &max_chunk);
+	assert_int_equal(n, 3);
+	assert_int_equal(nframes, 3 + 3 + 3);  /* 251 and 300 samples: 3 chunks each, one per frame */
+	assert_int_equal(got[2].n, 300);
+	for (size_t i = 0; i < got[2].n; i++)
+		assert_true(got[2].v[i] == to_bits((double)i * 0.5));
+	free(f.buf);
+
+	/* a client that goes away stops the stream with an error */
+	memset(&f, 0, sizeof(f));
+	f.fail_after = 2;
+	assert_int_equal(remote_read_chunked(h, &rr, &o, collect, &f, err, sizeof(err)), -1);
+	assert_int_equal(f.nframes, 1);
+	free(f.buf);
+
+	/* a bad regex is an error before any frame */
+	memset(&f, 0, sizeof(f));
+	m[0].value = "(";
+	assert_int_equal(remote_read_chunked(h, &rr, &o, collect, &f, err, sizeof(err)), -1);
+	assert_int_equal(f.nframes, 0);
+	tsdb_head_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_snappy_errors),
 		cmocka_unit_test(test_write_then_read),
 		cmocka_unit_test(test_labels_from_proto),
+		cmocka_unit_test(test_xor_known_bytes),
+		cmocka_unit_test(test_xor_roundtrip_random),
+		cmocka_unit_test(test_read_chunked),
 	};
 	return cmocka_run_group_tests_name("remote", tests, NULL, NULL);
 }
