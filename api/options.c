@@ -22,6 +22,7 @@ static const char *const known_features[] = {
 	"promql-experimental-functions",
 	"promql-duration-expr",
 	"promql-delayed-name-removal",
+	"promql-binop-fill-modifiers",
 	"promql-at-modifier",        /* default-on in Prometheus; accepted for old configs */
 	"promql-negative-offset",    /* idem */
 	"exemplar-storage",

@@ -304,6 +304,7 @@ int cmd_server(int argc, char **argv)
 		.experimental_functions = api_options_feature(&o, "promql-experimental-functions"),
 		.duration_expressions = api_options_feature(&o, "promql-duration-expr"),
 		.delayed_name_removal = api_options_feature(&o, "promql-delayed-name-removal"),
+		.binop_fill_modifiers = api_options_feature(&o, "promql-binop-fill-modifiers"),
 	};
 	promql_engine *engine = promql_engine_new(head, &eopts);
 	if (!engine) {

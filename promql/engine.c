@@ -730,6 +730,7 @@ static promql_expr *parse(promql_engine *e, const char *query, promql_result *ou
 	memset(&perr, 0, sizeof(perr));
 	promql_parse_opts po = { .experimental_functions = e->opts.experimental_functions,
 				 .duration_expressions = e->opts.duration_expressions };
+	po.binop_fill_modifiers = e->opts.binop_fill_modifiers;
 	promql_expr *x = promql_parse(query, &po, &perr);
 	if (!x) {
 		out->err = PROMQL_ERR_BAD_DATA;

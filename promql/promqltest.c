@@ -176,6 +176,7 @@ static bool text_names_hist(runner *r, const char *q)
 static const promql_parse_opts parse_opts = {
 	.experimental_functions = true,
 	.duration_expressions = true,
+	.binop_fill_modifiers = true,
 };
 
 static bool query_touches_hist(runner *r, const char *q)
@@ -917,6 +918,7 @@ int promql_test_run(const promql_test_file *f, const promql_test_opts *opts, pro
 		.experimental_functions = true,
 		.duration_expressions = true,
 		.delayed_name_removal = true,
+		.binop_fill_modifiers = true,
 		.subquery_step_ms = 60 * 1000,
 	};
 	r.head = tsdb_head_new(NULL);
