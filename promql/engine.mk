@@ -3,6 +3,7 @@
 libtinyprom_a_SOURCES += \
 	promql/engine.c promql/engine.h promql/value.h \
 	promql/funcs_eval.c \
+	promql/window.c promql/window.h \
 	promql/aggregate.c \
 	promql/binop.c \
 	promql/histogram.c
@@ -12,6 +13,12 @@ TESTS += tests/unit/test_promql_engine
 tests_unit_test_promql_engine_SOURCES = tests/unit/test_promql_engine.c
 tests_unit_test_promql_engine_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_promql_engine_LDADD = $(TEST_LDADD) -lm
+
+check_PROGRAMS += tests/unit/test_promql_window
+TESTS += tests/unit/test_promql_window
+tests_unit_test_promql_window_SOURCES = tests/unit/test_promql_window.c
+tests_unit_test_promql_window_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_promql_window_LDADD = $(TEST_LDADD) -lm
 
 noinst_PROGRAMS += bench/promql-bench
 bench_promql_bench_SOURCES = bench/promql-bench.c
