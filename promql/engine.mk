@@ -21,5 +21,11 @@ tests_unit_test_promql_window_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_promql_window_LDADD = $(TEST_LDADD) -lm
 
 noinst_PROGRAMS += bench/promql-bench
-bench_promql_bench_SOURCES = bench/promql-bench.c
+bench_promql_bench_SOURCES = bench/promql-bench.c bench/promql-data.c bench/promql-data.h
 bench_promql_bench_LDADD = libtinyprom.a $(DEP_LIBS) -lm
+
+# promql-compare.sh: the same data sent to tinyprom and Prometheus 2.42
+noinst_PROGRAMS += bench/promql-load
+bench_promql_load_SOURCES = bench/promql-load.c bench/promql-data.c bench/promql-data.h
+bench_promql_load_LDADD = libtinyprom.a $(DEP_LIBS) -lm
+EXTRA_DIST += bench/promql-compare.sh bench/promql-compare.py
