@@ -23,6 +23,7 @@ static const char *const known_features[] = {
 	"promql-duration-expr",
 	"promql-extended-range-selectors",
 	"promql-delayed-name-removal",
+	"promql-binop-fill-modifiers",
 	"promql-at-modifier",        /* default-on in Prometheus; accepted for old configs */
 	"promql-negative-offset",    /* idem */
 	"exemplar-storage",

@@ -143,6 +143,7 @@ static promql_parse_opts parse_opts(api_server *s)
 	promql_parse_opts po = {
 		.experimental_functions = api_options_feature(s->cfg.opts, "promql-experimental-functions"),
 		.duration_expressions = api_options_feature(s->cfg.opts, "promql-duration-expr"),
+		.binop_fill_modifiers = api_options_feature(s->cfg.opts, "promql-binop-fill-modifiers"),
 	};
 	po.extended_range_selectors = api_options_feature(s->cfg.opts, "promql-extended-range-selectors");
 	return po;

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0
  * promql-bench.c - PromQL engine benchmark: loads ~10,000 synthetic series
- * (counters, gauges, classic histograms with 12 buckets) covering 4 h at a
- * 15 s interval into a tsdb head, then runs a fixed suite of range queries
- * (step 60 s over the 4 h) and instant queries, printing per query the
- * median latency of N runs and the samples scanned per second as JSON.
+ * (promql-data.h: counters, gauges, classic histograms with 12 buckets)
+ * covering 4 h at a 15 s interval into a tsdb head, then runs a fixed
+ * suite of range queries (step 60 s over the 4 h) and instant queries,
+ * printing per query the
+ * median latency of N runs (wall clock, and CPU time of the thread) and
+ * the samples scanned per second as JSON.
  *
  * Usage: promql-bench [runs] [instances_scale_percent] [query_substring]
  * Data is deterministic (fixed seed), so runs are comparable. */
@@ -14,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "bench/promql-data.h"
 #include "lib/common.h"
 #include "lib/labels.h"
 #include "promql/engine.h"
@@ -23,24 +27,14 @@
 #define HOURS 4
 #define INTERVAL_S 15
 
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-
-static double rnd(void)
+/* CPU time of this thread: on a shared machine the wall clock mostly
+ * measures the neighbours. */
+static int64_t cpu_ns(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (double)(rng >> 11) / 9007199254740992.0;
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
-
-typedef struct gen {
-	tp_labels l;
-	tp_label v[5];
-	double value;
-	int kind;      /* 0 counter, 1 gauge, 2 bucket */
-	double le;
-	uint32_t ref;
-} gen;
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -55,75 +49,20 @@ int main(int argc, char **argv)
 	const char *only = argc > 3 ? argv[3] : NULL;
 	if (runs < 1)
 		runs = 1;
-	int instances = 1000 * scale / 100, hist_instances = 334 * scale / 100;
-	static const char *les[12] = { "0.005", "0.01", "0.025", "0.05", "0.1", "0.25",
-				       "0.5", "1", "2.5", "5", "10", "+Inf" };
-	static const char *codes[3] = { "200", "404", "500" };
-	size_t ngen = (size_t)instances * 3 * 2 + (size_t)hist_instances * 12;
-	tp_arena ga; /* generator strings and arrays */
-	tp_arena_init(&ga);
-	gen *g = tp_arena_zalloc(&ga, ngen * sizeof(gen));
-	char **strs = tp_arena_zalloc(&ga, ((size_t)instances * 8 + 64) * sizeof(char *));
-	size_t k = 0;
-	for (int i = 0; i < instances; i++) {
-		char *inst = strs[i] = tp_arena_alloc(&ga, 32);
-		snprintf(inst, 32, "host-%d", i);
-		char *job = tp_arena_alloc(&ga, 16);
-		snprintf(job, 16, "job-%d", i % 10);
-		for (int c = 0; c < 3; c++) {
-			gen *x = &g[k++];
-			x->v[0] = (tp_label){ "__name__", "http_requests_total" };
-			x->v[1] = (tp_label){ "code", codes[c] };
-			x->v[2] = (tp_label){ "instance", inst };
-			x->v[3] = (tp_label){ "job", job };
-			x->l = (tp_labels){ x->v, 4 };
-			x->kind = 0;
-		}
-		for (int c = 0; c < 3; c++) {
-			gen *x = &g[k++];
-			char *cpu = tp_arena_alloc(&ga, 8);
-			snprintf(cpu, 8, "%d", c);
-			x->v[0] = (tp_label){ "__name__", "cpu_usage" };
-			x->v[1] = (tp_label){ "cpu", cpu };
-			x->v[2] = (tp_label){ "instance", inst };
-			x->v[3] = (tp_label){ "job", job };
-			x->l = (tp_labels){ x->v, 4 };
-			x->kind = 1;
-			x->value = rnd() * 100;
-		}
-	}
-	for (int i = 0; i < hist_instances; i++) {
-		for (int b = 0; b < 12; b++) {
-			gen *x = &g[k++];
-			x->v[0] = (tp_label){ "__name__", "request_duration_seconds_bucket" };
-			x->v[1] = (tp_label){ "instance", strs[i] };
-			x->v[2] = (tp_label){ "job", "api" };
-			x->v[3] = (tp_label){ "le", les[b] };
-			x->l = (tp_labels){ x->v, 4 };
-			x->kind = 2;
-			x->le = b == 11 ? INFINITY : atof(les[b]);
-		}
-	}
-	ngen = k;
+	promql_bench_data *data = promql_bench_data_new(scale);
+	size_t ngen = promql_bench_data_nseries(data);
+	double *values = tp_xmalloc(sizeof(double) * (ngen + 1));
+	uint32_t *refs = tp_xcalloc(ngen + 1, sizeof(uint32_t));
 	tsdb_head *head = tsdb_head_new(NULL);
 	int64_t end_ms = (int64_t)HOURS * 3600 * 1000, start_ms = 0;
 	int64_t nsamples = 0;
 	int64_t t_load = tp_mono_ns();
 	tsdb_appender *app = tsdb_appender_new(head);
 	for (int64_t t = start_ms; t <= end_ms; t += INTERVAL_S * 1000) {
+		promql_bench_data_step(data, values);
 		for (size_t i = 0; i < ngen; i++) {
-			gen *x = &g[i];
-			switch (x->kind) {
-			case 0: x->value += floor(rnd() * 20); break;
-			case 1: x->value = fmax(0, x->value + (rnd() - 0.5) * 10); break;
-			default:
-				/* observations arrive per instance; cumulative buckets */
-				if (x->le == INFINITY || rnd() < x->le / (x->le + 0.3))
-					x->value += 10;
-				break;
-			}
-			int rc = x->ref ? tsdb_appender_add_ref(app, x->ref, t, x->value)
-					: tsdb_appender_add(app, &x->l, t, x->value, &x->ref);
+			int rc = refs[i] ? tsdb_appender_add_ref(app, refs[i], t, values[i])
+					 : tsdb_appender_add(app, promql_bench_data_labels(data, i), t, values[i], &refs[i]);
 			if (rc == TSDB_OK)
 				nsamples++;
 		}
@@ -146,6 +85,7 @@ int main(int argc, char **argv)
 	printf("{\n  \"series\": %zu,\n  \"samples\": %lld,\n  \"load_seconds\": %.3f,\n  \"runs\": %d,\n  \"queries\": [\n",
 	       ngen, (long long)nsamples, load_s, runs);
 	int64_t *lat = tp_xmalloc(sizeof(int64_t) * (size_t)runs);
+	int64_t *cpu = tp_xmalloc(sizeof(int64_t) * (size_t)runs);
 	size_t nq = sizeof(queries) / sizeof(queries[0]);
 	bool first = true;
 	const char *mode_env = getenv("BENCH_MODE"); /* "range" or "instant": only that mode */
@@ -160,10 +100,11 @@ int main(int argc, char **argv)
 			const char *err = NULL;
 			for (int r = 0; r < runs; r++) {
 				promql_result res;
-				int64_t t0 = tp_mono_ns();
+				int64_t t0 = tp_mono_ns(), c0 = cpu_ns();
 				promql_err rc = mode == 0 ? promql_query_range(eng, queries[q], start_ms, end_ms, 60000, &res)
 							  : promql_query_instant(eng, queries[q], end_ms, &res);
 				lat[r] = tp_mono_ns() - t0;
+				cpu[r] = cpu_ns() - c0;
 				scanned = res.samples_scanned;
 				nseries = res.nseries;
 				if (rc != PROMQL_OK && !err)
@@ -171,6 +112,7 @@ int main(int argc, char **argv)
 				promql_result_free(&res);
 			}
 			qsort(lat, (size_t)runs, sizeof(int64_t), cmp_i64);
+			qsort(cpu, (size_t)runs, sizeof(int64_t), cmp_i64);
 			double med_s = (double)lat[runs / 2] / 1e9;
 			printf("%s    {\"mode\": \"%s\", \"query\": \"", first ? "" : ",\n", mode == 0 ? "range" : "instant");
 			for (const char *p = queries[q]; *p; p++) {
@@ -178,17 +120,20 @@ int main(int argc, char **argv)
 					putchar('\\');
 				putchar(*p);
 			}
-			printf("\", \"median_ms\": %.3f, \"samples_scanned\": %llu, \"samples_per_second\": %.0f, "
-			       "\"result_series\": %zu%s}",
-			       med_s * 1000, (unsigned long long)scanned, med_s > 0 ? (double)scanned / med_s : 0.0, nseries,
+			printf("\", \"median_ms\": %.3f, \"median_cpu_ms\": %.3f, \"samples_scanned\": %llu, "
+			       "\"samples_per_second\": %.0f, \"result_series\": %zu%s}",
+			       med_s * 1000, (double)cpu[runs / 2] / 1e6, (unsigned long long)scanned, med_s > 0 ? (double)scanned / med_s : 0.0, nseries,
 			       err ? ", \"error\": true" : "");
 			first = false;
 		}
 	}
 	printf("\n  ]\n}\n");
 	free(lat);
+	free(cpu);
 	promql_engine_free(eng);
 	tsdb_head_free(head);
-	tp_arena_free(&ga);
+	free(values);
+	free(refs);
+	promql_bench_data_free(data);
 	return 0;
 }

@@ -305,6 +305,7 @@ int cmd_server(int argc, char **argv)
 		.duration_expressions = api_options_feature(&o, "promql-duration-expr"),
 		.extended_range_selectors = api_options_feature(&o, "promql-extended-range-selectors"),
 		.delayed_name_removal = api_options_feature(&o, "promql-delayed-name-removal"),
+		.binop_fill_modifiers = api_options_feature(&o, "promql-binop-fill-modifiers"),
 	};
 	promql_engine *engine = promql_engine_new(head, &eopts);
 	if (!engine) {

@@ -7,6 +7,7 @@ libtinyprom_a_SOURCES += \
 	lib/intern.c lib/intern.h \
 	lib/labels.c lib/labels.h \
 	lib/strbuf.c lib/strbuf.h \
+	lib/ftoa.c lib/ftoa.h \
 	lib/duration.c lib/duration.h
 
 check_PROGRAMS += tests/unit/test_lib

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0
  * strbuf.c - growable byte buffer and Go-compatible float formatting. */
 #include "config.h"
+#include "lib/ftoa.h"
 #include "lib/strbuf.h"
 
 #include <math.h>
@@ -81,29 +82,11 @@ static size_t format_float(char *buf, double v, bool fixed)
 		return (size_t)sprintf(buf, v > 0 ? "+Inf" : "-Inf");
 	if (v == 0)
 		return (size_t)sprintf(buf, signbit(v) ? "-0" : "0");
-	/* Shortest round-trip digits: try increasing precision in %e. */
-	char tmp[40];
-	int prec;
-	for (prec = 1; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
-		if (strtod(tmp, NULL) == v)
-			break;
-	}
-	/* tmp = [-]d.ddde[+-]XX; extract digits and exponent. */
+	/* Shortest round-trip digits (ftoa.c). */
 	char digits[24];
-	int nd = 0;
-	const char *p = tmp;
-	bool neg = false;
-	if (*p == '-') {
-		neg = true;
-		p++;
-	}
-	for (; *p && *p != 'e'; p++)
-		if (*p != '.')
-			digits[nd++] = *p;
-	int exp10 = atoi(p + 1);
-	while (nd > 1 && digits[nd - 1] == '0')
-		nd--;
+	bool neg = signbit(v);
+	int exp10;
+	int nd = tp_ftoa_shortest(neg ? -v : v, digits, &exp10);
 	digits[nd] = '\0';
 	/* Go's 'g' with shortest precision uses the exponent form when
 	 * exp < -4 || exp >= 6 (strconv: "if shortest { eprec = 6 }");

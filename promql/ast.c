@@ -332,6 +332,8 @@ promql_node *promql_ast_binary(promql_parser_ctx *p, promql_binop op, promql_nod
 	promql_matching *m = tp_arena_alloc(p->arena, sizeof(*m));
 	*m = mod->matching;
 	n->u.binary.matching = m;  /* dropped by the type check unless vector op vector */
+	if ((m->has_fill_lhs || m->has_fill_rhs) && !p->opts.binop_fill_modifiers)
+		promql_parse_errorf(p, n->pos_start, n->pos_end, "binop fill modifiers are experimental and not enabled");
 	return n;
 }
 
@@ -819,6 +821,9 @@ static void check_binary(promql_parser_ctx *p, promql_node *n)
 		if (m->nlabels > 0)
 			promql_parse_errorf(p, n->pos_start, n->pos_end,
 					    "vector matching only allowed between instant vectors");
+		if (m->has_fill_lhs || m->has_fill_rhs)
+			promql_parse_errorf(p, n->pos_start, n->pos_end,
+					    "filling in missing series only allowed between instant vectors");
 		n->u.binary.matching = NULL;
 	} else if (m && promql_binop_is_set(op)) {
 		if (m->card == PROMQL_CARD_ONE_TO_MANY || m->card == PROMQL_CARD_MANY_TO_ONE)
@@ -826,6 +831,9 @@ static void check_binary(promql_parser_ctx *p, promql_node *n)
 					    promql_binop_str(op));
 		if (m->card != PROMQL_CARD_MANY_TO_MANY)
 			promql_parse_errorf(p, n->pos_start, n->pos_end, "set operations must always be many-to-many");
+		if (m->has_fill_lhs || m->has_fill_rhs)
+			promql_parse_errorf(p, n->pos_start, n->pos_end,
+					    "filling in missing series not allowed for set operators");
 	}
 	if ((lt == PROMQL_TYPE_SCALAR || rt == PROMQL_TYPE_SCALAR) && promql_binop_is_set(op))
 		promql_parse_errorf(p, n->pos_start, n->pos_end,

@@ -85,6 +85,11 @@ typedef struct promql_matching {
 	size_t nlabels;
 	char **include;       /* group_left/group_right extra labels */
 	size_t ninclude;
+	/* fill(v) sets both, fill_left(v) / fill_right(v) one side: a series
+	 * missing on that side is matched as if it were there with value v
+	 * (promql-binop-fill-modifiers). */
+	bool has_fill_lhs, has_fill_rhs;
+	double fill_lhs, fill_rhs;
 } promql_matching;
 
 typedef struct promql_function promql_function;  /* functions.h */
@@ -206,6 +211,7 @@ typedef struct promql_parse_opts {
 	bool experimental_functions;  /* --enable-feature=promql-experimental-functions */
 	bool duration_expressions;    /* --enable-feature=promql-duration-expr */
 	bool extended_range_selectors; /* --enable-feature=promql-extended-range-selectors */
+	bool binop_fill_modifiers;    /* --enable-feature=promql-binop-fill-modifiers */
 } promql_parse_opts;
 promql_expr *promql_parse(const char *query, const promql_parse_opts *opts, promql_parse_error *err);
 void promql_expr_free(promql_expr *e);

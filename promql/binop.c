@@ -279,136 +279,212 @@ static tp_labels result_metric(ev *e, const promql_node *n, const tp_labels *ll,
 	return tp_lb_labels(&b);
 }
 
+/* State of one vector/vector operation. After a group_right swap, L is
+ * the "many" side and R the "one" side; the fill values keep their
+ * written sides (as upstream: a missing R takes fill_rhs, an unmatched R
+ * is paired with a synthetic L of value fill_lhs). */
+typedef struct vv_state {
+	ev *e;
+	const promql_node *n;
+	const promql_matching *m;
+	bool swapped;
+	ev_value L, R;
+	uint64_t *sl, *sr;        /* signatures per series */
+	sigspec sp;
+	tp_labels *synth_l;       /* per R series: labels of a synthetic L (fill) */
+	tp_labels *synth_r;       /* per L series: labels of a synthetic R (fill) */
+	uint8_t *synth_l_ok, *synth_r_ok;
+	u64map rsig;              /* R signature -> R series, per step */
+	u64map matched;           /* per step: 1:1 signatures, or (signature, output) pairs */
+	u64map msig;              /* per step: signatures paired (fill_left pass) */
+	u64map pairs;             /* pair id -> output series, across steps */
+	ev_value out;
+	size_t cap;
+	uint64_t *oh;             /* output label hash per output series */
+	size_t ohcap;
+} vv_state;
+
+/* map_put that doubles the table when it gets half full. */
+static void map_put_grow(ev *e, u64map *m, uint64_t k, int32_t v)
+{
+	if (m->nused * 2 + 2 > m->cap) {
+		u64map nm;
+		map_init(e->arena, &nm, m->cap);
+		for (size_t u = 0; u < m->nused; u++)
+			map_put(&nm, m->keys[m->used[u]], m->vals[m->used[u]]);
+		*m = nm;
+	}
+	map_put(m, k, v);
+}
+
+/* The match group identity of a series: the labels of the synthetic
+ * sample a fill value stands in with (Prometheus's matchLabels). */
+static const tp_labels *synth_labels(vv_state *st, tp_labels *cache, uint8_t *ok, const tp_labels *l, size_t k)
+{
+	if (!ok[k]) {
+		cache[k] = match_labels(st->e, &st->sp, l);
+		ok[k] = 1;
+	}
+	return &cache[k];
+}
+
+/* One matched pair at step i (doBinOp): lk / rk index L / R, or are -1
+ * for a synthetic sample carrying the fill value. The duplicate checks
+ * run before a comparison filters the sample, as in Prometheus 3.x. */
+static void vv_pair(vv_state *st, size_t i, int64_t lk, int64_t rk, uint64_t sig)
+{
+	ev *e = st->e;
+	const promql_matching *m = st->m;
+	promql_binop op = st->n->u.binary.op;
+	bool rb = st->n->u.binary.return_bool;
+	double fl, fr;
+	const tp_labels *ll, *rl;
+	uint64_t pid;
+	size_t nl = st->L.nseries, nr = st->R.nseries;
+
+	if (lk >= 0) {
+		fl = st->L.series[lk].v[i];
+		ll = &st->L.series[lk].labels;
+	} else {
+		fl = m->fill_lhs;
+		ll = synth_labels(st, st->synth_l, st->synth_l_ok, &st->R.series[rk].labels, (size_t)rk);
+	}
+	if (rk >= 0) {
+		fr = st->R.series[rk].v[i];
+		rl = &st->R.series[rk].labels;
+	} else {
+		fr = m->fill_rhs;
+		rl = synth_labels(st, st->synth_r, st->synth_r_ok, &st->L.series[lk].labels, (size_t)lk);
+	}
+	if (lk < 0)
+		pid = (uint64_t)nl * (nr + 1) + (uint64_t)rk;
+	else if (m->card == PROMQL_CARD_ONE_TO_ONE && m->ninclude == 0)
+		pid = (uint64_t)lk;  /* the output labels depend on L alone */
+	else
+		pid = (uint64_t)lk * (nr + 1) + (uint64_t)(rk >= 0 ? rk : (int64_t)nr);
+	if (st->swapped) {
+		double t = fl;
+		fl = fr;
+		fr = t;
+	}
+	bool keep;
+	double x = elem(op, fl, fr, &keep);
+
+	if (m->card == PROMQL_CARD_ONE_TO_ONE) {
+		if (map_get(&st->matched, sig) != -1)
+			promql_ev_fail(e, PROMQL_ERR_EXECUTION,
+				       "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
+		map_put_grow(e, &st->matched, sig, 1);
+	}
+	int32_t oi = map_get(&st->pairs, pid);
+	if (oi == -1) {
+		tp_labels ol = result_metric(e, st->n, ll, rl);
+		oi = (int32_t)st->out.nseries;
+		promql_ev_series_new(e, &st->out.series, &st->out.nseries, &st->cap, &ol);
+		st->out.series[oi].drop_name = e->delayed_names && (is_arith(op) || rb);
+		map_put_grow(e, &st->pairs, pid, oi);
+		if ((size_t)oi >= st->ohcap) {
+			size_t nc = st->ohcap ? st->ohcap * 2 : 64;
+			st->oh = tp_arena_realloc(e->arena, st->oh, st->ohcap * sizeof(uint64_t), nc * sizeof(uint64_t));
+			st->ohcap = nc;
+		}
+		st->oh[oi] = tp_labels_hash(&ol);
+	}
+	if (m->card != PROMQL_CARD_ONE_TO_ONE) {
+		uint64_t key = tp_hash_mix(sig, st->oh[oi]);
+		if (map_get(&st->matched, key) != -1)
+			promql_ev_fail(e, PROMQL_ERR_EXECUTION,
+				       "multiple matches for labels: grouping labels must ensure unique matches");
+		map_put_grow(e, &st->matched, key, 1);
+	}
+	if (m->has_fill_lhs)
+		map_put_grow(e, &st->msig, sig, 1);
+	if (rb)
+		x = keep ? 1 : 0;
+	else if (!keep)
+		return;
+	st->out.series[oi].ok[i] = 1;
+	st->out.series[oi].v[i] = x;
+}
+
+static size_t count_present(const ev_value *v, size_t i)
+{
+	size_t c = 0;
+	for (size_t k = 0; k < v->nseries; k++)
+		c += v->series[k].ok[i] != 0;
+	return c;
+}
+
 static ev_value vector_vector(ev *e, const promql_node *n, ev_value lv, ev_value rv)
 {
 	const promql_matching *m = n->u.binary.matching;
-	promql_binop op = n->u.binary.op;
-	bool rb = n->u.binary.return_bool;
-	bool swapped = m->card == PROMQL_CARD_ONE_TO_MANY;
-	ev_value L = swapped ? rv : lv, R = swapped ? lv : rv;
-	sigspec sp = make_sigspec(e, m);
-	uint64_t *sl = tp_arena_alloc(e->arena, sizeof(uint64_t) * (L.nseries + 1));
-	uint64_t *sr = tp_arena_alloc(e->arena, sizeof(uint64_t) * (R.nseries + 1));
-	for (size_t k = 0; k < L.nseries; k++)
-		sl[k] = sig_of(&sp, &L.series[k].labels);
-	for (size_t k = 0; k < R.nseries; k++)
-		sr[k] = sig_of(&sp, &R.series[k].labels);
-	ev_value out = { .type = PROMQL_TYPE_VECTOR };
-	size_t cap = 0;
-	if (L.nseries == 0 || R.nseries == 0)
-		return out;
-	u64map rsig, matched, pairs, ohash;
-	map_init(e->arena, &rsig, R.nseries);
-	map_init(e->arena, &matched, L.nseries);
-	map_init(e->arena, &pairs, L.nseries + 16);
-	/* output label hash of each output series, for many-to-one checks */
-	size_t ohcap = 0;
-	uint64_t *oh = NULL;
-	(void)ohash;
+	bool fill = m->has_fill_lhs || m->has_fill_rhs;
+	vv_state st = { .e = e, .n = n, .m = m, .out = { .type = PROMQL_TYPE_VECTOR } };
+	st.swapped = m->card == PROMQL_CARD_ONE_TO_MANY;
+	st.L = st.swapped ? rv : lv;
+	st.R = st.swapped ? lv : rv;
+	if ((st.L.nseries == 0 && st.R.nseries == 0) || ((st.L.nseries == 0 || st.R.nseries == 0) && !fill))
+		return st.out;
+	st.sp = make_sigspec(e, m);
+	size_t nl = st.L.nseries, nr = st.R.nseries;
+	st.sl = tp_arena_alloc(e->arena, sizeof(uint64_t) * (nl + 1));
+	st.sr = tp_arena_alloc(e->arena, sizeof(uint64_t) * (nr + 1));
+	for (size_t k = 0; k < nl; k++)
+		st.sl[k] = sig_of(&st.sp, &st.L.series[k].labels);
+	for (size_t k = 0; k < nr; k++)
+		st.sr[k] = sig_of(&st.sp, &st.R.series[k].labels);
+	if (fill) {
+		st.synth_l = tp_arena_alloc(e->arena, sizeof(tp_labels) * (nr + 1));
+		st.synth_l_ok = tp_arena_zalloc(e->arena, nr + 1);
+		st.synth_r = tp_arena_alloc(e->arena, sizeof(tp_labels) * (nl + 1));
+		st.synth_r_ok = tp_arena_zalloc(e->arena, nl + 1);
+	}
+	map_init(e->arena, &st.rsig, nr);
+	map_init(e->arena, &st.matched, nl + nr);
+	map_init(e->arena, &st.msig, m->has_fill_lhs ? nl + nr : 0);
+	map_init(e->arena, &st.pairs, nl + 16);
 	for (size_t i = 0; i < e->nsteps; i++) {
 		if ((i & 63) == 63)
 			promql_ev_check(e);
-		map_clear(&rsig);
-		map_clear(&matched);
-		for (size_t k = 0; k < R.nseries; k++) {
-			if (!R.series[k].ok[i])
+		/* Prometheus's short cut, per step: with a side empty and no fill
+		 * nothing can match (and duplicates on the other side are no error). */
+		size_t pl = count_present(&st.L, i), pr = count_present(&st.R, i);
+		if ((pl == 0 && pr == 0) || ((pl == 0 || pr == 0) && !fill))
+			continue;
+		map_clear(&st.rsig);
+		map_clear(&st.matched);
+		map_clear(&st.msig);
+		for (size_t k = 0; k < nr; k++) {
+			if (!st.R.series[k].ok[i])
 				continue;
-			int32_t d = map_get(&rsig, sr[k]);
+			int32_t d = map_get(&st.rsig, st.sr[k]);
 			if (d != -1) {
-				const tp_labels *rl = &R.series[k].labels;
-				tp_labels ml = match_labels(e, &sp, rl);
+				const tp_labels *rl = &st.R.series[k].labels;
+				tp_labels ml = match_labels(e, &st.sp, rl);
 				promql_ev_fail(e, PROMQL_ERR_EXECUTION,
 					       "found duplicate series for the match group %s on the %s hand-side of the operation: [%s, %s];many-to-many matching not allowed: matching labels must be unique on one side",
 					       lstr(e, &ml),
-					       swapped ? "left" : "right", lstr(e, &R.series[d].labels), lstr(e, rl));
+					       st.swapped ? "left" : "right", lstr(e, &st.R.series[d].labels), lstr(e, rl));
 			}
-			map_put(&rsig, sr[k], (int32_t)k);
+			map_put(&st.rsig, st.sr[k], (int32_t)k);
 		}
-		for (size_t k = 0; k < L.nseries; k++) {
-			if (!L.series[k].ok[i])
+		for (size_t k = 0; k < nl; k++) {
+			if (!st.L.series[k].ok[i])
 				continue;
-			int32_t ri = map_get(&rsig, sl[k]);
-			if (ri == -1)
+			int32_t ri = map_get(&st.rsig, st.sl[k]);
+			if (ri == -1 && !m->has_fill_rhs)
 				continue;
-			double fl = L.series[k].v[i], fr = R.series[ri].v[i];
-			if (swapped) {
-				double t = fl;
-				fl = fr;
-				fr = t;
-			}
-			bool keep;
-			double x = elem(op, fl, fr, &keep);
-			/* one-to-one duplicates are errors even when the
-			 * comparison filters the sample out */
-			if (m->card == PROMQL_CARD_ONE_TO_ONE) {
-				if (map_get(&matched, sl[k]) != -1) {
-					map_free(&rsig);
-					map_free(&matched);
-					map_free(&pairs);
-					promql_ev_fail(e, PROMQL_ERR_EXECUTION,
-						       "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
-				}
-				map_put(&matched, sl[k], 1);
-			}
-			if (rb) {
-				x = keep ? 1 : 0;
-			} else if (!keep) {
-				continue;
-			}
-			uint64_t pid = m->card == PROMQL_CARD_ONE_TO_ONE && m->ninclude == 0
-					       ? (uint64_t)k
-					       : (uint64_t)k * (R.nseries + 1) + (uint64_t)ri;
-			if (pairs.nused * 2 + 2 > pairs.cap) {
-				/* grow: rebuild with double capacity */
-				u64map np;
-				map_init(e->arena, &np, pairs.cap);
-				for (size_t u = 0; u < pairs.nused; u++)
-					map_put(&np, pairs.keys[pairs.used[u]], pairs.vals[pairs.used[u]]);
-				map_free(&pairs);
-				pairs = np;
-			}
-			int32_t oi = map_get(&pairs, pid);
-			if (oi == -1) {
-				tp_labels ol = result_metric(e, n, &L.series[k].labels, &R.series[ri].labels);
-				oi = (int32_t)out.nseries;
-				promql_ev_series_new(e, &out.series, &out.nseries, &cap, &ol);
-				out.series[oi].drop_name = e->delayed_names && (is_arith(op) || rb);
-				map_put(&pairs, pid, oi);
-				if ((size_t)oi >= ohcap) {
-					size_t nc = ohcap ? ohcap * 2 : 64;
-					oh = tp_arena_realloc(e->arena, oh, ohcap * sizeof(uint64_t), nc * sizeof(uint64_t));
-					ohcap = nc;
-				}
-				oh[oi] = tp_labels_hash(&ol);
-			}
-			if (m->card != PROMQL_CARD_ONE_TO_ONE) {
-				uint64_t key = tp_hash_mix(sl[k], oh[oi]);
-				if (map_get(&matched, key) != -1) {
-					map_free(&rsig);
-					map_free(&matched);
-					map_free(&pairs);
-					promql_ev_fail(e, PROMQL_ERR_EXECUTION,
-						       "multiple matches for labels: grouping labels must ensure unique matches");
-				}
-				if (matched.nused * 2 + 2 > matched.cap) {
-					u64map nm;
-					map_init(e->arena, &nm, matched.cap);
-					for (size_t u = 0; u < matched.nused; u++)
-						map_put(&nm, matched.keys[matched.used[u]], 1);
-					map_free(&matched);
-					matched = nm;
-				}
-				map_put(&matched, key, 1);
-			}
-			out.series[oi].ok[i] = 1;
-			out.series[oi].v[i] = x;
+			vv_pair(&st, i, (int64_t)k, ri, st.sl[k]);
 		}
+		if (!m->has_fill_lhs)
+			continue;
+		/* R series no L matched at this step meet a synthetic L */
+		for (size_t k = 0; k < nr; k++)
+			if (st.R.series[k].ok[i] && map_get(&st.msig, st.sr[k]) == -1)
+				vv_pair(&st, i, -1, (int64_t)k, st.sr[k]);
 	}
-	map_free(&rsig);
-	map_free(&matched);
-	map_free(&pairs);
-	promql_ev_merge_same(e, &out);
-	return out;
+	promql_ev_merge_same(e, &st.out);
+	return st.out;
 }
 
 ev_value promql_ev_binary(ev *e, const promql_node *n)

@@ -910,6 +910,7 @@ static promql_expr *parse(promql_engine *e, const char *query, promql_result *ou
 	promql_parse_opts po = { .experimental_functions = e->opts.experimental_functions,
 				 .duration_expressions = e->opts.duration_expressions };
 	po.extended_range_selectors = e->opts.extended_range_selectors;
+	po.binop_fill_modifiers = e->opts.binop_fill_modifiers;
 	promql_expr *x = promql_parse(query, &po, &perr);
 	if (!x) {
 		out->err = PROMQL_ERR_BAD_DATA;

@@ -26,6 +26,7 @@ typedef struct promql_engine_opts {
 	bool duration_expressions;     /* promql-duration-expr */
 	bool extended_range_selectors; /* promql-extended-range-selectors: anchored, smoothed */
 	bool delayed_name_removal;     /* promql-delayed-name-removal */
+	bool binop_fill_modifiers;     /* promql-binop-fill-modifiers: fill() etc. */
 	int64_t subquery_step_ms;      /* default subquery resolution ([5m:]); 0: 1m
 					* (the global evaluation interval) */
 } promql_engine_opts;

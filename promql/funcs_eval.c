@@ -22,6 +22,7 @@
 #include "lib/strbuf.h"
 #include "promql/functions.h"
 #include "promql/value.h"
+#include "promql/window.h"
 
 /* ---- scratch memory for per-window computations (not per sample) ---- */
 
@@ -51,6 +52,7 @@ typedef struct win_ctx {
 	int64_t range_ms;
 	double *param[2];     /* per-step scalar arguments */
 	scratch tmp;
+	promql_slide *slide;  /* sliding form of the function (window.c), or NULL */
 } win_ctx;
 
 static double extrapolated_rate(const tsdb_sample *s, size_t n, int64_t range_start, int64_t range_end,
@@ -385,6 +387,8 @@ static void range_series(win_ctx *c, const int64_t *ref, const tp_labels *lbls, 
 	(void)tv;
 	ev_series *o = NULL;
 	size_t lo = 0, hi = 0, present = 0;
+	if (c->slide)
+		promql_slide_init(c->slide, e->arena, c->id, pts, cnt, e->nsteps == 1);
 	for (size_t i = 0; i < e->nsteps; i++) {
 		if ((i & 4095) == 4095)
 			promql_ev_check(e);
@@ -401,7 +405,9 @@ static void range_series(win_ctx *c, const int64_t *ref, const tp_labels *lbls, 
 		if (c->id == PROMQL_FN_ABSENT_OVER_TIME)
 			continue;
 		double v;
-		if (!win_apply(c, i, ref[i], pts + lo, hi - lo, &v))
+		promql_slide_rc src = c->slide ? promql_slide_eval(c->slide, lo, hi, &v) : PROMQL_SLIDE_FALLBACK;
+		if (src == PROMQL_SLIDE_NONE ||
+		    (src == PROMQL_SLIDE_FALLBACK && !win_apply(c, i, ref[i], pts + lo, hi - lo, &v)))
 			continue;
 		if (!o) {
 			o = promql_ev_series_new(e, &r->series, &r->nseries, cap, lbls);
@@ -505,6 +511,9 @@ static void check_same_labelsets(ev *e, const ev_value *r)
 static ev_value range_call(ev *e, const promql_node *n, size_t marg)
 {
 	win_ctx c = { .e = e, .call = n, .id = n->u.call.fn->id, .tmp.arena = e->arena };
+	promql_slide slide = { 0 };
+	if (promql_slide_supports(c.id))
+		c.slide = &slide;
 	const promql_node *arg = promql_unwrap_paren(n->u.call.args[marg]);
 	size_t np = 0;
 	for (size_t i = 0; i < n->u.call.nargs && np < 2; i++) {

@@ -82,6 +82,28 @@ static int keyword_type(const char *z, int n)
 	return 0;
 }
 
+/* fill, fill_left and fill_right are keywords only when a '(' follows
+ * (after optional spaces), as in lex.go: elsewhere they stay metric names,
+ * so `foo + fill` keeps working. */
+static int fill_keyword_type(const char *z, int n)
+{
+	static const struct {
+		const char *word;
+		int type;
+	} fills[] = {
+		{"fill", PROMQL_TK_FILL}, {"fill_left", PROMQL_TK_FILL_LEFT}, {"fill_right", PROMQL_TK_FILL_RIGHT},
+	};
+	for (size_t i = 0; i < sizeof(fills) / sizeof(fills[0]); i++) {
+		if ((int)strlen(fills[i].word) != n || strncasecmp(fills[i].word, z, (size_t)n) != 0)
+			continue;
+		const char *r = z + n;
+		while (*r == ' ' || *r == '\t' || *r == '\n' || *r == '\r')
+			r++;
+		return *r == '(' ? fills[i].type : 0;
+	}
+	return 0;
+}
+
 /* ---- numbers and durations (lex.go scanNumber / acceptRemainingDuration) ---- */
 
 /* Returns the length of a number at z, or -(length consumed) when the
@@ -352,6 +374,8 @@ int promql_lex_next(const char *z, int *type)
 		for (i = 1; is_alnum(z[i]) || z[i] == ':'; i++)
 			colon |= z[i] == ':';
 		int kw = keyword_type(z, i);
+		if (!kw)
+			kw = fill_keyword_type(z, i);
 		*type = kw ? kw : colon ? PROMQL_TK_METRIC_IDENTIFIER : PROMQL_TK_IDENTIFIER;
 		return i;
 	}

@@ -136,6 +136,7 @@ static void token_desc(tp_strbuf *sb, const promql_token *t, int major)
 	case PROMQL_TK_BOOL: case PROMQL_TK_BY: case PROMQL_TK_GROUP_LEFT: case PROMQL_TK_GROUP_RIGHT:
 	case PROMQL_TK_IGNORING: case PROMQL_TK_OFFSET: case PROMQL_TK_ON: case PROMQL_TK_WITHOUT:
 	case PROMQL_TK_ANCHORED: case PROMQL_TK_SMOOTHED:
+	case PROMQL_TK_FILL: case PROMQL_TK_FILL_LEFT: case PROMQL_TK_FILL_RIGHT:
 		tp_sb_printf(sb, "<%.*s>", (int)t->n, t->z);
 		return;
 	case PROMQL_TK_ADD: case PROMQL_TK_DIV: case PROMQL_TK_EQLC: case PROMQL_TK_EQL_REGEX:

@@ -230,6 +230,48 @@ binmod(A) ::= on_ign(B). { A = B; }
 binmod(A) ::= on_ign(B) GROUP_LEFT maybe_grouping(G). { A = B; binmod_group(A, PROMQL_CARD_MANY_TO_ONE, G); }
 binmod(A) ::= on_ign(B) GROUP_RIGHT maybe_grouping(G). { A = B; binmod_group(A, PROMQL_CARD_ONE_TO_MANY, G); }
 
+/* Fill modifiers after the matching clause: fill(v) fills both sides,
+ * fill_left(v) and fill_right(v) one side each, in either order. The
+ * lexer yields FILL* only before a '(', so `a + fill` stays a selector;
+ * the feature gate is in promql_ast_binary. */
+%include {
+/* The fill modifiers of one binary operator. */
+typedef struct promql_fillmod {
+	bool has_lhs, has_rhs;
+	double lhs, rhs;
+} promql_fillmod;
+
+static void binmod_fill(promql_binmod *m, const promql_fillmod *f)
+{
+	m->matching.has_fill_lhs = f->has_lhs;
+	m->matching.has_fill_rhs = f->has_rhs;
+	m->matching.fill_lhs = f->lhs;
+	m->matching.fill_rhs = f->rhs;
+}
+
+static promql_fillmod fillmod(bool has_lhs, double lhs, bool has_rhs, double rhs)
+{
+	promql_fillmod f = { .has_lhs = has_lhs, .has_rhs = has_rhs, .lhs = lhs, .rhs = rhs };
+	return f;
+}
+}
+%type fill_mod {promql_fillmod}
+%type fill_value {double}
+binmod(A) ::= bool_mod(B) fill_mod(F). { A = B; binmod_fill(A, &F); }
+binmod(A) ::= on_ign(B) fill_mod(F). { A = B; binmod_fill(A, &F); }
+binmod(A) ::= on_ign(B) GROUP_LEFT maybe_grouping(G) fill_mod(F). {
+	A = B; binmod_group(A, PROMQL_CARD_MANY_TO_ONE, G); binmod_fill(A, &F);
+}
+binmod(A) ::= on_ign(B) GROUP_RIGHT maybe_grouping(G) fill_mod(F). {
+	A = B; binmod_group(A, PROMQL_CARD_ONE_TO_MANY, G); binmod_fill(A, &F);
+}
+fill_mod(A) ::= FILL fill_value(V). { A = fillmod(true, V, true, V); }
+fill_mod(A) ::= FILL_LEFT fill_value(L). { A = fillmod(true, L, false, 0); }
+fill_mod(A) ::= FILL_RIGHT fill_value(R). { A = fillmod(false, 0, true, R); }
+fill_mod(A) ::= FILL_LEFT fill_value(L) FILL_RIGHT fill_value(R). { A = fillmod(true, L, true, R); }
+fill_mod(A) ::= FILL_RIGHT fill_value(R) FILL_LEFT fill_value(L). { A = fillmod(true, L, true, R); }
+fill_value(A) ::= LEFT_PAREN modval(V) RIGHT_PAREN. { A = V.v; }
+
 /* "group_left (" always opens the label list, as in Prometheus. */
 maybe_grouping(A) ::= . [LOWEST] { A = NULL; }
 maybe_grouping(A) ::= grouping(G). { A = G; }

@@ -8,6 +8,7 @@
  * an equal tree (tests/unit/test_promql_parse.c checks the round trip). */
 #include "config.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -263,6 +264,34 @@ static void put_selector(tp_strbuf *sb, const promql_node *n)
 	free(strs);
 }
 
+static void put_fill_value(tp_strbuf *sb, const char *kw, double v)
+{
+	char buf[400];
+	size_t len = tp_format_float_f(buf, v);
+	tp_sb_puts(sb, kw);
+	tp_sb_putc(sb, '(');
+	tp_sb_append(sb, buf, len);
+	tp_sb_putc(sb, ')');
+}
+
+/* " fill(v)" when both sides fill with the same value (any NaN counts as
+ * the same; -0 does not equal 0 here), else " fill_left(v)" and/or
+ * " fill_right(v)". */
+static void put_fill(tp_strbuf *sb, const promql_matching *m)
+{
+	bool same = m->has_fill_lhs && m->has_fill_rhs &&
+		    ((m->fill_lhs == m->fill_rhs && signbit(m->fill_lhs) == signbit(m->fill_rhs)) ||
+		     (isnan(m->fill_lhs) && isnan(m->fill_rhs)));
+	if (same) {
+		put_fill_value(sb, " fill", m->fill_lhs);
+		return;
+	}
+	if (m->has_fill_lhs)
+		put_fill_value(sb, " fill_left", m->fill_lhs);
+	if (m->has_fill_rhs)
+		put_fill_value(sb, " fill_right", m->fill_rhs);
+}
+
 void promql_node_print(tp_strbuf *sb, const promql_node *n)
 {
 	if (!n)
@@ -344,6 +373,8 @@ void promql_node_print(tp_strbuf *sb, const promql_node *n)
 				tp_sb_putc(sb, ')');
 			}
 		}
+		if (m)
+			put_fill(sb, m);
 		tp_sb_putc(sb, ' ');
 		promql_node_print(sb, n->u.binary.rhs);
 		break;

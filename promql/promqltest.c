@@ -177,6 +177,7 @@ static const promql_parse_opts parse_opts = {
 	.experimental_functions = true,
 	.duration_expressions = true,
 	.extended_range_selectors = true,
+	.binop_fill_modifiers = true,
 };
 
 static bool query_touches_hist(runner *r, const char *q)
@@ -919,6 +920,7 @@ int promql_test_run(const promql_test_file *f, const promql_test_opts *opts, pro
 		.duration_expressions = true,
 		.extended_range_selectors = true,
 		.delayed_name_removal = true,
+		.binop_fill_modifiers = true,
 		.subquery_step_ms = 60 * 1000,
 	};
 	r.head = tsdb_head_new(NULL);

@@ -11,10 +11,12 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/arena.h"
 #include "lib/duration.h"
+#include "lib/ftoa.h"
 #include "lib/intern.h"
 #include "lib/labels.h"
 #include "lib/strbuf.h"
@@ -117,6 +119,124 @@ static void test_float_format(void **state)
 	}
 }
 
+/* The reference for tp_ftoa_shortest, from glibc's correctly rounded
+ * printf/strtod: for each length p, the p-digit decimals next to v (the
+ * correctly rounded %.*e and one unit either side: at the lower edge of a
+ * binade the interval is lopsided, and the closest p-digit decimal may
+ * read back as the neighbour while the next one up still reads back as
+ * v); the first length with a decimal that reads back wins, the closest
+ * one (by long double) if two do. */
+static int ref_shortest(double v, char *digits, int *exp10)
+{
+	for (int prec = 1; prec <= 17; prec++) {
+		char tmp[40];
+		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
+		unsigned long long m = 0;
+		const char *p = tmp;
+		for (; *p && *p != 'e'; p++)
+			if (*p >= '0' && *p <= '9')
+				m = m * 10 + (unsigned long long)(*p - '0');
+		int e = atoi(p + 1);
+		unsigned long long lo = 1;
+		for (int i = 1; i < prec; i++)
+			lo *= 10;
+		unsigned long long best = 0;
+		long double bestd = 0;
+		static const int order[3] = { 0, -1, 1 };  /* ties: printf's rounding (half to even) */
+		for (int o = 0; o < 3; o++) {
+			unsigned long long c = m + (unsigned long long)(long long)order[o];
+			if (c < lo || c >= lo * 10)
+				continue;  /* another length */
+			char cand[48];
+			snprintf(cand, sizeof(cand), "%llue%d", c, e - prec + 1);
+			if (strtod(cand, NULL) != v)
+				continue;
+			long double dist = fabsl(strtold(cand, NULL) - (long double)v);
+			if (!best || dist < bestd) {
+				best = c;
+				bestd = dist;
+			}
+		}
+		if (!best)
+			continue;
+		int n = 0;
+		char rev[24];
+		for (unsigned long long c = best; c; c /= 10)
+			rev[n++] = (char)('0' + c % 10);
+		for (int i = 0; i < n; i++)
+			digits[i] = rev[n - 1 - i];
+		*exp10 = e;
+		while (n > 1 && digits[n - 1] == '0')
+			n--;
+		return n;
+	}
+	return 0;
+}
+
+static void check_shortest(double v)
+{
+	char a[32], b[32];
+	int ea, eb;
+	int na = tp_ftoa_shortest(v, a, &ea), nb = ref_shortest(v, b, &eb);
+	if (na != nb || ea != eb || memcmp(a, b, (size_t)na) != 0)
+		fail_msg("%a (%.17g): got %.*se%d, want %.*se%d", v, v, na, a, ea, nb, b, eb);
+}
+
+static uint64_t ftoa_rng = 0x5851f42d4c957f2dULL;
+
+static uint64_t ftoa_rnd(void)
+{
+	ftoa_rng ^= ftoa_rng << 13;
+	ftoa_rng ^= ftoa_rng >> 7;
+	ftoa_rng ^= ftoa_rng << 17;
+	return ftoa_rng;
+}
+
+static void test_ftoa_shortest(void **state)
+{
+	(void)state;
+	/* every binade's edges, powers of ten and their neighbours */
+	for (int e = -1074; e <= 1023; e++) {
+		double p = ldexp(1, e);
+		check_shortest(p);
+		check_shortest(nextafter(p, INFINITY));
+		if (e > -1074)
+			check_shortest(nextafter(p, 0));
+	}
+	for (int k = -323; k <= 308; k++) {
+		char s[16];
+		snprintf(s, sizeof(s), "1e%d", k);
+		double p = strtod(s, NULL);
+		check_shortest(p);
+		check_shortest(nextafter(p, INFINITY));
+		check_shortest(nextafter(p, 0));
+	}
+	check_shortest(1.7976931348623157e308);
+	check_shortest(2.2250738585072014e-308);
+	check_shortest(4.9406564584124654e-324);
+	check_shortest(9007199254740991.0);
+	check_shortest(9007199254740992.0);
+	check_shortest(9007199254740994.0);
+	check_shortest(0.3);
+	check_shortest(2.0 / 3);
+	/* random bit patterns (every exponent), short decimals, integers */
+	for (int i = 0; i < 50000; i++) {
+		uint64_t bits = ftoa_rnd() & 0x7fffffffffffffffULL;
+		double v;
+		memcpy(&v, &bits, sizeof(v));
+		if (isfinite(v) && v > 0)
+			check_shortest(v);
+		char s[40];
+		snprintf(s, sizeof(s), "%llue%d", (unsigned long long)(ftoa_rnd() % 100000000), (int)(ftoa_rnd() % 40) - 20);
+		v = strtod(s, NULL);
+		if (v > 0)
+			check_shortest(v);
+		v = (double)(ftoa_rnd() >> (ftoa_rnd() % 64));
+		if (v > 0)
+			check_shortest(v);
+	}
+}
+
 static void test_labels(void **state)
 {
 	(void)state;
@@ -215,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_duration_format),
 		cmocka_unit_test(test_time_parse),
 		cmocka_unit_test(test_float_format),
+		cmocka_unit_test(test_ftoa_shortest),
 		cmocka_unit_test(test_labels),
 		cmocka_unit_test(test_intern_arena),
 	};

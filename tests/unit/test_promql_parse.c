@@ -851,6 +851,136 @@ static void test_deep_nesting(void **state)
 	promql_expr_free(e);
 }
 
+/* ---- binary-operator fill modifiers (promql-binop-fill-modifiers) ---- */
+
+static const promql_parse_opts fill_opts = {.binop_fill_modifiers = true};
+
+static const valid_case fill_valid[] = {
+	{"foo + fill(0) bar", NULL, false},
+	{"foo + fill (0) bar", "foo + fill(0) bar", false},
+	{"foo + FILL(1) bar", "foo + fill(1) bar", false},
+	{"foo + fill_left(1) bar", NULL, false},
+	{"foo + fill_right(1) bar", NULL, false},
+	{"foo + fill_left(1) fill_right(2) bar", NULL, false},
+	{"foo + fill_right(2) fill_left(1) bar", "foo + fill_left(1) fill_right(2) bar", false},
+	{"foo + fill_left(1) fill_right(1) bar", "foo + fill(1) bar", false},
+	{"foo + fill(-1.5) bar", NULL, false},
+	{"foo + fill(+2) bar", "foo + fill(2) bar", false},
+	{"foo + fill(Inf) bar", "foo + fill(+Inf) bar", false},
+	{"foo + fill(-Inf) bar", NULL, false},
+	{"foo + fill(nan) bar", "foo + fill(NaN) bar", false},
+	{"foo + fill(1m) bar", "foo + fill(60) bar", false},
+	{"foo + fill(-1m) bar", "foo + fill(-60) bar", false},
+	{"foo + fill(0x10) bar", "foo + fill(16) bar", false},
+	{"foo == bool on (a) fill(0) bar", NULL, false},
+	{"foo * ignoring (a) group_left (b) fill_right(1) bar", NULL, false},
+	{"foo * on (a) group_right fill_left(1) bar", "foo * on (a) group_right () fill_left(1) bar", false},
+	{"foo + fill(0) bar + baz", NULL, false},
+	{"foo + fill(0) (bar + baz)", NULL, false},
+	/* not followed by '(': still metric and label names */
+	{"fill + fill(0) fill", NULL, false},
+	{"fill_left", NULL, false},
+	{"foo + fill_right", NULL, false},
+	{"sum by (fill) (fill_right)", NULL, false},
+	{"foo + on (fill) fill(1) fill", NULL, false},
+	{"foo{fill=\"x\"}", NULL, false},
+	{"rate(fill_left[5m])", NULL, false},
+};
+
+static const invalid_case fill_invalid[] = {
+	{"foo + fill(0) 1", "1:1: parse error: filling in missing series only allowed between instant vectors", false},
+	{"1 + fill_left(0) foo", "1:1: parse error: filling in missing series only allowed between instant vectors", false},
+	{"foo and fill(0) bar", "1:1: parse error: filling in missing series not allowed for set operators", false},
+	{"foo unless on (a) fill_right(0) bar",
+	 "1:1: parse error: filling in missing series not allowed for set operators", false},
+	{"fill(0)", "1:1: parse error: unexpected <fill>", false},
+};
+
+/* Inputs that must fail to parse (syntax errors in the fill clause). */
+static const char *const fill_syntax_errors[] = {
+	"foo + fill() bar",
+	"foo + fill(foo) bar",
+	"foo + fill(1 bar",
+	"foo + fill(0) fill(1) bar",
+	"foo + fill_left(1) fill_left(2) bar",
+	"foo + fill(1) fill_left(2) bar",
+	"foo + fill(\"1\") bar",
+	"foo + fill((1)) bar",
+	"foo + fill(1) on (a) bar",
+	"foo + fill(1)",
+};
+
+static void test_fill_modifiers(void **state)
+{
+	(void)state;
+	promql_parse_error err;
+	for (size_t i = 0; i < sizeof(fill_valid) / sizeof(fill_valid[0]); i++) {
+		const valid_case *c = &fill_valid[i];
+		promql_expr *e = promql_parse(c->in, &fill_opts, &err);
+		if (!e)
+			fail_msg("parse %s: %s", c->in, err.msg);
+		tp_strbuf sb = {0}, sb2 = {0};
+		promql_node_print(&sb, e->root);
+		const char *want = c->out ? c->out : c->in;
+		if (strcmp(tp_sb_cstr(&sb), want) != 0)
+			fail_msg("parse %s: printed %s, want %s", c->in, tp_sb_cstr(&sb), want);
+		promql_expr *e2 = promql_parse(tp_sb_cstr(&sb), &fill_opts, &err);
+		if (!e2)
+			fail_msg("reparse %s: %s", tp_sb_cstr(&sb), err.msg);
+		promql_node_print(&sb2, e2->root);
+		assert_string_equal(tp_sb_cstr(&sb2), tp_sb_cstr(&sb));
+		tp_sb_free(&sb);
+		tp_sb_free(&sb2);
+		promql_expr_free(e);
+		promql_expr_free(e2);
+	}
+	for (size_t i = 0; i < sizeof(fill_invalid) / sizeof(fill_invalid[0]); i++) {
+		const invalid_case *c = &fill_invalid[i];
+		promql_expr *e = promql_parse(c->in, &fill_opts, &err);
+		if (e)
+			fail_msg("parse %s: no error; want %s", c->in, c->err);
+		if (strcmp(err.msg, c->err) != 0)
+			fail_msg("parse %s:\n got  %s\n want %s", c->in, err.msg, c->err);
+	}
+	for (size_t i = 0; i < sizeof(fill_syntax_errors) / sizeof(fill_syntax_errors[0]); i++) {
+		promql_expr *e = promql_parse(fill_syntax_errors[i], &fill_opts, &err);
+		if (e)
+			fail_msg("parse %s: no error", fill_syntax_errors[i]);
+		assert_non_null(strstr(err.msg, "parse error: "));
+	}
+
+	/* the feature gate: the whole binary expression, as newBinaryExpression */
+	assert_null(promql_parse("foo + fill(0) bar", NULL, &err));
+	assert_string_equal(err.msg, "1:1: parse error: binop fill modifiers are experimental and not enabled");
+	assert_null(promql_parse("1 + (foo - on (a) fill_left(2) bar)", &experimental, &err));
+	assert_string_equal(err.msg, "1:6: parse error: binop fill modifiers are experimental and not enabled");
+	promql_expr *e = promql_parse("fill + fill", NULL, &err);  /* names need no flag */
+	assert_non_null(e);
+	promql_expr_free(e);
+
+	/* the values land on their sides */
+	e = promql_parse("foo + fill_right(2) fill_left(-1m) bar", &fill_opts, &err);
+	assert_non_null(e);
+	const promql_matching *m = e->root->u.binary.matching;
+	assert_non_null(m);
+	assert_true(m->has_fill_lhs && m->has_fill_rhs);
+	assert_true(m->fill_lhs == -60.0);
+	assert_true(m->fill_rhs == 2.0);
+	promql_expr_free(e);
+	e = promql_parse("foo + on (a) group_left fill_left(NaN) bar", &fill_opts, &err);
+	assert_non_null(e);
+	m = e->root->u.binary.matching;
+	assert_int_equal(m->card, PROMQL_CARD_MANY_TO_ONE);
+	assert_true(m->has_fill_lhs && !m->has_fill_rhs);
+	assert_true(isnan(m->fill_lhs));
+	promql_expr_free(e);
+	e = promql_parse("foo + on (a) bar", &fill_opts, &err);
+	assert_non_null(e);
+	m = e->root->u.binary.matching;
+	assert_false(m->has_fill_lhs || m->has_fill_rhs);
+	promql_expr_free(e);
+}
+
 int main(void)
 {
 	size_t nv = sizeof(valid) / sizeof(valid[0]), ni = sizeof(invalid) / sizeof(invalid[0]);
@@ -873,6 +1003,7 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_functions_table);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_selector);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_deep_nesting);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_fill_modifiers);
 	/* TAP test names must not contain newlines or '#' */
 	for (size_t i = 0; i < n; i++)
 		for (char *c = (char *)tests[i].name; *c; c++)
