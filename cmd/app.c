@@ -34,37 +34,19 @@ static void self_address(const api_options *o, char *buf, size_t n)
 	snprintf(buf, n, "localhost:%s", port);
 }
 
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	tp_strbuf sb = { 0 };
-	char b[8192];
-	size_t r;
-	while ((r = fread(b, 1, sizeof b, f)) > 0)
-		tp_sb_append(&sb, b, r);
-	fclose(f);
-	return tp_sb_steal(&sb);
-}
-
-/* Loads the configuration the flags name into *cfg and its text into *yaml. */
-static int load_config(const api_options *o, config *cfg, char **yaml, tp_strbuf *err)
+/* Loads the configuration the flags name into *cfg. */
+static int load_config(const api_options *o, config *cfg, tp_strbuf *err)
 {
 	bool use_default = !config_flag_given(o) && access(o->config_file, F_OK) != 0;
-	if (use_default) {
-		tp_log_info("No --config.file and no prometheus.yml here; using the embedded default configuration");
-		char self[128];
-		self_address(o, self, sizeof self);
-		*yaml = config_default_yaml(self);
-		return config_load_string(*yaml, strlen(*yaml), "(embedded default)", ".", cfg, err);
-	}
-	if (config_load_file(o->config_file, cfg, err) != 0)
-		return -1;
-	*yaml = read_file(o->config_file);
-	if (!*yaml)
-		*yaml = tp_xstrdup("");
-	return 0;
+	if (!use_default)
+		return config_load_file(o->config_file, cfg, err);
+	tp_log_info("No --config.file and no prometheus.yml here; using the embedded default configuration");
+	char self[128];
+	self_address(o, self, sizeof self);
+	char *yaml = config_default_yaml(self);
+	int rc = config_load_string(yaml, strlen(yaml), "(embedded default)", ".", cfg, err);
+	free(yaml);
+	return rc;
 }
 
 /* ---- notifier self-metrics (aggregated over Alertmanagers) ---- */
@@ -174,7 +156,7 @@ int tp_app_start(tp_app *a, const api_options *o, tsdb_head *head, tsdb_wal_head
 	a->store = store;
 	a->engine = engine;
 	tp_strbuf err = { 0 };
-	if (load_config(o, &a->cfg, &a->yaml, &err) != 0) {
+	if (load_config(o, &a->cfg, &err) != 0) {
 		snprintf(errbuf, errlen, "%s", tp_sb_cstr(&err));
 		tp_sb_free(&err);
 		return -1;
@@ -202,7 +184,6 @@ int tp_app_start(tp_app *a, const api_options *o, tsdb_head *head, tsdb_wal_head
 		rules_manager_free(a->rules);
 		rules_notifier_free(a->notifier);
 		config_free(&a->cfg);
-		free(a->yaml);
 		free(a->external_url);
 		tp_arena_free(&a->ext_arena);
 		return -1;
@@ -237,10 +218,9 @@ int tp_app_reload(void *app, char *errbuf, size_t errlen)
 {
 	tp_app *a = app;
 	config ncfg;
-	char *nyaml = NULL;
 	tp_strbuf err = { 0 };
 	int rc = -1;
-	if (load_config(a->o, &ncfg, &nyaml, &err) != 0) {
+	if (load_config(a->o, &ncfg, &err) != 0) {
 		snprintf(errbuf, errlen, "%s", tp_sb_cstr(&err));
 		goto done;
 	}
@@ -255,15 +235,12 @@ int tp_app_reload(void *app, char *errbuf, size_t errlen)
 		rules_manager_set_group_opts(a->rules, &go);
 		tp_arena_free(&tmp.ext_arena);
 		config_free(&ncfg);
-		free(nyaml);
 		goto done;
 	}
 	pthread_mutex_lock(&a->mu);
 	config old = a->cfg;
-	char *oyaml = a->yaml;
 	tp_arena oarena = a->ext_arena;
 	a->cfg = ncfg;
-	a->yaml = nyaml;
 	a->ext_arena = tmp.ext_arena;
 	a->ext = tmp.ext;
 	pthread_mutex_unlock(&a->mu);
@@ -273,7 +250,6 @@ int tp_app_reload(void *app, char *errbuf, size_t errlen)
 	if (remote_storage_apply(a->remote, &a->cfg, &a->ext, rerr, sizeof rerr) != 0)
 		tp_log_error("Remote write configuration not applied", "err", rerr);
 	config_free(&old);
-	free(oyaml);
 	tp_arena_free(&oarena);
 	rc = 0;
 	tp_log_info("Completed loading of configuration file", "filename",
@@ -328,7 +304,6 @@ void tp_app_stop(tp_app *a)
 		tsdb_wal_head_set_observer(a->store, NULL, NULL);
 	remote_storage_free(a->remote);
 	config_free(&a->cfg);
-	free(a->yaml);
 	free(a->external_url);
 	tp_arena_free(&a->ext_arena);
 	pthread_mutex_destroy(&a->mu);

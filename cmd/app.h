@@ -21,12 +21,11 @@
 #include "tsdb/wal_head.h"
 
 typedef struct tp_app {
-	pthread_mutex_t mu;          /* guards cfg, yaml and ext against reloads */
+	pthread_mutex_t mu;          /* guards cfg and ext against reloads */
 	const api_options *o;
 	tsdb_head *head;
 	promql_engine *engine;
 	config cfg;                  /* the running configuration */
-	char *yaml;                  /* its text, for /api/v1/status/config */
 	tp_arena ext_arena;          /* external labels of the running configuration */
 	tp_labels ext;
 	char *external_url;
