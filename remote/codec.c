@@ -286,10 +286,9 @@ static void cache_put(remote_series_cache *c, uint64_t hash, const uint8_t *key,
 		return;
 	cache_shard *sh = &c->sh[(hash >> 58) % CACHE_SHARDS];
 	pthread_mutex_lock(&sh->mu);
+	if (sh->count >= c->max_per_shard && !shard_slot(sh, hash, key, len)->key)
+		shard_clear(sh);  /* a new key in a full shard: start over, bounded */
 	if ((sh->count + 1) * 4 > sh->cap * 3) {
-		if (sh->count >= c->max_per_shard) {
-			shard_clear(sh);  /* bounded: start over */
-		}
 		uint32_t ncap = sh->cap ? sh->cap * 2 : 64;
 		cache_entry *old = sh->slots;
 		uint32_t ocap = sh->cap;

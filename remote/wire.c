@@ -258,3 +258,36 @@ int remote_wire_decode(remote_wire_request *r, const void *buf, size_t n)
 	});
 	return 0;
 }
+
+/* ---- checking against protobuf-c (tests and the fuzzer) ---- */
+
+static int wire_str_equal(const char *w, uint32_t wn, const char *c)
+{
+	size_t n = remote_wire_strlen(w, wn);
+	return strlen(c) == n && memcmp(w, c, n) == 0;
+}
+
+int remote_wire_equal_proto(const remote_wire_request *r, const Prometheus__WriteRequest *m)
+{
+	if (r->n_series != m->n_timeseries || r->n_metadata != m->n_metadata)
+		return 0;
+	for (size_t i = 0; i < r->n_series; i++) {
+		const remote_wire_series *s = &r->series[i];
+		const Prometheus__TimeSeries *ts = m->timeseries[i];
+		if (s->n_labels != ts->n_labels || s->n_samples != ts->n_samples || s->n_exemplars != ts->n_exemplars)
+			return 0;
+		for (size_t j = 0; j < s->n_labels; j++) {
+			const remote_wire_label *l = &r->labels[s->label0 + j];
+			if (!wire_str_equal(l->name, l->name_len, ts->labels[j]->name) ||
+			    !wire_str_equal(l->value, l->value_len, ts->labels[j]->value))
+				return 0;
+		}
+		for (size_t j = 0; j < s->n_samples; j++) {
+			const remote_wire_sample *w = &r->samples[s->sample0 + j];
+			const Prometheus__Sample *p = ts->samples[j];
+			if (w->t != p->timestamp || memcmp(&w->v, &p->value, sizeof(double)) != 0)
+				return 0;
+		}
+	}
+	return 1;
+}

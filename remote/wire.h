@@ -53,6 +53,13 @@ void remote_wire_free(remote_wire_request *r);  /* r is reusable after init */
  * it held. Returns 0, or -1 when protobuf-c would reject the bytes. */
 int remote_wire_decode(remote_wire_request *r, const void *buf, size_t n);
 
+/* 1 when r holds what protobuf-c's unpack of the same bytes gave in m:
+ * the same series with the same label strings, samples (bit-exact) and
+ * exemplar counts, and the same number of metadata entries; else 0. For
+ * tests and the fuzzer. */
+struct Prometheus__WriteRequest;
+int remote_wire_equal_proto(const remote_wire_request *r, const struct Prometheus__WriteRequest *m);
+
 /* Length of a wire string as protobuf-c's NUL-terminated copy sees it. */
 static inline size_t remote_wire_strlen(const char *s, uint32_t n)
 {
