@@ -202,11 +202,78 @@ static int valid_by_protobuf_c(const ProtobufCMessageDescriptor *d, const uint8_
 		}                                                                 \
 	} while (0)
 
+/* Fast paths for what every sender writes, one-byte lengths and fields in
+ * order: Label{1: name, 2: value} as 0a L 0a N name 12 V value, and
+ * Sample{1: value, 2: timestamp} as 12 L 09 value(8) 10 varint. They take
+ * the field at p (end: the end of the TimeSeries) and return its length, or
+ * 0 to leave it to the general walk, which gives the same result. */
+static size_t fast_label(const uint8_t *p, const uint8_t *end, remote_wire_label *l)
+{
+	if (end - p < 6 || p[0] != 0x0a || p[1] >= 0x80 || p[2] != 0x0a || p[3] >= 0x80)
+		return 0;
+	size_t len = p[1], nl = p[3];
+	if ((size_t)(end - p) < 2 + len || len < 4 + nl || p[4 + nl] != 0x12 || p[5 + nl] >= 0x80 ||
+	    4 + nl + p[5 + nl] != len)
+		return 0;
+	l->name = (const char *)p + 4;
+	l->name_len = (uint32_t)nl;
+	l->value = (const char *)p + 6 + nl;
+	l->value_len = p[5 + nl];
+	return 2 + len;
+}
+
+static size_t fast_sample(const uint8_t *p, const uint8_t *end, remote_wire_sample *s)
+{
+	if (end - p < 13 || p[0] != 0x12 || p[1] >= 0x80 || p[2] != 0x09 || p[11] != 0x10)
+		return 0;
+	size_t len = p[1];
+	if (len < 11 || len > 20 || (size_t)(end - p) < 2 + len)
+		return 0;
+	uint64_t u = 0;
+	size_t i = 12, stop = 2 + len;
+	for (unsigned shift = 0;; shift += 7, i++) {
+		u |= (uint64_t)(p[i] & 0x7f) << shift;
+		if (!(p[i] & 0x80))
+			break;
+		if (i + 1 == stop)
+			return 0;
+	}
+	if (i + 1 != stop)
+		return 0;
+	uint64_t v = (uint64_t)p[3] | (uint64_t)p[4] << 8 | (uint64_t)p[5] << 16 | (uint64_t)p[6] << 24 |
+		     (uint64_t)p[7] << 32 | (uint64_t)p[8] << 40 | (uint64_t)p[9] << 48 | (uint64_t)p[10] << 56;
+	memcpy(&s->v, &v, 8);
+	s->t = (int64_t)u;
+	return stop;
+}
+
 static int decode_series(remote_wire_request *r, const uint8_t *buf, size_t n)
 {
 	remote_wire_series s = { .label0 = r->n_labels, .sample0 = r->n_samples };
-	const uint8_t *kend = NULL;
+	const uint8_t *kend = NULL, *end = buf + n;
 	int contiguous = 1;
+	/* the labels, then the samples, as senders write them */
+	while (buf < end) {
+		GROW(r->labels, r->n_labels, r->cap_labels);
+		size_t k = fast_label(buf, end, &r->labels[r->n_labels]);
+		if (!k)
+			break;
+		r->n_labels++;
+		if (!s.key)
+			s.key = buf;
+		buf += k;
+		kend = buf;
+	}
+	while (buf < end) {
+		GROW(r->samples, r->n_samples, r->cap_samples);
+		size_t k = fast_sample(buf, end, &r->samples[r->n_samples]);
+		if (!k)
+			break;
+		r->n_samples++;
+		buf += k;
+	}
+	n = (size_t)(end - buf);
+	/* anything else, in any order */
 	FOR_EACH_FIELD(buf, n, {
 		if (tag >= 1 && tag <= 3 && wt != WT_LEN)
 			return -1;
