@@ -326,8 +326,10 @@ static int wire_labels(tp_arena *a, const remote_wire_request *req, const remote
 	size_t n = ws->n_labels;
 	Prometheus__Label *pv = tp_arena_alloc(a, sizeof(*pv) * (n ? n : 1));
 	Prometheus__Label **pp = tp_arena_alloc(a, sizeof(*pp) * (n ? n : 1));
+	remote_wire_label *wv = tp_arena_alloc(a, sizeof(*wv) * (n ? n : 1));
+	remote_wire_series_labels(req, ws, wv);
 	for (size_t i = 0; i < n; i++) {
-		const remote_wire_label *wl = &req->labels[ws->label0 + i];
+		const remote_wire_label *wl = &wv[i];
 		prometheus__label__init(&pv[i]);
 		pv[i].name = tp_arena_strndup(a, wl->name, remote_wire_strlen(wl->name, wl->name_len));
 		pv[i].value = tp_arena_strndup(a, wl->value, remote_wire_strlen(wl->value, wl->value_len));

@@ -247,25 +247,50 @@ static size_t fast_sample(const uint8_t *p, const uint8_t *end, remote_wire_samp
 	return stop;
 }
 
+/* Pushes the labels of a key span (Label fields, already validated). */
+static void push_key_labels(remote_wire_request *r, const uint8_t *key, size_t n)
+{
+	const uint8_t *end = key + n;
+	while (key < end) {
+		GROW(r->labels, r->n_labels, r->cap_labels);
+		size_t k = fast_label(key, end, &r->labels[r->n_labels]);
+		if (!k) {
+			uint32_t tag;
+			unsigned wt;
+			const uint8_t *pl = NULL;
+			size_t pn = 0, used;
+			uint64_t u;
+			size_t tl = read_tag(key, (size_t)(end - key), &tag, &wt);
+			read_value(key + tl, (size_t)(end - key) - tl, wt, &used, &pl, &pn, &u);
+			decode_label(pl, pn, &r->labels[r->n_labels]);
+			k = tl + used;
+		}
+		r->n_labels++;
+		key += k;
+	}
+}
+
 static int decode_series(remote_wire_request *r, const uint8_t *buf, size_t n)
 {
-	remote_wire_series s = { .label0 = r->n_labels, .sample0 = r->n_samples };
+	remote_wire_series s = { .sample0 = r->n_samples };
 	const uint8_t *kend = NULL, *end = buf + n;
 	int contiguous = 1;
-	/* the labels, then the samples, as senders write them */
+	remote_wire_label l;
+	/* the labels, then the samples, as senders write them; contiguous
+	 * labels are kept as their key span only (remote_wire_series_labels) */
 	while (buf < end) {
-		GROW(r->labels, r->n_labels, r->cap_labels);
-		size_t k = fast_label(buf, end, &r->labels[r->n_labels]);
+		size_t k = fast_label(buf, end, &l);
 		if (!k)
 			break;
-		r->n_labels++;
+		s.n_labels++;
 		if (!s.key)
 			s.key = buf;
 		buf += k;
 		kend = buf;
 	}
 	while (buf < end) {
-		GROW(r->samples, r->n_samples, r->cap_samples);
+		if (r->n_samples == r->cap_samples)
+			GROW(r->samples, r->n_samples, r->cap_samples);
 		size_t k = fast_sample(buf, end, &r->samples[r->n_samples]);
 		if (!k)
 			break;
@@ -278,15 +303,23 @@ static int decode_series(remote_wire_request *r, const uint8_t *buf, size_t n)
 		if (tag >= 1 && tag <= 3 && wt != WT_LEN)
 			return -1;
 		if (tag == 1) {
-			GROW(r->labels, r->n_labels, r->cap_labels);
-			if (decode_label(pl, pn, &r->labels[r->n_labels]) != 0)
+			if (decode_label(pl, pn, &l) != 0)
 				return -1;
-			r->n_labels++;
-			if (!s.key)
-				s.key = start;
-			else if (start != kend)
+			s.n_labels++;
+			if (contiguous && s.key && start != kend) {
+				/* labels apart: from now on they are stored */
 				contiguous = 0;
-			kend = fend;
+				s.label0 = r->n_labels;
+				push_key_labels(r, s.key, (size_t)(kend - s.key));
+			}
+			if (contiguous) {
+				if (!s.key)
+					s.key = start;
+				kend = fend;
+			} else {
+				GROW(r->labels, r->n_labels, r->cap_labels);
+				r->labels[r->n_labels++] = l;
+			}
 		} else if (tag == 2) {
 			GROW(r->samples, r->n_samples, r->cap_samples);
 			if (decode_sample(pl, pn, &r->samples[r->n_samples]) != 0)
@@ -298,7 +331,6 @@ static int decode_series(remote_wire_request *r, const uint8_t *buf, size_t n)
 			s.n_exemplars++;
 		}
 	});
-	s.n_labels = r->n_labels - s.label0;
 	s.n_samples = r->n_samples - s.sample0;
 	if (s.key && contiguous)
 		s.key_len = (size_t)(kend - s.key);
@@ -309,9 +341,54 @@ static int decode_series(remote_wire_request *r, const uint8_t *buf, size_t n)
 	return 0;
 }
 
+/* The number of TimeSeries fields at the top level (a guess when the
+ * message is malformed: the decoder rejects it then). */
+static size_t count_series(const uint8_t *p, size_t n)
+{
+	const uint8_t *end = p + n;
+	size_t k = 0;
+	while (p < end) {
+		uint32_t tag;
+		unsigned wt;
+		const uint8_t *pl;
+		size_t pn, used;
+		uint64_t u;
+		size_t tl = read_tag(p, (size_t)(end - p), &tag, &wt);
+		if (!tl || read_value(p + tl, (size_t)(end - p) - tl, wt, &used, &pl, &pn, &u) != 0)
+			break;
+		k += tag == 1;
+		p += tl + used;
+	}
+	return k;
+}
+
+size_t remote_wire_series_labels(const remote_wire_request *r, const remote_wire_series *s, remote_wire_label *out)
+{
+	if (!s->key) {
+		memcpy(out, r->labels + s->label0, s->n_labels * sizeof(*out));
+		return s->n_labels;
+	}
+	remote_wire_request tmp = { .labels = out, .cap_labels = s->n_labels };
+	push_key_labels(&tmp, s->key, s->key_len);
+	return tmp.n_labels;
+}
+
 int remote_wire_decode(remote_wire_request *r, const void *buf, size_t n)
 {
 	r->n_series = r->n_labels = r->n_samples = r->n_metadata = 0;
+	/* one allocation each for what a request usually holds: its series
+	 * with a sample each */
+	size_t ns = count_series(buf, n);
+	if (ns > r->cap_series) {
+		free(r->series);
+		r->series = tp_xmalloc(ns * sizeof(*r->series));
+		r->cap_series = ns;
+	}
+	if (ns > r->cap_samples) {
+		free(r->samples);
+		r->samples = tp_xmalloc(ns * sizeof(*r->samples));
+		r->cap_samples = ns;
+	}
 	FOR_EACH_FIELD((const uint8_t *)buf, n, {
 		if (tag == 1) {
 			if (wt != WT_LEN || decode_series(r, pl, pn) != 0)
@@ -343,12 +420,14 @@ int remote_wire_equal_proto(const remote_wire_request *r, const Prometheus__Writ
 		const Prometheus__TimeSeries *ts = m->timeseries[i];
 		if (s->n_labels != ts->n_labels || s->n_samples != ts->n_samples || s->n_exemplars != ts->n_exemplars)
 			return 0;
-		for (size_t j = 0; j < s->n_labels; j++) {
-			const remote_wire_label *l = &r->labels[s->label0 + j];
-			if (!wire_str_equal(l->name, l->name_len, ts->labels[j]->name) ||
-			    !wire_str_equal(l->value, l->value_len, ts->labels[j]->value))
-				return 0;
-		}
+		remote_wire_label *lv = tp_xmalloc(sizeof(*lv) * (s->n_labels ? s->n_labels : 1));
+		int same = remote_wire_series_labels(r, s, lv) == s->n_labels;
+		for (size_t j = 0; same && j < s->n_labels; j++)
+			same = wire_str_equal(lv[j].name, lv[j].name_len, ts->labels[j]->name) &&
+			       wire_str_equal(lv[j].value, lv[j].value_len, ts->labels[j]->value);
+		free(lv);
+		if (!same)
+			return 0;
 		for (size_t j = 0; j < s->n_samples; j++) {
 			const remote_wire_sample *w = &r->samples[s->sample0 + j];
 			const Prometheus__Sample *p = ts->samples[j];

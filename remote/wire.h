@@ -31,7 +31,8 @@ typedef struct remote_wire_series {
 	 * an equal label set: the receiver's series cache keys on them. */
 	const uint8_t *key;
 	size_t key_len;
-	size_t label0, n_labels;    /* into remote_wire_request.labels */
+	size_t n_labels;            /* see remote_wire_series_labels */
+	size_t label0;              /* into remote_wire_request.labels when key is NULL */
 	size_t sample0, n_samples;  /* into remote_wire_request.samples */
 	size_t n_exemplars;
 } remote_wire_series;
@@ -39,7 +40,7 @@ typedef struct remote_wire_series {
 typedef struct remote_wire_request {
 	remote_wire_series *series;
 	size_t n_series, cap_series;
-	remote_wire_label *labels;
+	remote_wire_label *labels;  /* of the series whose labels are apart */
 	size_t n_labels, cap_labels;
 	remote_wire_sample *samples;
 	size_t n_samples, cap_samples;
@@ -52,6 +53,10 @@ void remote_wire_free(remote_wire_request *r);  /* r is reusable after init */
 /* Decodes a serialized WriteRequest (uncompressed) into r, replacing what
  * it held. Returns 0, or -1 when protobuf-c would reject the bytes. */
 int remote_wire_decode(remote_wire_request *r, const void *buf, size_t n);
+
+/* Writes the series' s->n_labels labels, in the order sent, to out;
+ * returns how many. */
+size_t remote_wire_series_labels(const remote_wire_request *r, const remote_wire_series *s, remote_wire_label *out);
 
 /* 1 when r holds what protobuf-c's unpack of the same bytes gave in m:
  * the same series with the same label strings, samples (bit-exact) and
