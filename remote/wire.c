@@ -365,7 +365,8 @@ static size_t count_series(const uint8_t *p, size_t n)
 size_t remote_wire_series_labels(const remote_wire_request *r, const remote_wire_series *s, remote_wire_label *out)
 {
 	if (!s->key) {
-		memcpy(out, r->labels + s->label0, s->n_labels * sizeof(*out));
+		if (s->n_labels)
+			memcpy(out, r->labels + s->label0, s->n_labels * sizeof(*out));
 		return s->n_labels;
 	}
 	remote_wire_request tmp = { .labels = out, .cap_labels = s->n_labels };
