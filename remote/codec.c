@@ -268,15 +268,48 @@ static cache_entry *shard_slot(cache_shard *sh, uint64_t hash, const uint8_t *ke
 	}
 }
 
-static uint32_t cache_get(remote_series_cache *c, uint64_t hash, const uint8_t *key, size_t len)
+/* Looks up every series of req with a key: hash[i] and ref[i] (0: not
+ * cached) for series i. Series are visited shard by shard, so each shard's
+ * lock is taken once a request rather than once a series. */
+static void cache_get_all(remote_series_cache *c, const remote_wire_request *req, uint64_t *hash, uint32_t *ref)
 {
-	cache_shard *sh = &c->sh[(hash >> 58) % CACHE_SHARDS];
-	uint32_t ref = 0;
-	pthread_mutex_lock(&sh->mu);
-	if (sh->cap)
-		ref = shard_slot(sh, hash, key, len)->ref;
-	pthread_mutex_unlock(&sh->mu);
-	return ref;
+	size_t n = req->n_series, count[CACHE_SHARDS + 1] = { 0 };
+	uint32_t *order = tp_xmalloc(sizeof(*order) * (n ? n : 1));
+	uint8_t *shard = tp_xmalloc(n ? n : 1);
+	for (size_t i = 0; i < n; i++) {
+		const remote_wire_series *ws = &req->series[i];
+		ref[i] = 0;
+		hash[i] = 0;
+		shard[i] = CACHE_SHARDS;  /* none */
+		if (!ws->key || !ws->n_samples)
+			continue;
+		hash[i] = tp_hash(ws->key, ws->key_len, 0);
+		shard[i] = (uint8_t)((hash[i] >> 58) % CACHE_SHARDS);
+		count[shard[i]]++;
+	}
+	size_t start[CACHE_SHARDS + 1], at = 0;
+	for (int k = 0; k <= CACHE_SHARDS; k++) {
+		start[k] = at;
+		at += count[k];
+	}
+	for (size_t i = 0; i < n; i++)
+		order[start[shard[i]]++] = (uint32_t)i;
+	size_t i = 0;
+	for (int k = 0; k < CACHE_SHARDS; k++) {
+		if (!count[k])
+			continue;
+		cache_shard *sh = &c->sh[k];
+		pthread_mutex_lock(&sh->mu);
+		for (size_t e = i + count[k]; i < e; i++) {
+			uint32_t j = order[i];
+			const remote_wire_series *ws = &req->series[j];
+			if (sh->cap)
+				ref[j] = shard_slot(sh, hash[j], ws->key, ws->key_len)->ref;
+		}
+		pthread_mutex_unlock(&sh->mu);
+	}
+	free(order);
+	free(shard);
 }
 
 /* Maps key to ref (0: forget the ref, keep the slot). */
@@ -346,6 +379,13 @@ int remote_write_apply_wire(tsdb_head *h, remote_series_cache *c, const remote_w
 	tp_arena a;
 	tp_arena_init(&a);
 	tsdb_appender *app = tsdb_appender_new(h);
+	uint64_t *hashes = NULL;
+	uint32_t *refs = NULL;
+	if (c) {
+		hashes = tp_xmalloc(sizeof(*hashes) * (req->n_series ? req->n_series : 1));
+		refs = tp_xmalloc(sizeof(*refs) * (req->n_series ? req->n_series : 1));
+		cache_get_all(c, req, hashes, refs);
+	}
 	int rc = 0;
 	for (size_t i = 0; i < req->n_series && rc == 0; i++) {
 		const remote_wire_series *ws = &req->series[i];
@@ -354,12 +394,8 @@ int remote_write_apply_wire(tsdb_head *h, remote_series_cache *c, const remote_w
 			res->series_no_samples++;
 			continue;
 		}
-		uint64_t hash = 0;
-		uint32_t ref = 0;
-		if (c && ws->key) {
-			hash = tp_hash(ws->key, ws->key_len, 0);
-			ref = cache_get(c, hash, ws->key, ws->key_len);
-		}
+		uint64_t hash = c ? hashes[i] : 0;
+		uint32_t ref = c ? refs[i] : 0;
 		const remote_wire_sample *s = &req->samples[ws->sample0];
 		int r = TSDB_ENOTFOUND;
 		if (ref)
@@ -412,6 +448,8 @@ int remote_write_apply_wire(tsdb_head *h, remote_series_cache *c, const remote_w
 		res->series = 0;
 	}
 	tsdb_appender_free(app);
+	free(hashes);
+	free(refs);
 	tp_arena_free(&a);
 	return rc;
 }
