@@ -2,7 +2,10 @@
  * codec.h - remote write 1.0 and remote read: snappy block framing,
  * protobuf decoding into a per-request arena (protobuf-c with an arena
  * allocator, so a request of N samples makes O(log N) mallocs), applying a
- * write request to the head, and answering a read request.
+ * write request to the head, and answering a read request. The receiver
+ * itself decodes writes with remote/wire.h and applies them through a
+ * series cache (remote_write_apply_wire); remote_write_decode and
+ * remote_write_apply are the reference it is tested against.
  *
  * Invariant: a write request lands whole or not at all: every sample goes
  * through one appender, and the first rejected sample rolls all of them
