@@ -32,6 +32,7 @@
 #include "api/json.h"
 #include "lib/common.h"
 #include "lib/log.h"
+#include "remote/codec.h"
 
 #define STOP_GRACE_MS 5000
 
@@ -535,6 +536,7 @@ api_server *api_server_start(const api_server_config *cfg, char *err, size_t err
 	api_server *s = tp_xcalloc(1, sizeof *s);
 	s->cfg = *cfg;
 	sem_init(&s->query_slots, 0, (unsigned)TP_MAX(1, cfg->opts->max_concurrency));
+	s->rw_cache = remote_series_cache_new(0);
 	register_metrics(s);
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -571,6 +573,7 @@ api_server *api_server_start(const api_server_config *cfg, char *err, size_t err
 	return s;
 err:
 	sem_destroy(&s->query_slots);
+	remote_series_cache_free(s->rw_cache);
 	free(s);
 	return NULL;
 }
@@ -600,5 +603,6 @@ void api_server_stop(api_server *s)
 		usleep(10000);
 	MHD_stop_daemon(s->daemon);
 	sem_destroy(&s->query_slots);
+	remote_series_cache_free(s->rw_cache);
 	free(s);
 }

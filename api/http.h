@@ -78,6 +78,7 @@ struct api_server {
 	tp_metric_family *m_read_responses; /* tinyprom_remote_read_responses_total{type} */
 	tp_metric *m_query_slice[4];  /* prometheus_engine_query_duration_seconds{slice}: ORDER API_SLICE */
 	atomic_int writes_inflight;   /* remote write requests between headers and completion */
+	struct remote_series_cache *rw_cache; /* remote write: series as sent -> head ref */
 };
 
 /* A request header value, or NULL. */

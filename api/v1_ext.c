@@ -324,20 +324,33 @@ static void h_write(api_server *s, api_request *req, api_response *resp)
 		api_respond_text(resp, 415, "remote write 2.0 is not supported, send prometheus.WriteRequest (1.0)\n");
 		return;
 	}
+	/* remote/wire.c walks the request in place (protobuf-c for the rare
+	 * parts) and the series cache maps series seen before to their refs */
 	tp_arena a;
 	tp_arena_init(&a);
 	char err[512];
-	Prometheus__WriteRequest *wr = remote_write_decode(req->body ? req->body : "", req->body_len, &a, err, sizeof err);
-	if (!wr) {
+	const char *raw;
+	size_t rawn;
+	remote_wire_request wr;
+	remote_wire_init(&wr);
+	int bad = remote_snappy_decode(req->body ? req->body : "", req->body_len, REMOTE_MAX_DECODED_BYTES, &a, &raw,
+				       &rawn, err, sizeof err);
+	if (!bad && remote_wire_decode(&wr, raw, rawn) != 0) {
+		/* as remote_write_decode words it */
+		snprintf(err, sizeof err, "proto: cannot decode WriteRequest");
+		bad = -1;
+	}
+	if (bad) {
 		tp_strbuf m = { 0 };
 		tp_sb_printf(&m, "%s\n", err);
 		api_respond_text(resp, 400, tp_sb_cstr(&m));
 		tp_sb_free(&m);
+		remote_wire_free(&wr);
 		tp_arena_free(&a);
 		return;
 	}
 	remote_write_result res;
-	if (remote_write_apply(s->cfg.head, wr, &res) != 0) {
+	if (remote_write_apply_wire(s->cfg.head, s->rw_cache, &wr, &res) != 0) {
 		tp_strbuf m = { 0 };
 		tp_sb_printf(&m, "%s\n", res.error);
 		api_respond_text(resp, 400, tp_sb_cstr(&m));
@@ -346,6 +359,7 @@ static void h_write(api_server *s, api_request *req, api_response *resp)
 		tp_sb_reset(&resp->body);
 		resp->status = 204;
 	}
+	remote_wire_free(&wr);
 	tp_arena_free(&a);
 }
 

@@ -10,7 +10,10 @@
 # pushes ../shared/datasets/real-1s.prom.gz with bench/rw-push
 # (timestamps shifted so the newest is a minute old, 2000 samples per
 # request), then reads VmRSS and VmHWM, and the samples it appended
-# (prometheus_tsdb_head_samples_appended_total, which must equal the dataset).
+# (prometheus_tsdb_head_samples_appended_total, which must equal the dataset),
+# and the server's CPU time (user + system, from /proc/PID/stat just before
+# and after the push) divided by the samples pushed: CPU per sample is
+# robust on a loaded machine where wall-clock rates are not.
 # Prints the median of the runs per figure.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,13 +28,15 @@ pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
 rss_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 wait_ready() {
 	for _ in $(seq 300); do curl -fsS -o /dev/null "$1/-/ready" 2>/dev/null && return 0; sleep 0.1; done
 	return 1
 }
 
-one_run() { # server run -> prints "idle_kb ingest_s samples_per_s rss_kb hwm_kb held"
+one_run() { # server run -> prints "idle_kb ingest_s samples_per_s rss_kb hwm_kb held cpu_ns_per_sample"
 	local which=$1 port dir
 	port=$(free_port)
 	dir="$work/$which-$2"
@@ -47,38 +52,43 @@ one_run() { # server run -> prints "idle_kb ingest_s samples_per_s rss_kb hwm_kb
 	pid=$!
 	wait_ready "http://127.0.0.1:$port" || { echo "$which did not start" >&2; tail -5 "$dir/log" >&2; exit 1; }
 	sleep 10
-	local idle out held
+	local idle out held c0 c1
 	idle=$(rss_kb $pid VmRSS)
+	c0=$(cpu_ticks $pid)
 	out=$("$top/bench/rw-push" "http://127.0.0.1:$port/api/v1/write" --data "$data" --conns "$conns" --shift-to-now)
-	local secs rate
+	c1=$(cpu_ticks $pid)
+	local secs rate samples
+	samples=$(echo "$out" | sed -E 's/.*samples=([0-9]+).*/\1/')
 	secs=$(echo "$out" | sed -E 's/.*seconds=([0-9.]+).*/\1/')
 	rate=$(echo "$out" | sed -E 's/.*samples_per_s=([0-9]+).*/\1/')
 	held=$(curl -fsS "http://127.0.0.1:$port/metrics" | awk '$1 == "prometheus_tsdb_head_samples_appended_total" || $1 ~ /^prometheus_tsdb_head_samples_appended_total[{]type="float"/ { s += $2 } END { printf "%d", s }')
-	echo "$idle $secs $rate $(rss_kb $pid VmRSS) $(rss_kb $pid VmHWM) $held"
+	echo "$idle $secs $rate $(rss_kb $pid VmRSS) $(rss_kb $pid VmHWM) $held" \
+		"$(awk -v c=$((c1 - c0)) -v hz=$hz -v n=$samples 'BEGIN { printf "%.1f", c / hz * 1e9 / n }')"
 	kill $pid; wait $pid 2>/dev/null || true; pid=
 }
 
-for which in tinyprom prometheus; do
+servers=${SERVERS:-tinyprom prometheus}
+for which in $servers; do
 	: > "$work/$which.txt"
 	for r in $(seq "$runs"); do
 		one_run "$which" "$r" >> "$work/$which.txt"
 	done
 done
 
-python3 - "$work" <<'PY'
+python3 - "$work" $servers <<'PY'
 import statistics, sys
 w = sys.argv[1]
 rows = {}
-for which in ("tinyprom", "prometheus"):
+for which in sys.argv[2:]:
     runs = [list(map(float, l.split())) for l in open(f"{w}/{which}.txt") if l.strip()]
     rows[which] = [statistics.median(c) for c in zip(*runs)]
 names = ["idle RSS (MB)", "ingest time (s)", "ingest (samples/s)", "RSS holding the data (MB)",
-         "peak RSS (MB)", "samples appended"]
-scale = [1/1024, 1, 1, 1/1024, 1/1024, 1]
+         "peak RSS (MB)", "samples appended", "server CPU per sample (ns)"]
+scale = [1/1024, 1, 1, 1/1024, 1/1024, 1, 1]
 print("| figure | tinyprom | Prometheus 2.42 | tinyprom better by |")
 print("|---|---|---|---|")
 for i, n in enumerate(names):
-    a, b = rows["tinyprom"][i] * scale[i], rows["prometheus"][i] * scale[i]
+    a, b = (rows.get(k, [float("nan")] * len(names))[i] * scale[i] for k in ("tinyprom", "prometheus"))
     def f(v):
         return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.2f}"
     # how many times better tinyprom is: higher rate, lower time and memory

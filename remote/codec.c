@@ -4,6 +4,7 @@
 #include "config.h"
 #include "remote/codec.h"
 
+#include <pthread.h>
 #include <snappy-c.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "lib/common.h"
 #include "lib/crc32c.h"
+#include "lib/hash.h"
 #include "lib/strbuf.h"
 #include "remote/xor.h"
 
@@ -185,6 +187,269 @@ int remote_write_apply(tsdb_head *h, const Prometheus__WriteRequest *req, remote
 		res->series = 0;
 	}
 	tsdb_appender_free(app);
+	tp_arena_free(&a);
+	return rc;
+}
+
+/* ---- write: the series cache ---- */
+
+#define CACHE_SHARDS 64
+#define CACHE_DEFAULT_ENTRIES (1u << 20)
+
+typedef struct cache_entry {
+	uint64_t hash;
+	uint8_t *key;  /* malloc'd; NULL: empty slot */
+	uint32_t key_len;
+	uint32_t ref;  /* 0: the series is gone, look it up again */
+} cache_entry;
+
+typedef struct cache_shard {
+	pthread_mutex_t mu;
+	cache_entry *slots;
+	uint32_t cap, count;
+	char pad[40];  /* shards on separate cache lines */
+} cache_shard;
+
+struct remote_series_cache {
+	uint32_t max_per_shard;
+	cache_shard sh[CACHE_SHARDS];
+};
+
+remote_series_cache *remote_series_cache_new(size_t max_entries)
+{
+	remote_series_cache *c = tp_xcalloc(1, sizeof(*c));
+	size_t per = (max_entries ? max_entries : CACHE_DEFAULT_ENTRIES) / CACHE_SHARDS;
+	c->max_per_shard = per < 16 ? 16 : per > (1u << 26) ? (1u << 26) : (uint32_t)per;
+	for (int i = 0; i < CACHE_SHARDS; i++)
+		pthread_mutex_init(&c->sh[i].mu, NULL);
+	return c;
+}
+
+static void shard_clear(cache_shard *sh)
+{
+	for (uint32_t i = 0; i < sh->cap; i++)
+		free(sh->slots[i].key);
+	free(sh->slots);
+	sh->slots = NULL;
+	sh->cap = sh->count = 0;
+}
+
+void remote_series_cache_free(remote_series_cache *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < CACHE_SHARDS; i++) {
+		shard_clear(&c->sh[i]);
+		pthread_mutex_destroy(&c->sh[i].mu);
+	}
+	free(c);
+}
+
+size_t remote_series_cache_len(remote_series_cache *c)
+{
+	size_t n = 0;
+	for (int i = 0; i < CACHE_SHARDS; i++) {
+		pthread_mutex_lock(&c->sh[i].mu);
+		n += c->sh[i].count;
+		pthread_mutex_unlock(&c->sh[i].mu);
+	}
+	return n;
+}
+
+/* The slot holding key, or the empty slot where it would go (lock held,
+ * sh->cap > 0). */
+static cache_entry *shard_slot(cache_shard *sh, uint64_t hash, const uint8_t *key, size_t len)
+{
+	uint32_t mask = sh->cap - 1;
+	for (uint32_t i = (uint32_t)hash & mask;; i = (i + 1) & mask) {
+		cache_entry *e = &sh->slots[i];
+		if (!e->key || (e->hash == hash && e->key_len == len && memcmp(e->key, key, len) == 0))
+			return e;
+	}
+}
+
+/* Looks up every series of req with a key: hash[i] and ref[i] (0: not
+ * cached) for series i. Series are visited shard by shard, so each shard's
+ * lock is taken once a request rather than once a series. */
+static void cache_get_all(remote_series_cache *c, const remote_wire_request *req, uint64_t *hash, uint32_t *ref)
+{
+	size_t n = req->n_series, count[CACHE_SHARDS + 1] = { 0 };
+	uint32_t *order = tp_xmalloc(sizeof(*order) * (n ? n : 1));
+	uint8_t *shard = tp_xmalloc(n ? n : 1);
+	for (size_t i = 0; i < n; i++) {
+		const remote_wire_series *ws = &req->series[i];
+		ref[i] = 0;
+		hash[i] = 0;
+		shard[i] = CACHE_SHARDS;  /* none */
+		if (!ws->key || !ws->n_samples)
+			continue;
+		hash[i] = tp_hash(ws->key, ws->key_len, 0);
+		shard[i] = (uint8_t)((hash[i] >> 58) % CACHE_SHARDS);
+		count[shard[i]]++;
+	}
+	size_t start[CACHE_SHARDS + 1], at = 0;
+	for (int k = 0; k <= CACHE_SHARDS; k++) {
+		start[k] = at;
+		at += count[k];
+	}
+	for (size_t i = 0; i < n; i++)
+		order[start[shard[i]]++] = (uint32_t)i;
+	size_t i = 0;
+	for (int k = 0; k < CACHE_SHARDS; k++) {
+		if (!count[k])
+			continue;
+		cache_shard *sh = &c->sh[k];
+		pthread_mutex_lock(&sh->mu);
+		for (size_t e = i + count[k]; i < e; i++) {
+			uint32_t j = order[i];
+			const remote_wire_series *ws = &req->series[j];
+			if (sh->cap)
+				ref[j] = shard_slot(sh, hash[j], ws->key, ws->key_len)->ref;
+		}
+		pthread_mutex_unlock(&sh->mu);
+	}
+	free(order);
+	free(shard);
+}
+
+/* Maps key to ref (0: forget the ref, keep the slot). */
+static void cache_put(remote_series_cache *c, uint64_t hash, const uint8_t *key, size_t len, uint32_t ref)
+{
+	if (len > UINT32_MAX)
+		return;
+	cache_shard *sh = &c->sh[(hash >> 58) % CACHE_SHARDS];
+	pthread_mutex_lock(&sh->mu);
+	if (sh->count >= c->max_per_shard && !shard_slot(sh, hash, key, len)->key)
+		shard_clear(sh);  /* a new key in a full shard: start over, bounded */
+	if ((sh->count + 1) * 4 > sh->cap * 3) {
+		uint32_t ncap = sh->cap ? sh->cap * 2 : 64;
+		cache_entry *old = sh->slots;
+		uint32_t ocap = sh->cap;
+		sh->slots = tp_xcalloc(ncap, sizeof(cache_entry));
+		sh->cap = ncap;
+		for (uint32_t i = 0; i < ocap; i++) {
+			if (!old[i].key)
+				continue;
+			uint32_t j = (uint32_t)old[i].hash & (ncap - 1);
+			while (sh->slots[j].key)
+				j = (j + 1) & (ncap - 1);
+			sh->slots[j] = old[i];
+		}
+		free(old);
+	}
+	cache_entry *e = shard_slot(sh, hash, key, len);
+	if (!e->key) {
+		e->key = tp_xmalloc(len ? len : 1);
+		memcpy(e->key, key, len);
+		e->key_len = (uint32_t)len;
+		e->hash = hash;
+		sh->count++;
+	}
+	e->ref = ref;
+	pthread_mutex_unlock(&sh->mu);
+}
+
+/* ---- write: a request decoded by remote/wire.c ---- */
+
+/* The series' labels as remote_labels_from_proto gives them for the same
+ * request decoded by protobuf-c. */
+static int wire_labels(tp_arena *a, const remote_wire_request *req, const remote_wire_series *ws, tp_labels *out,
+		       char *err, size_t errlen)
+{
+	size_t n = ws->n_labels;
+	Prometheus__Label *pv = tp_arena_alloc(a, sizeof(*pv) * (n ? n : 1));
+	Prometheus__Label **pp = tp_arena_alloc(a, sizeof(*pp) * (n ? n : 1));
+	remote_wire_label *wv = tp_arena_alloc(a, sizeof(*wv) * (n ? n : 1));
+	remote_wire_series_labels(req, ws, wv);
+	for (size_t i = 0; i < n; i++) {
+		const remote_wire_label *wl = &wv[i];
+		prometheus__label__init(&pv[i]);
+		pv[i].name = tp_arena_strndup(a, wl->name, remote_wire_strlen(wl->name, wl->name_len));
+		pv[i].value = tp_arena_strndup(a, wl->value, remote_wire_strlen(wl->value, wl->value_len));
+		pp[i] = &pv[i];
+	}
+	return remote_labels_from_proto(a, pp, n, out, err, errlen);
+}
+
+int remote_write_apply_wire(tsdb_head *h, remote_series_cache *c, const remote_wire_request *req,
+			    remote_write_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->metadata = req->n_metadata;
+	tp_arena a;
+	tp_arena_init(&a);
+	tsdb_appender *app = tsdb_appender_new(h);
+	uint64_t *hashes = NULL;
+	uint32_t *refs = NULL;
+	if (c) {
+		hashes = tp_xmalloc(sizeof(*hashes) * (req->n_series ? req->n_series : 1));
+		refs = tp_xmalloc(sizeof(*refs) * (req->n_series ? req->n_series : 1));
+		cache_get_all(c, req, hashes, refs);
+	}
+	int rc = 0;
+	for (size_t i = 0; i < req->n_series && rc == 0; i++) {
+		const remote_wire_series *ws = &req->series[i];
+		res->exemplars += ws->n_exemplars;
+		if (ws->n_samples == 0) {
+			res->series_no_samples++;
+			continue;
+		}
+		uint64_t hash = c ? hashes[i] : 0;
+		uint32_t ref = c ? refs[i] : 0;
+		const remote_wire_sample *s = &req->samples[ws->sample0];
+		int r = TSDB_ENOTFOUND;
+		if (ref)
+			r = tsdb_appender_add_ref(app, ref, s->t, s->v);
+		tp_labels l = { 0 };
+		char lerr[160];
+		if (r == TSDB_ENOTFOUND) {
+			/* not cached, or removed by retention meanwhile */
+			tp_arena_reset(&a);
+			if (wire_labels(&a, req, ws, &l, lerr, sizeof(lerr)) != 0 || !tp_labels_get(&l, TP_METRIC_NAME)) {
+				/* Lenient as Prometheus v1: skip the series, keep the request. */
+				res->series_skipped++;
+				continue;
+			}
+			ref = 0;
+			r = tsdb_appender_add(app, &l, s->t, s->v, &ref);
+			if (c && ws->key && ref)
+				cache_put(c, hash, ws->key, ws->key_len, ref);
+		}
+		for (size_t j = 1; j < ws->n_samples && r == TSDB_OK; j++) {
+			s = &req->samples[ws->sample0 + j];
+			r = tsdb_appender_add_ref(app, ref, s->t, s->v);
+			if (r == TSDB_ENOTFOUND) { /* removed by retention meanwhile */
+				if (!l.v && wire_labels(&a, req, ws, &l, lerr, sizeof(lerr)) != 0)
+					break;  /* cannot happen: the labels were valid when cached */
+				r = tsdb_appender_add(app, &l, s->t, s->v, &ref);
+				if (c && ws->key && ref)
+					cache_put(c, hash, ws->key, ws->key_len, ref);
+			}
+		}
+		if (r != TSDB_OK) {
+			if (!l.v) {
+				tp_arena_reset(&a);
+				wire_labels(&a, req, ws, &l, lerr, sizeof(lerr));
+			}
+			tp_strbuf sb = { 0 };
+			tp_labels_format(&sb, &l, true);
+			snprintf(res->error, sizeof(res->error), "%s: series=%s timestamp=%lld", tsdb_rc_str(r),
+				 tp_sb_cstr(&sb), (long long)s->t);
+			tp_sb_free(&sb);
+			rc = -1;
+			break;
+		}
+		res->series++;
+	}
+	if (rc == 0) {
+		res->samples = tsdb_appender_commit(app);
+	} else {
+		tsdb_appender_rollback(app);
+		res->series = 0;
+	}
+	tsdb_appender_free(app);
+	free(hashes);
+	free(refs);
 	tp_arena_free(&a);
 	return rc;
 }

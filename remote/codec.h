@@ -2,7 +2,10 @@
  * codec.h - remote write 1.0 and remote read: snappy block framing,
  * protobuf decoding into a per-request arena (protobuf-c with an arena
  * allocator, so a request of N samples makes O(log N) mallocs), applying a
- * write request to the head, and answering a read request.
+ * write request to the head, and answering a read request. The receiver
+ * itself decodes writes with remote/wire.h and applies them through a
+ * series cache (remote_write_apply_wire); remote_write_decode and
+ * remote_write_apply are the reference it is tested against.
  *
  * Invariant: a write request lands whole or not at all: every sample goes
  * through one appender, and the first rejected sample rolls all of them
@@ -15,6 +18,7 @@
 
 #include "lib/arena.h"
 #include "remote/remote.pb-c.h"
+#include "remote/wire.h"
 #include "tsdb/tsdb.h"
 
 /* Largest uncompressed body accepted (Prometheus's decodeReadLimit is
@@ -49,6 +53,22 @@ typedef struct remote_write_result {
  * rejected (out of order, duplicate, out of bounds): nothing was committed
  * and res->error says why (the HTTP layer answers 400 with it). */
 int remote_write_apply(tsdb_head *h, const Prometheus__WriteRequest *req, remote_write_result *res);
+
+/* The receiver's series cache: a series' label fields as sent (remote_wire_series.key)
+ * -> its head ref, so a series seen before skips building, validating and
+ * looking up its labels, as the scrape cache does for exposition lines.
+ * Bounded to max_entries (a full shard is emptied and refilled); a ref the
+ * head no longer has is looked up again by labels. Thread-safe; one cache
+ * belongs to one head. */
+typedef struct remote_series_cache remote_series_cache;
+remote_series_cache *remote_series_cache_new(size_t max_entries);  /* 0: default (1M) */
+void remote_series_cache_free(remote_series_cache *c);             /* NULL is a no-op */
+size_t remote_series_cache_len(remote_series_cache *c);
+
+/* remote_write_apply for a request decoded by remote_wire_decode, with the
+ * same results; c may be NULL (no cache). */
+int remote_write_apply_wire(tsdb_head *h, remote_series_cache *c, const remote_wire_request *req,
+			    remote_write_result *res);
 
 /* Converts a protobuf label list into a normalised label set in the arena:
  * sorted, empty values dropped. Returns -1 (with err) for a duplicate or

@@ -3,7 +3,7 @@
 BUILT_SOURCES += remote/remote.pb-c.c remote/remote.pb-c.h
 CLEANFILES += remote/remote.pb-c.c remote/remote.pb-c.h
 EXTRA_DIST += remote/remote.proto
-libtinyprom_a_SOURCES += remote/codec.c remote/codec.h remote/xor.c remote/xor.h
+libtinyprom_a_SOURCES += remote/codec.c remote/codec.h remote/wire.c remote/wire.h remote/xor.c remote/xor.h
 include remote/sender.mk
 nodist_libtinyprom_a_SOURCES = remote/remote.pb-c.c remote/remote.pb-c.h
 
@@ -20,7 +20,7 @@ tests_unit_test_remote_LDADD = $(TEST_LDADD)
 if FUZZING
 # libFuzzer target for the remote-write receiver (see the file's header)
 noinst_PROGRAMS += tests/fuzz/fuzz_remote_write
-tests_fuzz_fuzz_remote_write_SOURCES = tests/fuzz/fuzz_remote_write.c remote/codec.c remote/xor.c
+tests_fuzz_fuzz_remote_write_SOURCES = tests/fuzz/fuzz_remote_write.c remote/codec.c remote/wire.c remote/xor.c
 nodist_tests_fuzz_fuzz_remote_write_SOURCES = remote/remote.pb-c.c
 tests_fuzz_fuzz_remote_write_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_remote_write_LDFLAGS = -fsanitize=fuzzer,address,undefined

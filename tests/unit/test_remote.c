@@ -539,6 +539,287 @@ static void test_read_chunked(void **state)
 	tsdb_head_free(h);
 }
 
+/* ---- remote/wire.c against protobuf-c ---- */
+
+/* Both decoders on buf[0..n): the same verdict, and the same content. */
+static int check_same(const uint8_t *buf, size_t n)
+{
+	Prometheus__WriteRequest *m = prometheus__write_request__unpack(NULL, n, buf);
+	remote_wire_request r;
+	remote_wire_init(&r);
+	int rc = remote_wire_decode(&r, buf, n);
+	assert_int_equal(rc == 0, m != NULL);
+	if (m) {
+		assert_true(remote_wire_equal_proto(&r, m));
+		prometheus__write_request__free_unpacked(m, NULL);
+	}
+	remote_wire_free(&r);
+	return rc == 0;
+}
+
+static const char *pick(const char *const *v, size_t n)
+{
+	return v[rnd() % n];
+}
+
+/* A random WriteRequest packed by protobuf-c into a malloc'd buffer. */
+static uint8_t *random_write(size_t *outn)
+{
+	static const char *const names[] = { "__name__", "a", "b", "job", "", "instance" };
+	static const char *const values[] = { "", "x", "yy", "up", "a much longer label value with spaces" };
+	Prometheus__WriteRequest wr = PROMETHEUS__WRITE_REQUEST__INIT;
+	Prometheus__TimeSeries ts[5], *tsp[5];
+	Prometheus__Label lab[5][4], *labp[5][4], elab[5][2][2], *elabp[5][2][2];
+	Prometheus__Sample sm[5][3], *smp[5][3];
+	Prometheus__Exemplar ex[5][2], *exp_[5][2];
+	Prometheus__MetricMetadata md[2], *mdp[2];
+	wr.n_timeseries = rnd() % 6;
+	wr.timeseries = tsp;
+	for (size_t i = 0; i < wr.n_timeseries; i++) {
+		prometheus__time_series__init(&ts[i]);
+		tsp[i] = &ts[i];
+		ts[i].n_labels = rnd() % 5;
+		ts[i].labels = labp[i];
+		for (size_t j = 0; j < ts[i].n_labels; j++) {
+			prometheus__label__init(&lab[i][j]);
+			lab[i][j].name = (char *)pick(names, TP_ARRAY_LEN(names));
+			lab[i][j].value = (char *)pick(values, TP_ARRAY_LEN(values));
+			labp[i][j] = &lab[i][j];
+		}
+		ts[i].n_samples = rnd() % 4;
+		ts[i].samples = smp[i];
+		for (size_t j = 0; j < ts[i].n_samples; j++) {
+			prometheus__sample__init(&sm[i][j]);
+			sm[i][j].timestamp = (int64_t)(rnd() >> (rnd() % 64));
+			sm[i][j].value = from_bits(rnd());
+			smp[i][j] = &sm[i][j];
+		}
+		ts[i].n_exemplars = rnd() % 4 == 0 ? 1 + rnd() % 2 : 0;
+		ts[i].exemplars = exp_[i];
+		for (size_t j = 0; j < ts[i].n_exemplars; j++) {
+			prometheus__exemplar__init(&ex[i][j]);
+			ex[i][j].n_labels = rnd() % 3;
+			ex[i][j].labels = elabp[i][j];
+			for (size_t k = 0; k < ex[i][j].n_labels; k++) {
+				prometheus__label__init(&elab[i][j][k]);
+				elab[i][j][k].name = "trace_id";
+				elab[i][j][k].value = (char *)pick(values, TP_ARRAY_LEN(values));
+				elabp[i][j][k] = &elab[i][j][k];
+			}
+			ex[i][j].value = (double)rnd();
+			ex[i][j].timestamp = (int64_t)rnd();
+			exp_[i][j] = &ex[i][j];
+		}
+	}
+	wr.n_metadata = rnd() % 3;
+	wr.metadata = mdp;
+	for (size_t i = 0; i < wr.n_metadata; i++) {
+		prometheus__metric_metadata__init(&md[i]);
+		md[i].type = (Prometheus__MetricMetadata__MetricType)(rnd() % 8);
+		md[i].metric_family_name = (char *)pick(values, TP_ARRAY_LEN(values));
+		md[i].help = "help text";
+		mdp[i] = &md[i];
+	}
+	size_t n = prometheus__write_request__get_packed_size(&wr);
+	uint8_t *buf = malloc(n + 64);
+	prometheus__write_request__pack(&wr, buf);
+	*outn = n;
+	return buf;
+}
+
+static void test_wire_vs_protobuf_c_random(void **state)
+{
+	(void)state;
+	int accepted = 0, rejected = 0;
+	for (int it = 0; it < 20000; it++) {
+		size_t n;
+		uint8_t *buf = random_write(&n);
+		assert_true(check_same(buf, n));  /* what protobuf-c packs decodes */
+		if (rnd() % 2) {
+			/* an unknown field of a random wire type, appended */
+			static const uint8_t unknown[][10] = {
+				{ 0x20, 0x96, 0x01 },                         /* 4: varint */
+				{ 0x29, 1, 2, 3, 4, 5, 6, 7, 8 },             /* 5: fixed64 */
+				{ 0x32, 0x02, 0xff, 0x00 },                   /* 6: bytes */
+				{ 0x3d, 1, 2, 3, 4 },                         /* 7: fixed32 */
+				{ 0x12, 0x00 },                               /* 2: reserved */
+			};
+			static const size_t unknown_len[] = { 3, 9, 4, 5, 2 };
+			size_t k = rnd() % TP_ARRAY_LEN(unknown_len);
+			memcpy(buf + n, unknown[k], unknown_len[k]);
+			assert_true(check_same(buf, n + unknown_len[k]));
+		}
+		/* then damage it a little: any verdict, but the same one */
+		for (int m = 1 + (int)(rnd() % 3); m > 0 && n > 0; m--) {
+			size_t at = rnd() % n;
+			switch (rnd() % 4) {
+			case 0: buf[at] = (uint8_t)rnd(); break;
+			case 1: buf[at] ^= (uint8_t)(1u << (rnd() % 8)); break;
+			case 2: n = at; break;
+			default: buf[at] = (uint8_t)(rnd() % 2 ? 0x80 : (buf[at] & 0xf8) | (uint8_t)(rnd() % 8)); break;
+			}
+		}
+		if (check_same(buf, n))
+			accepted++;
+		else
+			rejected++;
+		free(buf);
+	}
+	/* the damage exercised both verdicts */
+	assert_true(accepted > 1000 && rejected > 1000);
+}
+
+static void test_wire_by_hand(void **state)
+{
+	(void)state;
+	remote_wire_request r;
+	remote_wire_init(&r);
+	/* TimeSeries{label{a=b}, sample{v=1,t=5}, label{c=d}}: labels apart */
+	static const uint8_t apart[] = { 0x0a, 0x1d, 0x0a, 0x06, 0x0a, 0x01, 'a', 0x12, 0x01, 'b',
+					 0x12, 0x0b, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 0x05,
+					 0x0a, 0x06, 0x0a, 0x01, 'c', 0x12, 0x01, 'd' };
+	assert_true(check_same(apart, sizeof apart));
+	assert_int_equal(remote_wire_decode(&r, apart, sizeof apart), 0);
+	assert_int_equal(r.n_series, 1);
+	assert_int_equal(r.series[0].n_labels, 2);
+	assert_null(r.series[0].key);  /* not cacheable */
+	assert_int_equal(r.samples[0].t, 5);
+	assert_true(r.samples[0].v == 1.0);
+	/* the same with the labels together: the key is their 16 bytes */
+	static const uint8_t together[] = { 0x0a, 0x1d, 0x0a, 0x06, 0x0a, 0x01, 'a', 0x12, 0x01, 'b',
+					    0x0a, 0x06, 0x0a, 0x01, 'c', 0x12, 0x01, 'd',
+					    0x12, 0x0b, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x10, 0x05 };
+	assert_true(check_same(together, sizeof together));
+	assert_int_equal(remote_wire_decode(&r, together, sizeof together), 0);
+	assert_ptr_equal(r.series[0].key, together + 2);
+	assert_int_equal(r.series[0].key_len, 16);
+	/* a sample value sent as a varint; a group; a NUL inside a string;
+	 * a repeated scalar (the last wins); tag 0 */
+	static const uint8_t bad_type[] = { 0x0a, 0x04, 0x12, 0x02, 0x08, 0x01 };
+	assert_false(check_same(bad_type, sizeof bad_type));
+	static const uint8_t group[] = { 0x0b, 0x0c };
+	assert_false(check_same(group, sizeof group));
+	static const uint8_t nul[] = { 0x0a, 0x09, 0x0a, 0x07, 0x0a, 0x05, 'a', 0, 'b', 'c', 'd' };
+	assert_true(check_same(nul, sizeof nul));
+	static const uint8_t twice[] = { 0x0a, 0x08, 0x12, 0x06, 0x10, 0x01, 0x10, 0x02, 0x10, 0x03 };
+	assert_true(check_same(twice, sizeof twice));
+	assert_int_equal(remote_wire_decode(&r, twice, sizeof twice), 0);
+	assert_int_equal(r.samples[0].t, 3);
+	static const uint8_t tag0[] = { 0x00, 0x01 };
+	assert_false(check_same(tag0, sizeof tag0));
+	static const uint8_t tag0_long[] = { 0x80, 0x00, 0x01 };
+	check_same(tag0_long, sizeof tag0_long);
+	static const uint8_t long_varint[] = { 0x20, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f };
+	check_same(long_varint, sizeof long_varint);
+	static const uint8_t too_long_varint[] = { 0x20, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
+	assert_false(check_same(too_long_varint, sizeof too_long_varint));
+	assert_true(check_same((const uint8_t *)"", 0));
+	remote_wire_free(&r);
+}
+
+/* Decodes a snappy body with remote/wire.c into r. */
+static void wire_body(remote_wire_request *r, const char *body, size_t n, tp_arena *a)
+{
+	const char *raw;
+	size_t rawn;
+	char err[128];
+	assert_int_equal(remote_snappy_decode(body, n, REMOTE_MAX_DECODED_BYTES, a, &raw, &rawn, err, sizeof err), 0);
+	assert_int_equal(remote_wire_decode(r, raw, rawn), 0);
+}
+
+static void test_apply_wire_cache(void **state)
+{
+	(void)state;
+	tsdb_head *h = tsdb_head_new(NULL);
+	remote_series_cache *c = remote_series_cache_new(0);
+	tp_arena a;
+	tp_arena_init(&a);
+	remote_wire_request r;
+	remote_wire_init(&r);
+	remote_write_result res;
+	tsdb_stats st;
+	size_t n;
+
+	char *body = make_write("m", 3, 5, 1000, &n);
+	wire_body(&r, body, n, &a);
+	free(body);
+	assert_int_equal(remote_write_apply_wire(h, c, &r, &res), 0);
+	assert_int_equal(res.samples, 15);
+	assert_int_equal(res.series, 3);
+	assert_int_equal(remote_series_cache_len(c), 3);
+
+	/* the same series again: found in the cache, no new series */
+	body = make_write("m", 3, 2, 10000, &n);
+	wire_body(&r, body, n, &a);
+	free(body);
+	assert_int_equal(remote_write_apply_wire(h, c, &r, &res), 0);
+	assert_int_equal(res.samples, 6);
+	tsdb_head_stats(h, &st);
+	assert_int_equal(st.series_created, 3);
+	assert_int_equal(st.samples_appended, 21);
+
+	/* out of order through cached refs: nothing lands, the error names
+	 * the series */
+	body = make_write("m", 3, 2, 500, &n);
+	wire_body(&r, body, n, &a);
+	free(body);
+	assert_int_equal(remote_write_apply_wire(h, c, &r, &res), -1);
+	assert_non_null(strstr(res.error, "out of order sample"));
+	assert_non_null(strstr(res.error, "m_0"));
+	assert_non_null(strstr(res.error, "timestamp=500"));
+	assert_int_equal(res.samples, 0);
+	tsdb_head_stats(h, &st);
+	assert_int_equal(st.samples_appended, 21);
+
+	/* retention removes the series: the cached refs are gone, the
+	 * series are created again under new refs */
+	assert_int_equal(tsdb_head_truncate(h, 1000000), 3);
+	body = make_write("m", 3, 2, 2000000, &n);
+	wire_body(&r, body, n, &a);
+	free(body);
+	assert_int_equal(remote_write_apply_wire(h, c, &r, &res), 0);
+	assert_int_equal(res.samples, 6);
+	tsdb_head_stats(h, &st);
+	assert_int_equal(st.series_created, 6);
+	assert_int_equal(st.num_series, 3);
+	assert_int_equal(remote_series_cache_len(c), 3);
+	body = make_write("m", 3, 2, 3000000, &n);
+	wire_body(&r, body, n, &a);
+	free(body);
+	assert_int_equal(remote_write_apply_wire(h, c, &r, &res), 0);
+	tsdb_head_stats(h, &st);
+	assert_int_equal(st.series_created, 6);
+	assert_int_equal(st.samples_appended, 33);
+
+	/* a series without __name__ is skipped, and not cached */
+	static const uint8_t noname[] = { 0x0a, 0x13, 0x0a, 0x06, 0x0a, 0x01, 'a', 0x12, 0x01, 'b',
+					  0x12, 0x09, 0x09, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f };
+	assert_int_equal(remote_wire_decode(&r, noname, sizeof noname), 0);
+	assert_int_equal(remote_write_apply_wire(h, c, &r, &res), 0);
+	assert_int_equal(res.series_skipped, 1);
+	assert_int_equal(res.samples, 0);
+	assert_int_equal(remote_series_cache_len(c), 3);
+
+	/* a small cache stays bounded (16 entries a shard at least) */
+	remote_series_cache *small = remote_series_cache_new(64 * 16);
+	for (int i = 0; i < 40; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "s%d", i);
+		body = make_write(name, 50, 1, 5000000 + i, &n);
+		wire_body(&r, body, n, &a);
+		free(body);
+		assert_int_equal(remote_write_apply_wire(h, small, &r, &res), 0);
+		assert_int_equal(res.samples, 50);
+		assert_true(remote_series_cache_len(small) <= 64 * 16);
+	}
+	remote_series_cache_free(small);
+
+	remote_wire_free(&r);
+	tp_arena_free(&a);
+	remote_series_cache_free(c);
+	tsdb_head_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -548,6 +829,9 @@ int main(void)
 		cmocka_unit_test(test_xor_known_bytes),
 		cmocka_unit_test(test_xor_roundtrip_random),
 		cmocka_unit_test(test_read_chunked),
+		cmocka_unit_test(test_wire_vs_protobuf_c_random),
+		cmocka_unit_test(test_wire_by_hand),
+		cmocka_unit_test(test_apply_wire_cache),
 	};
 	return cmocka_run_group_tests_name("remote", tests, NULL, NULL);
 }
