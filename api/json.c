@@ -153,35 +153,61 @@ static void commit(tp_strbuf *sb, size_t n)
 	sb->buf[sb->len] = '\0';
 }
 
-/* marshalTimestamp into p (at least 24 bytes); returns the length. */
+static const char digit_pairs[201] =
+	"0001020304050607080910111213141516171819"
+	"2021222324252627282930313233343536373839"
+	"4041424344454647484950515253545556575859"
+	"6061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+/* u in decimal into p (at least 20 bytes), two digits per division, in
+ * 32 bits while it fits (all seconds until 2106); returns the length. */
+static size_t put_uint(char *p, uint64_t u)
+{
+	char tmp[20];
+	char *end = tmp + sizeof tmp, *q = end;
+	while (u > UINT32_MAX) {
+		q -= 2;
+		memcpy(q, digit_pairs + 2 * (u % 100), 2);
+		u /= 100;
+	}
+	uint32_t w = (uint32_t)u;
+	while (w >= 100) {
+		q -= 2;
+		memcpy(q, digit_pairs + 2 * (w % 100), 2);
+		w /= 100;
+	}
+	if (w >= 10) {
+		q -= 2;
+		memcpy(q, digit_pairs + 2 * w, 2);
+	} else {
+		*--q = (char)('0' + w);
+	}
+	size_t n = (size_t)(end - q);
+	memcpy(p, q, n);
+	return n;
+}
+
+/* marshalTimestamp into p (at least 25 bytes); returns the length. */
 static size_t put_time(char *p, int64_t ms)
 {
-	char *start = p;
+	size_t n = 0;
 	uint64_t u;
 	if (ms < 0) {
-		*p++ = '-';
+		p[n++] = '-';
 		u = (uint64_t)0 - (uint64_t)ms;
 	} else {
 		u = (uint64_t)ms;
 	}
-	uint64_t sec = u / 1000;
+	n += put_uint(p + n, u / 1000);
 	unsigned frac = (unsigned)(u % 1000);
-	char digits[20];
-	size_t n = 0;
-	do {
-		digits[n++] = (char)('0' + sec % 10);
-		sec /= 10;
-	} while (sec);
-	while (n)
-		*p++ = digits[--n];
 	if (frac) {
-		p[0] = '.';
-		p[1] = (char)('0' + frac / 100);
-		p[2] = (char)('0' + frac / 10 % 10);
-		p[3] = (char)('0' + frac % 10);
-		p += 4;
+		p[n] = '.';
+		p[n + 1] = (char)('0' + frac / 100);
+		memcpy(p + n + 2, digit_pairs + 2 * (frac % 100), 2);
+		n += 4;
 	}
-	return (size_t)(p - start);
+	return n;
 }
 
 /* The quoted value into p (at least 402 bytes); returns the length. */
@@ -213,7 +239,7 @@ static size_t put_point(char *p, int64_t ms, double v)
 
 void api_json_time(tp_strbuf *sb, int64_t ms)
 {
-	commit(sb, put_time(room(sb, 24), ms));
+	commit(sb, put_time(room(sb, 25), ms));
 }
 
 void api_json_value(tp_strbuf *sb, double v)
