@@ -164,8 +164,10 @@ static const char digit_pairs[201] =
  * 32 bits while it fits (all seconds until 2106); returns the length. */
 static size_t put_uint(char *p, uint64_t u)
 {
-	char tmp[20];
-	char *end = tmp + sizeof tmp, *q = end;
+	size_t n = 1;
+	for (uint64_t p10 = 10; n < 20 && u >= p10; p10 *= 10)
+		n++;
+	char *q = p + n;  /* written from the last digit back */
 	while (u > UINT32_MAX) {
 		q -= 2;
 		memcpy(q, digit_pairs + 2 * (u % 100), 2);
@@ -177,14 +179,10 @@ static size_t put_uint(char *p, uint64_t u)
 		memcpy(q, digit_pairs + 2 * (w % 100), 2);
 		w /= 100;
 	}
-	if (w >= 10) {
-		q -= 2;
-		memcpy(q, digit_pairs + 2 * w, 2);
-	} else {
-		*--q = (char)('0' + w);
-	}
-	size_t n = (size_t)(end - q);
-	memcpy(p, q, n);
+	if (w >= 10)
+		memcpy(q - 2, digit_pairs + 2 * w, 2);
+	else
+		q[-1] = (char)('0' + w);
 	return n;
 }
 
