@@ -89,6 +89,9 @@ void api_respond_error(api_response *resp, int err_type, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Plain-text body with a status. */
 void api_respond_text(api_response *resp, int status, const char *text);
+/* Makes room for n more body bytes at once; big bodies reuse the memory of
+ * earlier responses. */
+void api_response_reserve(api_response *resp, size_t n);
 
 /* Routes of v1.c and lifecycle.c, terminated by a NULL pattern. */
 extern const api_route api_v1_routes[];

@@ -122,47 +122,132 @@ void api_json_string(tp_strbuf *sb, const char *s)
 	api_json_string_n(sb, s ? s : "", s ? strlen(s) : 0);
 }
 
-void api_json_time(tp_strbuf *sb, int64_t ms)
+/* ---- samples ----
+ * Matrices are most of a big response, so a point is written straight
+ * into the buffer: one capacity check, no printf, no NUL per piece. */
+
+/* Longest point: '[', '-', 19 digits, ".999", ',', the quoted value (a
+ * 'f' float is at most 400 bytes, see tp_format_float_f), ']'. */
+#define POINT_MAX 440
+/* A point as most are: 10 digits of seconds, a 17-digit value. */
+#define POINT_TYPICAL 36
+
+/* Makes room for n more bytes and the NUL; returns where they go. */
+static char *room(tp_strbuf *sb, size_t n)
 {
-	char buf[40];
-	uint64_t u;
+	size_t need = sb->len + n + 1;
+	if (need > sb->cap) {
+		size_t nc = sb->cap ? sb->cap * 2 : 64;
+		while (nc < need)
+			nc *= 2;
+		sb->buf = tp_xrealloc(sb->buf, nc);
+		sb->cap = nc;
+	}
+	return sb->buf + sb->len;
+}
+
+/* Ends a direct write of n bytes started at room(). */
+static void commit(tp_strbuf *sb, size_t n)
+{
+	sb->len += n;
+	sb->buf[sb->len] = '\0';
+}
+
+static const char digit_pairs[201] =
+	"0001020304050607080910111213141516171819"
+	"2021222324252627282930313233343536373839"
+	"4041424344454647484950515253545556575859"
+	"6061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+/* u in decimal into p (at least 20 bytes), two digits per division, in
+ * 32 bits while it fits (all seconds until 2106); returns the length. */
+static size_t put_uint(char *p, uint64_t u)
+{
+	size_t n = 1;
+	for (uint64_t p10 = 10; n < 20 && u >= p10; p10 *= 10)
+		n++;
+	char *q = p + n;  /* written from the last digit back */
+	while (u > UINT32_MAX) {
+		q -= 2;
+		memcpy(q, digit_pairs + 2 * (u % 100), 2);
+		u /= 100;
+	}
+	uint32_t w = (uint32_t)u;
+	while (w >= 100) {
+		q -= 2;
+		memcpy(q, digit_pairs + 2 * (w % 100), 2);
+		w /= 100;
+	}
+	if (w >= 10)
+		memcpy(q - 2, digit_pairs + 2 * w, 2);
+	else
+		q[-1] = (char)('0' + w);
+	return n;
+}
+
+/* marshalTimestamp into p (at least 25 bytes); returns the length. */
+static size_t put_time(char *p, int64_t ms)
+{
 	size_t n = 0;
+	uint64_t u;
 	if (ms < 0) {
-		buf[n++] = '-';
+		p[n++] = '-';
 		u = (uint64_t)0 - (uint64_t)ms;
 	} else {
 		u = (uint64_t)ms;
 	}
-	n += (size_t)snprintf(buf + n, sizeof buf - n, "%" PRIu64, u / 1000);
+	n += put_uint(p + n, u / 1000);
 	unsigned frac = (unsigned)(u % 1000);
-	if (frac)
-		n += (size_t)snprintf(buf + n, sizeof buf - n, ".%03u", frac);
-	tp_sb_append(sb, buf, n);
+	if (frac) {
+		p[n] = '.';
+		p[n + 1] = (char)('0' + frac / 100);
+		memcpy(p + n + 2, digit_pairs + 2 * (frac % 100), 2);
+		n += 4;
+	}
+	return n;
+}
+
+/* The quoted value into p (at least 402 bytes); returns the length. */
+static size_t put_value(char *p, double v)
+{
+	double a = fabs(v);
+	size_t n;
+	p[0] = '"';
+	/* Go: 'e' when 0 < |v| < 1e-6 or |v| >= 1e21, else 'f'; for those
+	 * magnitudes the shortest 'g' form is exactly the 'e' form. */
+	if (!isnan(v) && !isinf(v) && a != 0 && (a < 1e-6 || a >= 1e21))
+		n = tp_format_float(p + 1, v);
+	else
+		n = tp_format_float_f(p + 1, v);
+	p[n + 1] = '"';
+	return n + 2;
+}
+
+static size_t put_point(char *p, int64_t ms, double v)
+{
+	size_t n = 0;
+	p[n++] = '[';
+	n += put_time(p + n, ms);
+	p[n++] = ',';
+	n += put_value(p + n, v);
+	p[n++] = ']';
+	return n;
+}
+
+void api_json_time(tp_strbuf *sb, int64_t ms)
+{
+	commit(sb, put_time(room(sb, 25), ms));
 }
 
 void api_json_value(tp_strbuf *sb, double v)
 {
-	char buf[400];
-	double a = fabs(v);
-	size_t n;
-	/* Go: 'e' when 0 < |v| < 1e-6 or |v| >= 1e21, else 'f'; for those
-	 * magnitudes the shortest 'g' form is exactly the 'e' form. */
-	if (!isnan(v) && !isinf(v) && a != 0 && (a < 1e-6 || a >= 1e21))
-		n = tp_format_float(buf, v);
-	else
-		n = tp_format_float_f(buf, v);
-	tp_sb_putc(sb, '"');
-	tp_sb_append(sb, buf, n);
-	tp_sb_putc(sb, '"');
+	commit(sb, put_value(room(sb, 402), v));
 }
 
 void api_json_point(tp_strbuf *sb, int64_t ms, double v)
 {
-	tp_sb_putc(sb, '[');
-	api_json_time(sb, ms);
-	tp_sb_putc(sb, ',');
-	api_json_value(sb, v);
-	tp_sb_putc(sb, ']');
+	commit(sb, put_point(room(sb, POINT_MAX), ms, v));
 }
 
 void api_json_labels(tp_strbuf *sb, const tp_labels *l)
@@ -213,6 +298,20 @@ void api_json_error(tp_strbuf *sb, api_err type, const char *msg)
 	tp_sb_putc(sb, '}');
 }
 
+size_t api_json_query_data_size(const promql_result *r)
+{
+	if (r->type != PROMQL_TYPE_VECTOR && r->type != PROMQL_TYPE_MATRIX)
+		return 512;
+	size_t n = 64;
+	for (size_t i = 0; i < r->nseries; i++) {
+		const promql_series *s = &r->series[i];
+		n += 32 + s->npoints * POINT_TYPICAL;
+		for (uint32_t k = 0; k < s->labels.n; k++)
+			n += 6 + strlen(s->labels.v[k].name) + strlen(s->labels.v[k].value);
+	}
+	return n;
+}
+
 void api_json_query_data(tp_strbuf *sb, const promql_result *r)
 {
 	switch (r->type) {
@@ -255,9 +354,12 @@ void api_json_query_data(tp_strbuf *sb, const promql_result *r)
 			api_json_labels(sb, &s->labels);
 			tp_sb_puts(sb, ",\"values\":[");
 			for (size_t k = 0; k < s->npoints; k++) {
+				char *p = room(sb, POINT_MAX + 1);
+				size_t n = 0;
 				if (k)
-					tp_sb_putc(sb, ',');
-				api_json_point(sb, s->points[k].t, s->points[k].v);
+					p[n++] = ',';
+				n += put_point(p + n, s->points[k].t, s->points[k].v);
+				commit(sb, n);
 			}
 			tp_sb_puts(sb, "]}");
 		}

@@ -59,5 +59,8 @@ void api_json_error(tp_strbuf *sb, api_err type, const char *msg);
 /* The data object of a query result: {"resultType":"vector","result":[...]}.
  * Series are written in the order the engine returned them. */
 void api_json_query_data(tp_strbuf *sb, const promql_result *r);
+/* About the bytes api_json_query_data writes for r (labels exact, points
+ * typical), to size the response buffer once. */
+size_t api_json_query_data_size(const promql_result *r);
 
 #endif

@@ -223,6 +223,7 @@ static void respond_result(api_response *resp, promql_result *res, size_t limit)
 		warnings = merged;
 	}
 	tp_sb_reset(&resp->body);
+	api_response_reserve(resp, api_json_query_data_size(res) + 256);
 	api_json_success_begin(&resp->body);
 	api_json_query_data(&resp->body, res);
 	api_json_success_end(&resp->body, warnings, nwarnings, res->infos, res->ninfos);

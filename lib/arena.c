@@ -1,9 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0
- * arena.c - bump allocator. */
+ * arena.c - bump allocator, with a process-wide cache of freed big blocks.
+ *
+ * Invariants: block sizes are ARENA_MIN_BLOCK times a power of two, so a
+ * block freed by one arena fits exactly the same step of the next arena's
+ * growth; the cache holds at most CACHE_MAX_BYTES, only blocks of at least
+ * CACHE_MIN_BLOCK (smaller ones are cheap for malloc), and is guarded by
+ * one mutex taken once per block, never per allocation. Reusing a cached
+ * block saves the page faults of fresh memory: a query touching 30 MB
+ * otherwise faults in 7,000 pages. */
 #include "config.h"
 #include "lib/arena.h"
 #include "lib/common.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +24,65 @@ struct tp_arena_block {
 };
 
 #define ARENA_MIN_BLOCK 4096
+#define CACHE_MIN_BLOCK (64u << 10)
+#define CACHE_MAX_BYTES ((size_t)64 << 20)
+#define CACHE_CLASSES 16  /* CACHE_MIN_BLOCK << 0 .. << 15 */
+
+/* ---- the block cache ---- */
+
+static struct {
+	pthread_mutex_t mu;
+	tp_arena_block *free[CACHE_CLASSES];  /* per size class, chained by next */
+	size_t bytes;                         /* sum of cached block sizes */
+} cache = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+/* Size class of a block of sz bytes, or -1 when it is not cached. */
+static int cache_class(size_t sz)
+{
+	if (sz < CACHE_MIN_BLOCK)
+		return -1;
+	int c = 0;
+	while (c < CACHE_CLASSES && ((size_t)CACHE_MIN_BLOCK << c) < sz)
+		c++;
+	return c < CACHE_CLASSES && ((size_t)CACHE_MIN_BLOCK << c) == sz ? c : -1;
+}
+
+static tp_arena_block *block_new(size_t sz)
+{
+	int c = cache_class(sz);
+	if (c >= 0) {
+		pthread_mutex_lock(&cache.mu);
+		tp_arena_block *b = cache.free[c];
+		if (b) {
+			cache.free[c] = b->next;
+			cache.bytes -= sz;
+		}
+		pthread_mutex_unlock(&cache.mu);
+		if (b)
+			return b;
+	}
+	tp_arena_block *b = tp_xmalloc(sizeof(*b) + sz);
+	b->size = sz;
+	return b;
+}
+
+static void block_release(tp_arena_block *b)
+{
+	int c = cache_class(b->size);
+	if (c >= 0) {
+		pthread_mutex_lock(&cache.mu);
+		bool keep = cache.bytes + b->size <= CACHE_MAX_BYTES;
+		if (keep) {
+			b->next = cache.free[c];
+			cache.free[c] = b;
+			cache.bytes += b->size;
+		}
+		pthread_mutex_unlock(&cache.mu);
+		if (keep)
+			return;
+	}
+	free(b);
+}
 
 void tp_arena_init(tp_arena *a)
 {
@@ -31,8 +99,7 @@ void *tp_arena_alloc(tp_arena *a, size_t n)
 		size_t sz = a->block_bytes;
 		while (sz < n)
 			sz *= 2;
-		b = tp_xmalloc(sizeof(*b) + sz);
-		b->size = sz;
+		b = block_new(sz);
 		b->off = 0;
 		b->next = a->head;
 		a->head = b;
@@ -83,7 +150,7 @@ void tp_arena_reset(tp_arena *a)
 	tp_arena_block *b = keep->next;
 	while (b) {
 		tp_arena_block *n = b->next;
-		free(b);
+		block_release(b);
 		b = n;
 	}
 	keep->next = NULL;
@@ -96,7 +163,7 @@ void tp_arena_free(tp_arena *a)
 	tp_arena_block *b = a->head;
 	while (b) {
 		tp_arena_block *n = b->next;
-		free(b);
+		block_release(b);
 		b = n;
 	}
 	tp_arena_init(a);

@@ -2,7 +2,9 @@
  * arena.h - bump allocator for per-query and per-request memory.
  * Everything allocated from an arena is freed at once by tp_arena_free or
  * reused after tp_arena_reset. Allocations are 16-byte aligned. Blocks grow
- * geometrically, so a query that touches N samples makes O(log N) mallocs. */
+ * geometrically, so a query that touches N samples makes O(log N) mallocs.
+ * Freed blocks of 64 KiB and more go to a process-wide cache (at most
+ * 64 MiB) that later arenas take them from, already faulted in. */
 #ifndef LIB_ARENA_H
 #define LIB_ARENA_H
 
@@ -24,6 +26,6 @@ char *tp_arena_strdup(tp_arena *a, const char *s);
  * first old_n copied (the old one stays allocated until reset). */
 void *tp_arena_realloc(tp_arena *a, void *old, size_t old_bytes, size_t new_bytes);
 void tp_arena_reset(tp_arena *a);  /* keeps the largest block for reuse */
-void tp_arena_free(tp_arena *a);   /* releases everything; a is reusable after init */
+void tp_arena_free(tp_arena *a);   /* releases everything (big blocks to the cache); a is reusable after init */
 
 #endif

@@ -184,20 +184,43 @@ static void to_decimal(int q, uint64_t c, uint64_t *d, int *k10)
 	*k10 = k;
 }
 
+static const char digit_pairs[201] =
+	"0001020304050607080910111213141516171819"
+	"2021222324252627282930313233343536373839"
+	"4041424344454647484950515253545556575859"
+	"6061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+/* The digits of d > 0 without its trailing zeros, written from the last
+ * one back, two per division and in 32 bits once d fits (this runs once
+ * per value of every API response). */
 static int digits_of(uint64_t d, int k10, char *digits, int *exp10)
 {
 	while (d % 10 == 0) {
 		d /= 10;
 		k10++;
 	}
-	char tmp[24];
-	int n = 0;
-	while (d) {
-		tmp[n++] = (char)('0' + d % 10);
-		d /= 10;
+	int n = 1;
+	for (uint64_t p10 = 10; n < 20 && d >= p10; p10 *= 10)
+		n++;
+	char *p = digits + n;
+	while (d > UINT32_MAX) {
+		p -= 2;
+		memcpy(p, digit_pairs + 2 * (d % 100), 2);
+		d /= 100;
 	}
-	for (int i = 0; i < n; i++)
-		digits[i] = tmp[n - 1 - i];
+	uint32_t w = (uint32_t)d;
+	while (w >= 100) {
+		p -= 2;
+		memcpy(p, digit_pairs + 2 * (w % 100), 2);
+		w /= 100;
+	}
+	if (w >= 10) {
+		p -= 2;
+		memcpy(p, digit_pairs + 2 * w, 2);
+	} else {
+		*--p = (char)('0' + w);
+	}
 	*exp10 = k10 + n - 1;
 	return n;
 }

@@ -54,6 +54,11 @@ static void test_timestamps(void **state)
 	check_time(-1500, "-1.500");
 	check_time(-1, "-0.001");
 	check_time(INT64_MIN, "-9223372036854775.808");
+	check_time(INT64_MAX, "9223372036854775.807");
+	check_time(4294967295999, "4294967295.999");  /* the last second of the 32-bit digit loop */
+	check_time(4294967296000, "4294967296");
+	check_time(100999, "100.999");
+	check_time(9010, "9.010");
 }
 
 static void test_values(void **state)
