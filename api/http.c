@@ -83,7 +83,7 @@ void api_respond_text(api_response *resp, int status, const char *text)
 
 #define BODY_CACHE_MIN ((size_t)1 << 20)
 #define BODY_CACHE_SLOTS 4
-#define BODY_CACHE_MAX_BYTES ((size_t)64 << 20)
+#define BODY_CACHE_MAX_BYTES ((size_t)16 << 20)  /* likewise: at most 16 MiB kept */
 
 static struct {
 	pthread_mutex_t mu;

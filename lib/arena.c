@@ -25,7 +25,7 @@ struct tp_arena_block {
 
 #define ARENA_MIN_BLOCK 4096
 #define CACHE_MIN_BLOCK (64u << 10)
-#define CACHE_MAX_BYTES ((size_t)64 << 20)
+#define CACHE_MAX_BYTES ((size_t)16 << 20)  /* kept after big queries: an edge box pays it in RSS */
 #define CACHE_CLASSES 16  /* CACHE_MIN_BLOCK << 0 .. << 15 */
 
 /* ---- the block cache ---- */

@@ -4,7 +4,7 @@
  * reused after tp_arena_reset. Allocations are 16-byte aligned. Blocks grow
  * geometrically, so a query that touches N samples makes O(log N) mallocs.
  * Freed blocks of 64 KiB and more go to a process-wide cache (at most
- * 64 MiB) that later arenas take them from, already faulted in. */
+ * 16 MiB) that later arenas take them from, already faulted in. */
 #ifndef LIB_ARENA_H
 #define LIB_ARENA_H
 
