@@ -139,36 +139,96 @@ void promql_matchers_free(tsdb_matcher *ms, size_t n)
 	free(ms);
 }
 
-void promql_ast_release(promql_node *n)
+/* Pushes n's children onto *st (grown as needed). */
+static void push_children(promql_node *n, promql_node ***st, size_t *len, size_t *cap)
 {
-	if (!n)
-		return;
+	promql_node *kids[2] = { NULL, NULL };
+	size_t nk = 0;
 	switch (n->kind) {
-	case PROMQL_NODE_NUMBER:
-	case PROMQL_NODE_STRING:
-		break;
-	case PROMQL_NODE_VECTOR_SELECTOR:
-		promql_matchers_free(n->u.vs.matchers, n->u.vs.nmatchers);
-		n->u.vs.matchers = NULL;
-		n->u.vs.nmatchers = 0;
-		break;
-	case PROMQL_NODE_MATRIX_SELECTOR: promql_ast_release(n->u.ms.vs); break;
-	case PROMQL_NODE_SUBQUERY: promql_ast_release(n->u.sq.expr); break;
-	case PROMQL_NODE_PAREN: promql_ast_release(n->u.paren.expr); break;
-	case PROMQL_NODE_UNARY: promql_ast_release(n->u.unary.expr); break;
+	case PROMQL_NODE_MATRIX_SELECTOR: kids[nk++] = n->u.ms.vs; break;
+	case PROMQL_NODE_SUBQUERY: kids[nk++] = n->u.sq.expr; break;
+	case PROMQL_NODE_PAREN: kids[nk++] = n->u.paren.expr; break;
+	case PROMQL_NODE_UNARY: kids[nk++] = n->u.unary.expr; break;
 	case PROMQL_NODE_BINARY:
-		promql_ast_release(n->u.binary.lhs);
-		promql_ast_release(n->u.binary.rhs);
-		break;
-	case PROMQL_NODE_CALL:
-		for (size_t i = 0; i < n->u.call.nargs; i++)
-			promql_ast_release(n->u.call.args[i]);
+		kids[nk++] = n->u.binary.lhs;
+		kids[nk++] = n->u.binary.rhs;
 		break;
 	case PROMQL_NODE_AGGREGATE:
-		promql_ast_release(n->u.agg.expr);
-		promql_ast_release(n->u.agg.param);
+		kids[nk++] = n->u.agg.expr;
+		kids[nk++] = n->u.agg.param;
 		break;
+	case PROMQL_NODE_CALL:
+		for (size_t i = 0; i < n->u.call.nargs; i++) {
+			if (*len == *cap)
+				tp_grow((void **)st, cap, *len + 1, sizeof(**st));
+			(*st)[(*len)++] = n->u.call.args[i];
+		}
+		break;
+	default: break;
 	}
+	for (size_t i = 0; i < nk; i++) {
+		if (*len == *cap)
+			tp_grow((void **)st, cap, *len + 1, sizeof(**st));
+		(*st)[(*len)++] = kids[i];
+	}
+}
+
+/* Iterative, with an explicit stack: a tree too deep for the evaluator
+ * (refused after parsing) must still be released without recursing. */
+void promql_ast_release(promql_node *n)
+{
+	promql_node **st = NULL;
+	size_t len = 0, cap = 0;
+	while (n) {
+		if (n->kind == PROMQL_NODE_VECTOR_SELECTOR) {
+			promql_matchers_free(n->u.vs.matchers, n->u.vs.nmatchers);
+			n->u.vs.matchers = NULL;
+			n->u.vs.nmatchers = 0;
+		} else {
+			push_children(n, &st, &len, &cap);
+		}
+		n = NULL;
+		while (!n && len)
+			n = st[--len];
+	}
+	free(st);
+}
+
+/* The first node (pre-order) deeper than max, or NULL. Recurses at most
+ * max + 1 levels itself. */
+static const promql_node *deeper_than(const promql_node *n, int depth, int max)
+{
+	if (!n)
+		return NULL;
+	if (depth > max)
+		return n;
+	const promql_node *r = NULL;
+	switch (n->kind) {
+	case PROMQL_NODE_MATRIX_SELECTOR: return deeper_than(n->u.ms.vs, depth + 1, max);
+	case PROMQL_NODE_SUBQUERY: return deeper_than(n->u.sq.expr, depth + 1, max);
+	case PROMQL_NODE_PAREN: return deeper_than(n->u.paren.expr, depth + 1, max);
+	case PROMQL_NODE_UNARY: return deeper_than(n->u.unary.expr, depth + 1, max);
+	case PROMQL_NODE_BINARY:
+		r = deeper_than(n->u.binary.lhs, depth + 1, max);
+		return r ? r : deeper_than(n->u.binary.rhs, depth + 1, max);
+	case PROMQL_NODE_AGGREGATE:
+		r = deeper_than(n->u.agg.expr, depth + 1, max);
+		return r ? r : deeper_than(n->u.agg.param, depth + 1, max);
+	case PROMQL_NODE_CALL:
+		for (size_t i = 0; i < n->u.call.nargs && !r; i++)
+			r = deeper_than(n->u.call.args[i], depth + 1, max);
+		return r;
+	default: return NULL;
+	}
+}
+
+bool promql_ast_check_depth(promql_parser_ctx *p, const promql_node *root)
+{
+	const promql_node *n = deeper_than(root, 1, PROMQL_MAX_DEPTH);
+	if (!n)
+		return true;
+	promql_parse_errorf(p, n->pos_start, n->pos_end, "expression nesting too deep");
+	return false;
 }
 
 void promql_ast_release_list(promql_node_list *l)

@@ -893,7 +893,7 @@ promql_expr *promql_parse(const char *query, const promql_parse_opts *opts, prom
 		p.opts = *opts;
 	p.err = err;
 	run(&p);
-	if (!p.rc)
+	if (!p.rc && promql_ast_check_depth(&p, p.root))
 		promql_ast_check(&p, p.root);
 	if (p.rc) {
 		promql_ast_release(p.root);
@@ -923,7 +923,7 @@ int promql_parse_selector(const char *text, tsdb_matcher **out, size_t *n, promq
 	p.err = err;
 	p.selector_only = true;
 	run(&p);
-	if (!p.rc && p.root)
+	if (!p.rc && p.root && promql_ast_check_depth(&p, p.root))
 		promql_ast_check(&p, p.root);
 	if (p.rc || !p.root) {
 		promql_ast_release(p.root);

@@ -79,6 +79,15 @@ typedef struct promql_parser_ctx {
 
 /* Records "L:C: parse error: <msg>" with the position of start, unless an
  * error is already recorded. */
+/* The deepest expression tree accepted: evaluation, printing and type
+ * checking recurse once per level, and threads (HTTP workers, the rules
+ * thread) have a few MiB of stack. Prometheus has no such limit; no real
+ * query comes near it (the grammar's own stack stops parentheses at about
+ * the same depth). */
+#define PROMQL_MAX_DEPTH 1000
+/* Records "expression nesting too deep" at the first node past the limit;
+ * false then. */
+bool promql_ast_check_depth(promql_parser_ctx *p, const promql_node *root);
 void promql_parse_errorf(promql_parser_ctx *p, uint32_t start, uint32_t end, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* Builds a matcher array from raw matchers (+ __name__=name when name is

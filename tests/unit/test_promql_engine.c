@@ -327,6 +327,34 @@ static void test_binary_ops(void **state)
 		   "vector cannot contain metrics with the same labelset");
 }
 
+/* n terms of `1+1+...`: a left-leaning tree n levels deep */
+static char *sum_of_ones(size_t n)
+{
+	char *q = malloc(2 * n);
+	for (size_t i = 0; i < n; i++) {
+		q[2 * i] = '1';
+		q[2 * i + 1] = i + 1 < n ? '+' : '\0';
+	}
+	return q;
+}
+
+/* Evaluation recurses once per level: trees deeper than PROMQL_MAX_DEPTH
+ * are refused at parse time (and released without recursing), so a huge
+ * query is an error, never a stack overflow in a server thread. */
+static void test_nesting_limit(void **state)
+{
+	fx *f = *state;
+	char *q = sum_of_ones(1000);
+	expect_scalar(f, 60, q, 1000);
+	free(q);
+	q = sum_of_ones(1001);
+	expect_err(f, 60, q, PROMQL_ERR_BAD_DATA, "expression nesting too deep");
+	free(q);
+	q = sum_of_ones(300000);
+	expect_err(f, 60, q, PROMQL_ERR_BAD_DATA, "expression nesting too deep");
+	free(q);
+}
+
 static void test_histogram_quantile(void **state)
 {
 	fx *f = *state;
@@ -571,6 +599,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_over_time, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_subquery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_aggregations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nesting_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_binary_ops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_histogram_quantile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_label_functions, setup, teardown),
