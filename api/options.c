@@ -72,6 +72,8 @@ static void build_table(api_options *o)
 	    "Maximum number of bytes that can be stored for blocks (0 = off). Units: B, KB, MB, GB, TB, PB, EB.");
 	add(o, "storage.tsdb.wal-fsync", TP_FLAG_STRING, "1s", &o->wal_fsync, "<when>",
 	    "When the write-ahead log is fsynced: 'always' (every commit), 'never', or a period (e.g. 1s) (tinyprom).");
+	add(o, "storage.tsdb.min-block-duration", TP_FLAG_DURATION, "2h", &o->min_block_ms, NULL,
+	    "Minimum duration of a data block before being persisted. For use in testing. (tinyprom: the longest interval between WAL checkpoints.)");
 	add(o, "query.lookback-delta", TP_FLAG_DURATION, "5m", &o->lookback_ms, NULL,
 	    "The maximum lookback duration for retrieving metrics during expression evaluations and federation.");
 	add(o, "query.timeout", TP_FLAG_DURATION, "2m", &o->query_timeout_ms, NULL,

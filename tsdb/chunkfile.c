@@ -408,15 +408,20 @@ static int scan_file(tsdb_chunkfiles *cf, uint32_t seq, bool last, cfile *f, cha
 	}
 	uint64_t end = bad == UINT64_MAX ? off : bad;
 	if (bad != UINT64_MAX) {
-		cf->st.truncated_bytes += size - bad;
+		/* what was written: the reserved zeros after it are no loss */
+		uint64_t used = size;
+		while (used > bad && m[used - 1] == 0)
+			used--;
+		uint64_t dropped = used - bad;
+		cf->st.truncated_bytes += dropped;
 		if (torn) {
 			cf->st.torn_tails++;
 			problem(cf, "%s: torn tail (%s) at offset %llu; truncated %llu bytes", path, why,
-				(unsigned long long)bad, (unsigned long long)(size - bad));
+				(unsigned long long)bad, (unsigned long long)dropped);
 		} else {
 			cf->st.corruptions++;
 			problem(cf, "%s: %s at offset %llu; truncated there, %llu bytes dropped", path, why,
-				(unsigned long long)bad, (unsigned long long)(size - bad));
+				(unsigned long long)bad, (unsigned long long)dropped);
 		}
 	}
 	if (m)

@@ -15,9 +15,9 @@ static char point[64];     /* "" when unset */
 static long countdown;     /* hits left before the kill */
 static atomic_bool armed;
 
-static void load(void)
+static void arm(const char *s)
 {
-	const char *s = getenv("TINYPROM_TEST_KILL_AT");
+	atomic_store(&armed, false);
 	if (!s || !*s)
 		return;
 	const char *colon = strchr(s, ':');
@@ -30,6 +30,17 @@ static void load(void)
 	if (countdown < 1)
 		countdown = 1;
 	atomic_store(&armed, true);
+}
+
+static void load(void)
+{
+	arm(getenv("TINYPROM_TEST_KILL_AT"));
+}
+
+void tsdb_kill_point_arm(const char *spec)
+{
+	pthread_once(&once, load);
+	arm(spec);
 }
 
 void tsdb_kill_point(const char *name)

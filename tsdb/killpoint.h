@@ -15,5 +15,8 @@
 #include "lib/common.h"
 
 void tsdb_kill_point(const char *name) TP_INTERNAL;
+/* Arms a point as the variable would ("name" or "name:N"; NULL or ""
+ * disarms): for unit tests, in a forked child. */
+void tsdb_kill_point_arm(const char *spec) TP_INTERNAL;
 
 #endif
