@@ -446,6 +446,28 @@ static int scan_file(tsdb_chunkfiles *cf, uint32_t seq, bool last, cfile *f, cha
 	return 0;
 }
 
+/* Creates file seq holding only a header, in place of a missing one. */
+static int placeholder(tsdb_chunkfiles *cf, uint32_t seq, cfile *f, char *err, size_t errlen)
+{
+	char path[4096];
+	file_path(path, sizeof(path), cf->dir, seq);
+	uint8_t h[CF_HEADER] = { 'T', 'P', 'C', 'F', CF_VERSION, 0, 0, 0 };
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || pwrite(fd, h, CF_HEADER, 0) != CF_HEADER) {
+		snprintf(err, errlen, "create chunk file %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	memset(f, 0, sizeof(*f));
+	f->seq = seq;
+	f->fd = fd;
+	f->size = CF_HEADER;
+	f->maxt = INT64_MIN;
+	cf->dir_dirty = true;
+	return 0;
+}
+
 /* Pass 2 over a scanned file: records the chunks of every record up to
  * f->size into the per-ref arrays (no CRC: pass 1 checked them). */
 static void index_file(tsdb_chunkfiles *cf, const cfile *f, const uint8_t *m)
@@ -519,6 +541,13 @@ tsdb_chunkfiles *tsdb_chunkfiles_open(const char *dir, const tsdb_chunkfiles_opt
 			else
 				problem(cf, "%s/%06u to %06u: chunk files missing; their chunks are lost", dir,
 					seqs[i - 1] + 1, seqs[i] - 1);
+			/* repaired with empty files, so the next open finds no gap */
+			for (uint32_t q = seqs[i - 1] + 1; q < seqs[i]; q++) {
+				TP_GROW(cf->files, cf->capfiles, cf->nfiles + 1);
+				if (placeholder(cf, q, &cf->files[cf->nfiles], err, errlen) != 0)
+					goto fail;
+				cf->nfiles++;
+			}
 		}
 		TP_GROW(cf->files, cf->capfiles, cf->nfiles + 1);
 		if (scan_file(cf, seqs[i], i == n - 1, &cf->files[cf->nfiles], err, errlen) != 0)

@@ -6,6 +6,6 @@ tests_integration_rw_load_SOURCES = tests/integration/rw-load.c
 tests_integration_rw_load_LDADD = libtinyprom.a $(DEP_LIBS)
 
 TESTS += tests/integration/test_crash.sh tests/integration/test_wal_corruption.sh \
-	tests/integration/test_retention.sh
+	tests/integration/test_chunk_corruption.sh tests/integration/test_retention.sh
 EXTRA_DIST += tests/integration/test_crash.sh tests/integration/test_wal_corruption.sh \
-	tests/integration/test_retention.sh
+	tests/integration/test_chunk_corruption.sh tests/integration/test_retention.sh
