@@ -122,14 +122,14 @@ tsdb_head *tsdb_head_new(const tsdb_options *opts)
 	for (int i = 0; i < NSHARDS; i++) {
 		pthread_mutex_init(&h->shards[i].mu, NULL);
 		h->shards[i].cap = 64;
-		h->shards[i].slots = tp_xcalloc(64, sizeof(uint32_t));
+		h->shards[i].slots = tp_xcalloc(64, sizeof(*h->shards[i].slots));
 	}
 	tsdb_pindex_init(&h->post);
 	h->next_ref = 1;
 	h->min_valid_t = INT64_MIN;
 	h->mint = INT64_MAX;
 	h->maxt = INT64_MIN;
-	h->mem_bytes = sizeof(*h) + NSHARDS * 64 * sizeof(uint32_t);
+	h->mem_bytes = sizeof(*h) + NSHARDS * 64 * sizeof(uint64_t);
 	return h;
 }
 
@@ -139,8 +139,7 @@ static void series_free(mseries *s)
 		if (!s->chunks[i].on_disk)
 			free(s->chunks[i].at.mem);
 	free(s->chunks);
-	free(s->hbuf);
-	free(s->lset.v);
+	free(s->hc);
 	free(s);
 }
 
@@ -232,16 +231,26 @@ static bool labels_valid(const tp_labels *l)
 	return true;
 }
 
+/* A shard slot holds a ref and 32 bits of its series' hash (the bits the
+ * slot index is taken from), so probing and growing compare and place
+ * slots without touching the series. 0: empty. */
+static inline uint64_t slot_make(uint64_t hash, uint32_t ref)
+{
+	return (uint64_t)(uint32_t)(hash >> 8) << 32 | ref;
+}
+
 static uint32_t shard_find(tsdb_head *h, shard *sh, uint64_t hash, const tp_labels *l)
 {
-	uint32_t mask = sh->cap - 1;
-	for (uint32_t i = (uint32_t)(hash >> 8) & mask;; i = (i + 1) & mask) {
-		uint32_t r = sh->slots[i];
-		if (!r)
+	uint32_t mask = sh->cap - 1, hb = (uint32_t)(hash >> 8);
+	for (uint32_t i = hb & mask;; i = (i + 1) & mask) {
+		uint64_t sl = sh->slots[i];
+		if (!sl)
 			return 0;
-		mseries *s = tsdb_head_get(h, r);
+		if ((uint32_t)(sl >> 32) != hb)
+			continue;
+		mseries *s = tsdb_head_get(h, (uint32_t)sl);
 		if (s && s->hash == hash && tp_labels_equal(&s->lset, l))
-			return r;
+			return (uint32_t)sl;
 	}
 }
 
@@ -249,25 +258,25 @@ static void shard_insert(tsdb_head *h, shard *sh, uint64_t hash, uint32_t ref)
 {
 	if ((sh->count + 1) * 2 > sh->cap) {
 		uint32_t ncap = sh->cap * 2;
-		uint32_t *ns = tp_xcalloc(ncap, sizeof(uint32_t));
+		uint64_t *ns = tp_xcalloc(ncap, sizeof(*ns));
 		for (uint32_t i = 0; i < sh->cap; i++) {
-			uint32_t r = sh->slots[i];
-			if (!r)
+			uint64_t sl = sh->slots[i];
+			if (!sl)
 				continue;
-			uint32_t j = (uint32_t)(tsdb_head_get(h, r)->hash >> 8) & (ncap - 1);
+			uint32_t j = (uint32_t)(sl >> 32) & (ncap - 1);
 			while (ns[j])
 				j = (j + 1) & (ncap - 1);
-			ns[j] = r;
+			ns[j] = sl;
 		}
 		free(sh->slots);
-		stat_add(&h->mem_bytes, (int64_t)(ncap - sh->cap) * 4);
+		stat_add(&h->mem_bytes, (int64_t)(ncap - sh->cap) * (int64_t)sizeof(*ns));
 		sh->slots = ns;
 		sh->cap = ncap;
 	}
 	uint32_t j = (uint32_t)(hash >> 8) & (sh->cap - 1);
 	while (sh->slots[j])
 		j = (j + 1) & (sh->cap - 1);
-	sh->slots[j] = ref;
+	sh->slots[j] = slot_make(hash, ref);
 	sh->count++;
 }
 
@@ -283,13 +292,16 @@ static mseries *get_or_create(tsdb_head *h, const tp_labels *l, uint32_t want)
 		pthread_mutex_unlock(&sh->mu);
 		return tsdb_head_get(h, ref);
 	}
-	mseries *s = tp_xcalloc(1, sizeof(*s));
+	mseries *s = tp_xmalloc(sizeof(*s) + l->n * sizeof(tp_label));
 	s->lset.n = l->n;
-	s->lset.v = tp_xmalloc(l->n * sizeof(tp_label));
+	s->lset.v = s->lv;
 	for (uint32_t i = 0; i < l->n; i++) {
-		s->lset.v[i].name = tp_intern_cstr(l->v[i].name);
-		s->lset.v[i].value = tp_intern_cstr(l->v[i].value);
+		s->lv[i].name = tp_intern_cstr(l->v[i].name);
+		s->lv[i].value = tp_intern_cstr(l->v[i].value);
 	}
+	s->chunks = NULL;
+	s->nchunks = s->capchunks = 0;
+	s->hc = NULL;
 	s->hash = hash;
 	if (want) {
 		s->ref = want; /* the caller moved next_ref past it */
@@ -300,11 +312,14 @@ static mseries *get_or_create(tsdb_head *h, const tp_labels *l, uint32_t want)
 	}
 	ref_set(h, s->ref, s);
 	shard_insert(h, sh, hash, s->ref);
-	pthread_rwlock_wrlock(&h->post_lock);
-	size_t before = h->post.bytes;
-	tsdb_pindex_add(&h->post, s->ref, &s->lset);
-	size_t grown = h->post.bytes - before;
-	pthread_rwlock_unlock(&h->post_lock);
+	size_t grown = 0;
+	if (!h->defer_postings) {
+		pthread_rwlock_wrlock(&h->post_lock);
+		size_t before = h->post.bytes;
+		tsdb_pindex_add(&h->post, s->ref, &s->lset);
+		grown = h->post.bytes - before;
+		pthread_rwlock_unlock(&h->post_lock);
+	}
 	pthread_mutex_unlock(&sh->mu);
 	stat_add(&h->mem_bytes, (int64_t)(sizeof(*s) + l->n * sizeof(tp_label) + grown));
 	stat_add(&h->num_series, 1);
@@ -335,14 +350,15 @@ static void push_chunk(tsdb_head *h, mseries *s, const tsdb_chunk_meta *c)
 
 static void cut_chunk(tsdb_head *h, mseries *s)
 {
-	size_t len = tsdb_chunk_app_bytes(&s->app);
-	const uint8_t *src = s->hbuf;
+	hchunk *hc = s->hc;
+	size_t len = tsdb_chunk_app_bytes(&hc->app);
+	const uint8_t *src = hc->buf;
 	uint8_t stackbuf[2048], *alt = NULL;
 	/* the decimal mode was chosen from the first value; keep XOR if the
 	 * whole chunk turns out smaller that way */
-	if (s->app.int_mode) {
+	if (hc->app.int_mode) {
 		alt = len <= sizeof(stackbuf) ? stackbuf : tp_xmalloc(len);
-		size_t k = tsdb_chunk_reencode_xor(s->hbuf, len, alt, len - 1);
+		size_t k = tsdb_chunk_reencode_xor(hc->buf, len, alt, len - 1);
 		if (k) {
 			stat_add(&h->chunk_bytes, (int64_t)k - (int64_t)len);
 			len = k;
@@ -350,14 +366,14 @@ static void cut_chunk(tsdb_head *h, mseries *s)
 		}
 	}
 	tsdb_chunk_meta c;
-	if (h->cf && tsdb_chunkfiles_write(h->cf, s->ref, s->hmint, s->app.t, src, (uint32_t)len,
-					   (uint16_t)s->app.n, &c) == 0) {
+	if (h->cf && tsdb_chunkfiles_write(h->cf, s->ref, hc->mint, hc->app.t, src, (uint32_t)len,
+					   (uint16_t)hc->app.n, &c) == 0) {
 		stat_add(&h->disk_chunks, 1);
 	} else {
 		if (h->cf)
 			stat_add(&h->chunk_write_failures, 1);
-		c = (tsdb_chunk_meta){ .mint = s->hmint, .maxt = s->app.t, .len = (uint32_t)len,
-				       .nsamples = (uint16_t)s->app.n, .on_disk = 0 };
+		c = (tsdb_chunk_meta){ .mint = hc->mint, .maxt = hc->app.t, .len = (uint32_t)len,
+				       .nsamples = (uint16_t)hc->app.n, .on_disk = 0 };
 		c.at.mem = tp_xmalloc(len);
 		memcpy(c.at.mem, src, len);
 	}
@@ -367,40 +383,41 @@ static void cut_chunk(tsdb_head *h, mseries *s)
 	stat_add(&h->num_chunks, 1);
 	/* the head buffer is reused: its bytes stay accounted as chunk bytes
 	 * until the next sample rewrites them */
-	tsdb_chunk_app_init(&s->app, s->hbuf, s->app.bs.cap_bytes);
+	tsdb_chunk_app_init(&hc->app, hc->buf, hc->app.bs.cap_bytes);
 	stat_add(&h->chunk_bytes, TSDB_CHUNK_HEADER_BYTES);
 	stat_add(&h->full_bytes, (int64_t)len);
 }
 
-static size_t hbuf_cap(const mseries *s) { return s->hbuf ? s->app.bs.cap_bytes : 0; }
+/* Memory held by the head chunk of s. */
+static size_t hc_bytes(const mseries *s) { return s->hc ? sizeof(hchunk) + s->hc->app.bs.cap_bytes : 0; }
 
 static void series_append(tsdb_head *h, mseries *s, int64_t t, double v)
 {
-	if (s->hbuf && s->app.n >= h->opts.chunk_samples)
+	if (s->hc && s->hc->app.n >= h->opts.chunk_samples)
 		cut_chunk(h, s);
-	if (!s->hbuf) {
-		s->hbuf = tp_xmalloc(HBUF_MIN);
-		tsdb_chunk_app_init(&s->app, s->hbuf, HBUF_MIN);
-		stat_add(&h->mem_bytes, HBUF_MIN);
+	if (!s->hc) {
+		s->hc = tp_xmalloc(sizeof(hchunk) + HBUF_MIN);
+		tsdb_chunk_app_init(&s->hc->app, s->hc->buf, HBUF_MIN);
+		stat_add(&h->mem_bytes, (int64_t)(sizeof(hchunk) + HBUF_MIN));
 		stat_add(&h->chunk_bytes, TSDB_CHUNK_HEADER_BYTES);
 	}
-	if (s->app.n == 0)
-		s->hmint = t;
-	size_t before = tsdb_chunk_app_bytes(&s->app);
-	while (!tsdb_chunk_app_append(&s->app, t, v)) {
-		size_t cap = hbuf_cap(s);
-		if (s->app.n >= TSDB_CHUNK_MAX_SAMPLES || cap >= (1u << 20)) {
+	if (s->hc->app.n == 0)
+		s->hc->mint = t;
+	size_t before = tsdb_chunk_app_bytes(&s->hc->app);
+	while (!tsdb_chunk_app_append(&s->hc->app, t, v)) {
+		size_t cap = s->hc->app.bs.cap_bytes;
+		if (s->hc->app.n >= TSDB_CHUNK_MAX_SAMPLES || cap >= (1u << 20)) {
 			cut_chunk(h, s);
-			s->hmint = t;
-			before = tsdb_chunk_app_bytes(&s->app);
+			s->hc->mint = t;
+			before = tsdb_chunk_app_bytes(&s->hc->app);
 			continue;
 		}
 		size_t ncap = cap * 2;
-		s->hbuf = tp_xrealloc(s->hbuf, ncap);
-		tsdb_chunk_app_rebase(&s->app, s->hbuf, ncap);
+		s->hc = tp_xrealloc(s->hc, sizeof(hchunk) + ncap);
+		tsdb_chunk_app_rebase(&s->hc->app, s->hc->buf, ncap);
 		stat_add(&h->mem_bytes, (int64_t)(ncap - cap));
 	}
-	size_t after = tsdb_chunk_app_bytes(&s->app);
+	size_t after = tsdb_chunk_app_bytes(&s->hc->app);
 	stat_add(&h->chunk_bytes, (int64_t)(after - before));
 	stat_add(&h->num_samples, 1);
 }
@@ -410,9 +427,9 @@ static void series_append(tsdb_head *h, mseries *s, int64_t t, double v)
  * compares values only then): a full chunk is decoded just for that. */
 static bool series_last(const tsdb_head *h, const mseries *s, int64_t want_t, int64_t *t, uint64_t *vbits)
 {
-	if (s->hbuf && s->app.n > 0) {
-		*t = s->app.t;
-		*vbits = s->app.vbits;
+	if (head_has(s)) {
+		*t = s->hc->app.t;
+		*vbits = s->hc->app.vbits;
 		return true;
 	}
 	if (s->nchunks) {
@@ -744,12 +761,12 @@ static size_t truncate_impl(tsdb_head *h, int64_t mint_ms, uint32_t upto)
 				}
 		}
 		drop_chunks(h, s, k);
-		bool head_empty = !s->hbuf || s->app.n == 0;
-		if (!s->nchunks && (head_empty || (by_time && s->app.t < mint_ms))) {
-			if (s->hbuf) {
-				stat_add(&h->num_samples, -(int64_t)s->app.n);
-				stat_add(&h->chunk_bytes, -(int64_t)tsdb_chunk_app_bytes(&s->app));
-				stat_add(&h->mem_bytes, -(int64_t)hbuf_cap(s));
+		bool head_empty = !head_has(s);
+		if (!s->nchunks && (head_empty || (by_time && s->hc->app.t < mint_ms))) {
+			if (s->hc) {
+				stat_add(&h->num_samples, -(int64_t)s->hc->app.n);
+				stat_add(&h->chunk_bytes, -(int64_t)tsdb_chunk_app_bytes(&s->hc->app));
+				stat_add(&h->mem_bytes, -(int64_t)hc_bytes(s));
 			}
 			stat_add(&h->mem_bytes, -(int64_t)(sizeof(*s) + s->lset.n * sizeof(tp_label)));
 			ref_set(h, r, NULL);
@@ -757,8 +774,8 @@ static size_t truncate_impl(tsdb_head *h, int64_t mint_ms, uint32_t upto)
 			removed++;
 			continue;
 		}
-		int64_t smin = s->nchunks ? s->chunks[0].mint : s->hmint;
-		int64_t smax = !head_empty ? s->app.t : s->chunks[s->nchunks - 1].maxt;
+		int64_t smin = s->nchunks ? s->chunks[0].mint : s->hc->mint;
+		int64_t smax = !head_empty ? s->hc->app.t : s->chunks[s->nchunks - 1].maxt;
 		if (smin < nmint)
 			nmint = smin;
 		if (smax > nmaxt)
@@ -767,7 +784,7 @@ static size_t truncate_impl(tsdb_head *h, int64_t mint_ms, uint32_t upto)
 	if (removed) {
 		/* rebuild the lookup shards and the postings from the survivors */
 		for (int i = 0; i < NSHARDS; i++) {
-			memset(h->shards[i].slots, 0, h->shards[i].cap * sizeof(uint32_t));
+			memset(h->shards[i].slots, 0, h->shards[i].cap * sizeof(*h->shards[i].slots));
 			h->shards[i].count = 0;
 		}
 		size_t before = h->post.bytes;
@@ -820,6 +837,28 @@ void tsdb_head_set_chunkfiles(tsdb_head *h, tsdb_chunkfiles *cf)
 	h->cf = cf;
 }
 
+void tsdb_head_defer_postings(tsdb_head *h)
+{
+	h->defer_postings = true;
+}
+
+void tsdb_head_build_postings(tsdb_head *h)
+{
+	if (!h->defer_postings)
+		return;
+	pthread_rwlock_wrlock(&h->post_lock);
+	size_t before = h->post.bytes;
+	uint32_t end = __atomic_load_n(&h->next_ref, __ATOMIC_ACQUIRE);
+	for (uint32_t r = 1; r < end; r++) {
+		mseries *s = tsdb_head_get(h, r);
+		if (s)
+			tsdb_pindex_add(&h->post, r, &s->lset);
+	}
+	stat_add(&h->mem_bytes, (int64_t)h->post.bytes - (int64_t)before);
+	h->defer_postings = false;
+	pthread_rwlock_unlock(&h->post_lock);
+}
+
 void tsdb_head_reserve_refs(tsdb_head *h, uint32_t max_ref)
 {
 	if (max_ref == UINT32_MAX)
@@ -846,7 +885,7 @@ int64_t tsdb_head_attach_chunks(tsdb_head *h, uint32_t ref, tsdb_chunk_meta *a, 
 	pthread_mutex_t *mu = stripe_of(h, ref);
 	pthread_mutex_lock(mu);
 	int64_t last = s->nchunks ? s->chunks[s->nchunks - 1].maxt : INT64_MIN;
-	bool head_empty = !s->hbuf || s->app.n == 0;
+	bool head_empty = !head_has(s);
 	/* keep the chunks that continue the series in time order */
 	uint32_t k = 0;
 	int64_t samples = 0, bytes = 0, cmint = INT64_MAX;
@@ -898,7 +937,7 @@ size_t tsdb_head_cut_all(tsdb_head *h)
 			continue;
 		pthread_mutex_t *mu = stripe_of(h, r);
 		pthread_mutex_lock(mu);
-		if (s->hbuf && s->app.n > 0) {
+		if (head_has(s)) {
 			cut_chunk(h, s);
 			cut++;
 		}

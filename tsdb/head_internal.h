@@ -10,7 +10,7 @@
  *    the series' stripe lock reads its entries without locks;
  *  - a full chunk's bytes live in a chunk file (read through its mapping,
  *    h->cf) or on the heap (no chunk files, or the write failed);
- *  - the head chunk (hbuf, app) is read and written only under the stripe
+ *  - the head chunk (hc) is read and written only under the stripe
  *    lock of the series (stripe = ref % NSTRIPES);
  *  - chunk arrays are changed in place, and chunk memory, chunk files and
  *    series are freed, only by truncation, which first waits until no
@@ -33,16 +33,29 @@
 #define SEG_BASE_LOG2 10
 #define NSEGS 23                        /* covers every uint32 ref */
 
+/* The open head chunk of a series: appender and bytes in one allocation
+ * (grown with realloc, the appender rebased). */
+typedef struct hchunk {
+	tsdb_chunk_app app;   /* appender over buf; app.bs.cap_bytes bytes */
+	int64_t mint;         /* first timestamp of the chunk */
+	uint8_t buf[];
+} hchunk;
+
 typedef struct mseries {
-	tp_labels lset;       /* interned strings; v owned */
+	tp_labels lset;       /* interned strings; v points at lv */
 	uint64_t hash;        /* tp_labels_hash(lset) */
 	tsdb_chunk_meta *chunks;  /* full chunks, oldest first */
 	uint32_t nchunks, capchunks;
-	uint8_t *hbuf;        /* head chunk buffer (NULL: no head chunk) */
-	tsdb_chunk_app app;   /* appender over hbuf */
-	int64_t hmint;        /* first timestamp of the head chunk */
+	hchunk *hc;           /* head chunk (NULL: none yet) */
 	uint32_t ref;
+	tp_label lv[];        /* the labels (lset.n of them) */
 } mseries;
+
+/* Whether s has a head chunk with samples (stripe lock held). */
+static inline bool head_has(const mseries *s)
+{
+	return s->hc && s->hc->app.n > 0;
+}
 
 /* A chunk array replaced by a bigger one, kept until no querier is alive. */
 typedef struct retired {
@@ -80,7 +93,7 @@ const pname *tsdb_pindex_name(const pindex *p, const char *name) TP_INTERNAL;
 
 typedef struct shard {
 	pthread_mutex_t mu;
-	uint32_t *slots;      /* refs; 0 = empty */
+	uint64_t *slots;      /* ref | 32 hash bits << 32 (head.c slot_make); 0 = empty */
 	uint32_t cap, count;
 } shard;
 
@@ -101,6 +114,7 @@ struct tsdb_head {
 	int64_t min_valid_t;   /* samples older are out of bounds (atomic) */
 	tsdb_head_hooks hooks;
 	tsdb_chunkfiles *cf;   /* full chunks go here when set (tsdb_head_set_chunkfiles) */
+	bool defer_postings;   /* bulk load: series join the postings in tsdb_head_build_postings */
 	pthread_mutex_t retired_mu;
 	retired *retired;      /* old chunk arrays, freed when the last querier exits */
 	/* statistics, updated atomically */
@@ -126,6 +140,12 @@ static inline const uint8_t *chunk_data(const tsdb_head *h, const tsdb_chunk_met
 /* Full chunks are written to cf from now on (set before the head is used;
  * the head does not own cf). */
 void tsdb_head_set_chunkfiles(tsdb_head *h, tsdb_chunkfiles *cf) TP_INTERNAL;
+/* Bulk load (WAL replay, one thread creating series, no querier): new
+ * series stay out of the postings until tsdb_head_build_postings adds
+ * every series at once, which may run on another thread while the loading
+ * thread attaches chunks. */
+void tsdb_head_defer_postings(tsdb_head *h) TP_INTERNAL;
+void tsdb_head_build_postings(tsdb_head *h) TP_INTERNAL;
 /* New series get refs above max_ref from now on. */
 void tsdb_head_reserve_refs(tsdb_head *h, uint32_t max_ref) TP_INTERNAL;
 /* Gives the series ref the full chunks a (n of them, oldest first, found

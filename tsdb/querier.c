@@ -268,15 +268,16 @@ static bool snapshot(tsdb_series_set *ss, tsdb_head *h, const mseries *s, sentry
 	pthread_mutex_lock(mu);
 	const tsdb_chunk_meta *ch = s->chunks;
 	uint32_t n = s->nchunks;
-	if (s->hbuf && s->app.n > 0 && s->hmint <= maxt && s->app.t >= mint) {
-		size_t len = tsdb_chunk_app_bytes(&s->app);
+	const hchunk *hc = s->hc;
+	if (head_has(s) && hc->mint <= maxt && hc->app.t >= mint) {
+		size_t len = tsdb_chunk_app_bytes(&hc->app);
 		uint8_t *cp = tp_arena_alloc(&ss->arena, len);
-		memcpy(cp, s->hbuf, len);
+		memcpy(cp, hc->buf, len);
 		e->hcopy = cp;
 		e->hlen = (uint32_t)len;
-		e->hn = s->app.n;
-		e->hmint = s->hmint;
-		e->hmaxt = s->app.t;
+		e->hn = hc->app.n;
+		e->hmint = hc->mint;
+		e->hmaxt = hc->app.t;
 	}
 	pthread_mutex_unlock(mu);
 	/* narrow the full chunks (sorted, disjoint in time) to those

@@ -17,6 +17,7 @@
 #include "lib/common.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,12 @@ struct tsdb_wal_head {
 	tsdb_appender *app;
 	int64_t *skip;         /* by head ref: WAL samples at or before it are in chunk files */
 	size_t nskip;
+	bool attached;         /* the chunk files are open and attached to the series so far */
+	pthread_t scan_th;     /* opens (scans) the chunk files while series are replayed */
+	bool scan_running;
+	const char *scan_dir;
+	const tsdb_chunkfiles_opts *scan_opts;
+	char scan_err[320];
 };
 
 /* What a checkpoint keeps of a series' samples: t > durable[ref]. */
@@ -73,28 +80,86 @@ static uint32_t map_ref(const tsdb_wal_head *d, uint32_t ref)
 
 /* ---- replay ---- */
 
+/* Gives the series to the chunks logged under ref in the chunk files, and
+ * remembers up to where WAL samples of it are redundant. */
+static void attach_ref(tsdb_wal_head *d, uint32_t ref, uint32_t to)
+{
+	uint32_t n;
+	tsdb_chunk_meta *a = tsdb_chunkfiles_take(d->cf, ref, &n);
+	if (!a)
+		return;
+	uint64_t dropped = 0;
+	int64_t last = tsdb_head_attach_chunks(d->h, to, a, n, &dropped);
+	d->st.chunks_dropped += dropped;
+	d->st.chunks_restored += n - dropped;
+	if (to >= d->nskip) {
+		size_t old = d->nskip;
+		TP_GROW(d->skip, d->nskip, (size_t)to + 1);
+		for (size_t i = old; i < d->nskip; i++)
+			d->skip[i] = INT64_MIN;
+	}
+	d->skip[to] = last;
+}
+
+static double secs(void)
+{
+	return (double)tp_mono_ns() / 1e9;
+}
+
+static void *postings_run(void *p)
+{
+	tsdb_wal_head *d = p;
+	double t0 = secs();
+	tsdb_head_build_postings(d->h);
+	d->st.open_postings_s = secs() - t0;
+	return NULL;
+}
+
+static void *scan_run(void *p)
+{
+	tsdb_wal_head *d = p;
+	double t0 = secs();
+	d->cf = tsdb_chunkfiles_open(d->scan_dir, d->scan_opts, d->scan_err, sizeof(d->scan_err));
+	d->st.open_scan_s = secs() - t0;
+	return NULL;
+}
+
+/* Waits for the chunk file scan, then attaches the chunks of every series
+ * replayed so far (aliases after the series they continue). Returns 0, or
+ * -1 when the chunk files could not be opened (scan_err). */
+static int attach_all(tsdb_wal_head *d)
+{
+	if (d->attached)
+		return 0;
+	if (d->scan_running) {
+		pthread_join(d->scan_th, NULL);
+		d->scan_running = false;
+	}
+	if (!d->cf)
+		return -1;
+	tsdb_head_set_chunkfiles(d->h, d->cf);
+	/* refs in the chunk files are never handed out to new series */
+	tsdb_head_reserve_refs(d->h, tsdb_chunkfiles_max_ref(d->cf));
+	uint32_t end = tsdb_head_ref_end(d->h);
+	for (uint32_t r = 1; r < end; r++)
+		if (tsdb_head_series_labels(d->h, r))
+			attach_ref(d, r, r);
+	for (size_t i = 0; i < d->naliases; i++)
+		attach_ref(d, d->aliases[i].from, d->aliases[i].to);
+	d->attached = true;
+	return 0;
+}
+
 static int rp_series(void *ud, uint32_t ref, const tp_labels *l)
 {
 	tsdb_wal_head *d = ud;
 	uint32_t got = tsdb_head_replay_series(d->h, ref, l);
 	if (got == 0)
 		return 0; /* invalid or conflicting: its samples count as unknown */
-	/* the full chunks logged under ref continue the series got */
-	uint32_t n;
-	tsdb_chunk_meta *a = tsdb_chunkfiles_take(d->cf, ref, &n);
-	if (a) {
-		uint64_t dropped = 0;
-		int64_t last = tsdb_head_attach_chunks(d->h, got, a, n, &dropped);
-		d->st.chunks_dropped += dropped;
-		d->st.chunks_restored += n - dropped;
-		if (got >= d->nskip) {
-			size_t old = d->nskip;
-			TP_GROW(d->skip, d->nskip, (size_t)got + 1);
-			for (size_t i = old; i < d->nskip; i++)
-				d->skip[i] = INT64_MIN;
-		}
-		d->skip[got] = last;
-	}
+	/* the full chunks logged under ref continue the series got (later,
+	 * all at once, while the chunk files are still being scanned) */
+	if (d->attached)
+		attach_ref(d, ref, got);
 	if (got != ref) {
 		/* refs are never reused (replay_series moves the counter past
 		 * every old ref), so a ref has one label set: insert, sorted */
@@ -116,6 +181,9 @@ static int rp_series(void *ud, uint32_t ref, const tp_labels *l)
 static int rp_samples(void *ud, const tsdb_wal_sample *s, size_t n)
 {
 	tsdb_wal_head *d = ud;
+	/* samples need the chunks: which are redundant, and where cuts go */
+	if (attach_all(d) != 0)
+		return -2;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t ref = map_ref(d, s[i].ref);
 		if (ref < d->nskip && s[i].t_ms <= d->skip[ref]) {
@@ -246,19 +314,45 @@ tsdb_wal_head *tsdb_wal_head_open_ex(const char *dir, const tsdb_options *opts, 
 	snprintf(wdir, sizeof(wdir), "%s/wal", dir);
 	snprintf(cdir, sizeof(cdir), "%s/%s", dir, TSDB_CHUNKFILE_DIR);
 	tsdb_wal_head *d = tp_xcalloc(1, sizeof(*d));
-	d->cf = tsdb_chunkfiles_open(cdir, copts, err, errlen);
-	if (!d->cf) {
-		free(d);
-		return NULL;
-	}
+	/* The chunk files are scanned on a second thread while the WAL's
+	 * series records are replayed (series join the postings later, in
+	 * bulk, while the chunks are attached): a restart after an orderly
+	 * stop is mostly these two. */
+	d->scan_dir = cdir;
+	d->scan_opts = copts;
 	d->h = tsdb_head_new(opts);
-	tsdb_head_set_chunkfiles(d->h, d->cf);
-	/* refs in the chunk files are never handed out to new series */
-	tsdb_head_reserve_refs(d->h, tsdb_chunkfiles_max_ref(d->cf));
+	tsdb_head_defer_postings(d->h);
 	d->app = tsdb_appender_new(d->h);
+	if (pthread_create(&d->scan_th, NULL, scan_run, d) != 0) {
+		scan_run(d);
+	} else {
+		d->scan_running = true;
+	}
 	tsdb_wal_replay_cb cb = { .series = rp_series, .samples = rp_samples, .ud = d };
-	if (tsdb_wal_replay(wdir, &cb, &d->st.replay, err, errlen) != 0)
+	double t0 = secs();
+	int rc = tsdb_wal_replay(wdir, &cb, &d->st.replay, err, errlen);
+	d->st.open_replay_s = secs() - t0;
+	if (rc == -2)
+		snprintf(err, errlen, "%s", d->scan_err);
+	if (rc != 0)
 		goto fail;
+	{
+		/* the postings, in bulk on a second thread, while the chunks are
+		 * attached to the series (when no sample did it already) */
+		pthread_t pth;
+		bool par = pthread_create(&pth, NULL, postings_run, d) == 0;
+		if (!par)
+			postings_run(d);
+		t0 = secs();
+		int arc = attach_all(d);
+		d->st.open_attach_s = secs() - t0;
+		if (par)
+			pthread_join(pth, NULL);
+		if (arc != 0) {
+			snprintf(err, errlen, "%s", d->scan_err);
+			goto fail;
+		}
+	}
 	tsdb_appender_free(d->app);
 	d->app = NULL;
 	free(d->skip);
@@ -286,6 +380,8 @@ tsdb_wal_head *tsdb_wal_head_open_ex(const char *dir, const tsdb_options *opts, 
 		tsdb_wal_head_get_stats(d, stats);
 	return d;
 fail:
+	if (d->scan_running)
+		pthread_join(d->scan_th, NULL);
 	tsdb_appender_free(d->app);
 	tsdb_head_free(d->h);
 	tsdb_chunkfiles_close(d->cf);

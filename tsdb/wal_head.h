@@ -53,6 +53,12 @@ typedef struct tsdb_wal_head_stats {
 	uint64_t size_retentions;       /* times chunk files were removed to honour the size limit */
 	uint64_t time_retentions;       /* times chunk files were removed by time */
 	uint64_t checkpoint_errors;     /* checkpoints that failed (the WAL is merely longer) */
+	/* where open's time went (wall seconds; scan and postings run on a
+	 * second thread, alongside the WAL replay and the attach) */
+	double open_scan_s;             /* checking and indexing the chunk files */
+	double open_replay_s;           /* the WAL replay (series creation, samples) */
+	double open_attach_s;           /* attaching chunks, waiting for the scan */
+	double open_postings_s;         /* building the postings */
 } tsdb_wal_head_stats;
 
 /* Opens the storage directory dir (created if missing; the WAL lives in
