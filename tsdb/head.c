@@ -859,6 +859,26 @@ void tsdb_head_build_postings(tsdb_head *h)
 	pthread_rwlock_unlock(&h->post_lock);
 }
 
+void tsdb_head_add_postings(tsdb_head *h, const uint32_t *refs, size_t n)
+{
+	pthread_rwlock_wrlock(&h->post_lock);
+	size_t before = h->post.bytes;
+	for (size_t i = 0; i < n; i++) {
+		mseries *s = tsdb_head_get(h, refs[i]);
+		if (s)
+			tsdb_pindex_add(&h->post, refs[i], &s->lset);
+	}
+	stat_add(&h->mem_bytes, (int64_t)h->post.bytes - (int64_t)before);
+	pthread_rwlock_unlock(&h->post_lock);
+}
+
+void tsdb_head_end_deferred_postings(tsdb_head *h)
+{
+	pthread_rwlock_wrlock(&h->post_lock);
+	h->defer_postings = false;
+	pthread_rwlock_unlock(&h->post_lock);
+}
+
 void tsdb_head_reserve_refs(tsdb_head *h, uint32_t max_ref)
 {
 	if (max_ref == UINT32_MAX)

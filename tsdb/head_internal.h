@@ -146,6 +146,11 @@ void tsdb_head_set_chunkfiles(tsdb_head *h, tsdb_chunkfiles *cf) TP_INTERNAL;
  * thread attaches chunks. */
 void tsdb_head_defer_postings(tsdb_head *h) TP_INTERNAL;
 void tsdb_head_build_postings(tsdb_head *h) TP_INTERNAL;
+/* While deferred: adds the series refs[0..n) (created, each exactly once
+ * over all calls) to the postings; tsdb_head_build_postings is then not
+ * called, tsdb_head_end_deferred_postings ends the mode. */
+void tsdb_head_add_postings(tsdb_head *h, const uint32_t *refs, size_t n) TP_INTERNAL;
+void tsdb_head_end_deferred_postings(tsdb_head *h) TP_INTERNAL;
 /* New series get refs above max_ref from now on. */
 void tsdb_head_reserve_refs(tsdb_head *h, uint32_t max_ref) TP_INTERNAL;
 /* Gives the series ref the full chunks a (n of them, oldest first, found

@@ -51,12 +51,24 @@ struct tsdb_wal_head {
 	int64_t *skip;         /* by head ref: WAL samples at or before it are in chunk files */
 	size_t nskip;
 	bool attached;         /* the chunk files are open and attached to the series so far */
-	pthread_t scan_th;     /* opens (scans) the chunk files while series are replayed */
-	bool scan_running;
+	/* the helper thread: scans the chunk files, then adds the series the
+	 * replay creates to the postings, following it */
+	pthread_t helper;
+	bool helper_running;
+	pthread_mutex_t scan_mu;
+	pthread_cond_t scan_cv;
+	bool scan_done;        /* d->cf (or scan_err) is set */
 	const char *scan_dir;
 	const tsdb_chunkfiles_opts *scan_opts;
 	char scan_err[320];
+	uint32_t **created;    /* refs the replay created, in order: blocks of CREATED_BLOCK */
+	_Atomic size_t ncreated;
+	atomic_bool replay_done;
 };
+
+#define CREATED_BLOCK_LOG2 20
+#define CREATED_BLOCK ((size_t)1 << CREATED_BLOCK_LOG2)
+#define CREATED_BLOCKS 4096     /* 2^32 refs */
 
 /* What a checkpoint keeps of a series' samples: t > durable[ref]. */
 typedef struct keep_ctx {
@@ -106,21 +118,59 @@ static double secs(void)
 	return (double)tp_mono_ns() / 1e9;
 }
 
-static void *postings_run(void *p)
+static void free_created(tsdb_wal_head *d)
 {
-	tsdb_wal_head *d = p;
-	double t0 = secs();
-	tsdb_head_build_postings(d->h);
-	d->st.open_postings_s = secs() - t0;
-	return NULL;
+	for (size_t b = 0; d->created && b < CREATED_BLOCKS && d->created[b]; b++)
+		free(d->created[b]);
+	free(d->created);
+	d->created = NULL;
 }
 
-static void *scan_run(void *p)
+/* Logs a series the replay created, for the helper's postings. */
+static void note_created(tsdb_wal_head *d, uint32_t ref)
+{
+	size_t n = atomic_load_explicit(&d->ncreated, memory_order_relaxed);
+	size_t b = n >> CREATED_BLOCK_LOG2;
+	if (b >= CREATED_BLOCKS)
+		return; /* cannot happen: refs are 32-bit */
+	if (!d->created[b])
+		d->created[b] = tp_xmalloc(CREATED_BLOCK * sizeof(uint32_t));
+	d->created[b][n & (CREATED_BLOCK - 1)] = ref;
+	atomic_store_explicit(&d->ncreated, n + 1, memory_order_release);
+}
+
+/* The helper thread: scans the chunk files (attach_all waits for that),
+ * then adds every series the replay creates to the postings, until the
+ * replay is done and all are in. */
+static void *helper_run(void *p)
 {
 	tsdb_wal_head *d = p;
 	double t0 = secs();
-	d->cf = tsdb_chunkfiles_open(d->scan_dir, d->scan_opts, d->scan_err, sizeof(d->scan_err));
+	tsdb_chunkfiles *cf = tsdb_chunkfiles_open(d->scan_dir, d->scan_opts, d->scan_err, sizeof(d->scan_err));
+	pthread_mutex_lock(&d->scan_mu);
+	d->cf = cf;
+	d->scan_done = true;
 	d->st.open_scan_s = secs() - t0;
+	pthread_cond_broadcast(&d->scan_cv);
+	pthread_mutex_unlock(&d->scan_mu);
+	t0 = secs();
+	size_t i = 0;
+	for (;;) {
+		bool fin = atomic_load_explicit(&d->replay_done, memory_order_acquire);
+		size_t n = atomic_load_explicit(&d->ncreated, memory_order_acquire);
+		if (i == n) {
+			if (fin)
+				break;
+			usleep(200);
+			continue;
+		}
+		while (i < n) {
+			size_t off = i & (CREATED_BLOCK - 1), k = TP_MIN(n - i, CREATED_BLOCK - off);
+			tsdb_head_add_postings(d->h, d->created[i >> CREATED_BLOCK_LOG2] + off, k);
+			i += k;
+		}
+	}
+	d->st.open_postings_s = secs() - t0;
 	return NULL;
 }
 
@@ -131,10 +181,10 @@ static int attach_all(tsdb_wal_head *d)
 {
 	if (d->attached)
 		return 0;
-	if (d->scan_running) {
-		pthread_join(d->scan_th, NULL);
-		d->scan_running = false;
-	}
+	pthread_mutex_lock(&d->scan_mu);
+	while (!d->scan_done)
+		pthread_cond_wait(&d->scan_cv, &d->scan_mu);
+	pthread_mutex_unlock(&d->scan_mu);
 	if (!d->cf)
 		return -1;
 	tsdb_head_set_chunkfiles(d->h, d->cf);
@@ -153,9 +203,12 @@ static int attach_all(tsdb_wal_head *d)
 static int rp_series(void *ud, uint32_t ref, const tp_labels *l)
 {
 	tsdb_wal_head *d = ud;
+	bool existed = tsdb_head_series_labels(d->h, ref) != NULL;
 	uint32_t got = tsdb_head_replay_series(d->h, ref, l);
 	if (got == 0)
 		return 0; /* invalid or conflicting: its samples count as unknown */
+	if (got == ref && !existed)
+		note_created(d, ref);
 	/* the full chunks logged under ref continue the series got (later,
 	 * all at once, while the chunk files are still being scanned) */
 	if (d->attached)
@@ -314,45 +367,49 @@ tsdb_wal_head *tsdb_wal_head_open_ex(const char *dir, const tsdb_options *opts, 
 	snprintf(wdir, sizeof(wdir), "%s/wal", dir);
 	snprintf(cdir, sizeof(cdir), "%s/%s", dir, TSDB_CHUNKFILE_DIR);
 	tsdb_wal_head *d = tp_xcalloc(1, sizeof(*d));
-	/* The chunk files are scanned on a second thread while the WAL's
-	 * series records are replayed (series join the postings later, in
-	 * bulk, while the chunks are attached): a restart after an orderly
-	 * stop is mostly these two. */
+	/* A helper thread scans the chunk files while the WAL's series records
+	 * are replayed, then adds the new series to the postings behind the
+	 * replay; the chunks are attached once the scan is done: a restart
+	 * after an orderly stop is mostly these. */
 	d->scan_dir = cdir;
 	d->scan_opts = copts;
+	pthread_mutex_init(&d->scan_mu, NULL);
+	pthread_cond_init(&d->scan_cv, NULL);
+	d->created = tp_xcalloc(CREATED_BLOCKS, sizeof(*d->created));
 	d->h = tsdb_head_new(opts);
 	tsdb_head_defer_postings(d->h);
 	d->app = tsdb_appender_new(d->h);
-	if (pthread_create(&d->scan_th, NULL, scan_run, d) != 0) {
-		scan_run(d);
-	} else {
-		d->scan_running = true;
+	d->helper_running = pthread_create(&d->helper, NULL, helper_run, d) == 0;
+	if (!d->helper_running) {
+		/* no thread: scan now, build the postings after the replay */
+		atomic_store(&d->replay_done, true);
+		helper_run(d);
+		atomic_store(&d->replay_done, false);
 	}
 	tsdb_wal_replay_cb cb = { .series = rp_series, .samples = rp_samples, .ud = d };
 	double t0 = secs();
 	int rc = tsdb_wal_replay(wdir, &cb, &d->st.replay, err, errlen);
 	d->st.open_replay_s = secs() - t0;
+	atomic_store_explicit(&d->replay_done, true, memory_order_release);
 	if (rc == -2)
 		snprintf(err, errlen, "%s", d->scan_err);
 	if (rc != 0)
 		goto fail;
-	{
-		/* the postings, in bulk on a second thread, while the chunks are
-		 * attached to the series (when no sample did it already) */
-		pthread_t pth;
-		bool par = pthread_create(&pth, NULL, postings_run, d) == 0;
-		if (!par)
-			postings_run(d);
-		t0 = secs();
-		int arc = attach_all(d);
-		d->st.open_attach_s = secs() - t0;
-		if (par)
-			pthread_join(pth, NULL);
-		if (arc != 0) {
-			snprintf(err, errlen, "%s", d->scan_err);
-			goto fail;
-		}
+	t0 = secs();
+	rc = attach_all(d);
+	d->st.open_attach_s = secs() - t0;
+	if (d->helper_running) {
+		pthread_join(d->helper, NULL);
+		d->helper_running = false;
+		tsdb_head_end_deferred_postings(d->h);
+	} else {
+		tsdb_head_build_postings(d->h);
 	}
+	if (rc != 0) {
+		snprintf(err, errlen, "%s", d->scan_err);
+		goto fail;
+	}
+	free_created(d);
 	tsdb_appender_free(d->app);
 	d->app = NULL;
 	free(d->skip);
@@ -380,8 +437,12 @@ tsdb_wal_head *tsdb_wal_head_open_ex(const char *dir, const tsdb_options *opts, 
 		tsdb_wal_head_get_stats(d, stats);
 	return d;
 fail:
-	if (d->scan_running)
-		pthread_join(d->scan_th, NULL);
+	atomic_store(&d->replay_done, true);
+	if (d->helper_running)
+		pthread_join(d->helper, NULL);
+	free_created(d);
+	pthread_mutex_destroy(&d->scan_mu);
+	pthread_cond_destroy(&d->scan_cv);
 	tsdb_appender_free(d->app);
 	tsdb_head_free(d->h);
 	tsdb_chunkfiles_close(d->cf);
@@ -486,6 +547,8 @@ int tsdb_wal_head_close(tsdb_wal_head *d)
 	tsdb_head_free(d->h);
 	if (tsdb_chunkfiles_close(d->cf) != 0)
 		rc = -1;
+	pthread_mutex_destroy(&d->scan_mu);
+	pthread_cond_destroy(&d->scan_cv);
 	free(d->aliases);
 	free(d);
 	return rc;
