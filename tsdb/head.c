@@ -302,6 +302,7 @@ static mseries *get_or_create(tsdb_head *h, const tp_labels *l, uint32_t want)
 	s->chunks = NULL;
 	s->nchunks = s->capchunks = 0;
 	s->hc = NULL;
+	s->pending = 0;
 	s->hash = hash;
 	if (want) {
 		s->ref = want; /* the caller moved next_ref past it */
@@ -470,6 +471,17 @@ tsdb_appender *tsdb_appender_new(tsdb_head *h)
 	return a;
 }
 
+/* The slot of ref, or NULL when the appender holds nothing for it. */
+static const pslot *map_find(const tsdb_appender *a, uint32_t ref)
+{
+	if (!a->mapcap)
+		return NULL;
+	size_t j = (ref * 2654435761u) & (a->mapcap - 1);
+	while (a->map[j].ref && a->map[j].ref != ref)
+		j = (j + 1) & (a->mapcap - 1);
+	return a->map[j].ref ? &a->map[j] : NULL;
+}
+
 static void map_clear(tsdb_appender *a)
 {
 	if (a->mapcount)
@@ -541,6 +553,8 @@ static int add_series(tsdb_appender *a, mseries *s, int64_t t, double v)
 	if (!ps->ref) {
 		ps->ref = s->ref;
 		a->mapcount++;
+		/* a truncation must not remove the series before the commit */
+		__atomic_add_fetch(&s->pending, 1, __ATOMIC_RELAXED);
 	}
 	ps->idx = (uint32_t)a->n;
 	a->p[a->n].ref = s->ref;
@@ -621,7 +635,11 @@ size_t tsdb_appender_commit(tsdb_appender *a)
 		const tsdb_ref_sample *p = &a->p[i];
 		mseries *s = tsdb_head_get(h, p->ref);
 		if (!s)
-			continue;  /* removed by a truncation since add */
+			continue;  /* cannot happen: pending series are not removed */
+		/* the series' last pending sample releases it */
+		const pslot *ps = map_find(a, p->ref);
+		if (ps && ps->idx == i)
+			__atomic_sub_fetch(&s->pending, 1, __ATOMIC_RELAXED);
 		pthread_mutex_t *mu = stripe_of(h, p->ref);
 		pthread_mutex_lock(mu);
 		int64_t lt;
@@ -654,6 +672,11 @@ size_t tsdb_appender_commit(tsdb_appender *a)
 
 void tsdb_appender_rollback(tsdb_appender *a)
 {
+	for (size_t i = 0; a->mapcount && i < a->mapcap; i++) {
+		mseries *s = a->map[i].ref ? tsdb_head_get(a->h, a->map[i].ref) : NULL;
+		if (s)
+			__atomic_sub_fetch(&s->pending, 1, __ATOMIC_RELAXED);
+	}
 	map_clear(a);
 }
 
@@ -661,6 +684,7 @@ void tsdb_appender_free(tsdb_appender *a)
 {
 	if (!a)
 		return;
+	tsdb_appender_rollback(a);
 	free(a->p);
 	free(a->map);
 	free(a);
@@ -762,7 +786,8 @@ static size_t truncate_impl(tsdb_head *h, int64_t mint_ms, uint32_t upto)
 		}
 		drop_chunks(h, s, k);
 		bool head_empty = !head_has(s);
-		if (!s->nchunks && (head_empty || (by_time && s->hc->app.t < mint_ms))) {
+		if (!s->nchunks && (head_empty || (by_time && s->hc->app.t < mint_ms)) &&
+		    __atomic_load_n(&s->pending, __ATOMIC_RELAXED) == 0) {
 			if (s->hc) {
 				stat_add(&h->num_samples, -(int64_t)s->hc->app.n);
 				stat_add(&h->chunk_bytes, -(int64_t)tsdb_chunk_app_bytes(&s->hc->app));
@@ -774,6 +799,8 @@ static size_t truncate_impl(tsdb_head *h, int64_t mint_ms, uint32_t upto)
 			removed++;
 			continue;
 		}
+		if (!s->nchunks && head_empty)
+			continue; /* no samples yet; kept for the appender adding some */
 		int64_t smin = s->nchunks ? s->chunks[0].mint : s->hc->mint;
 		int64_t smax = !head_empty ? s->hc->app.t : s->chunks[s->nchunks - 1].maxt;
 		if (smin < nmint)

@@ -48,6 +48,7 @@ typedef struct mseries {
 	uint32_t nchunks, capchunks;
 	hchunk *hc;           /* head chunk (NULL: none yet) */
 	uint32_t ref;
+	uint32_t pending;     /* appenders holding samples for it (atomic): truncation keeps it */
 	tp_label lv[];        /* the labels (lset.n of them) */
 } mseries;
 

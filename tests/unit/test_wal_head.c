@@ -16,6 +16,7 @@
 #include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -661,6 +662,115 @@ static void test_size_retention(void **state)
 	free(dir);
 }
 
+/* Appenders cutting chunks into chunk files, a reader decoding and
+ * seeking through every series, and checkpoints (chunk file syncs) all at
+ * once: every read is a consistent prefix of the series, bit-exact, and
+ * the reopened head has everything. */
+typedef struct cq_arg {
+	tsdb_head *h;
+	int id;
+	atomic_int *running;
+	atomic_int *checkpoints;
+	long reads;
+} cq_arg;
+
+static void *cq_append(void *p)
+{
+	cq_arg *a = p;
+	char name[16];
+	snprintf(name, sizeof(name), "cq%d", a->id);
+	for (int64_t t = 0; t < 2000; t++) {
+		scrape(a->h, name, 10, t, true);
+		if (t % 20 == 19)
+			usleep(500); /* let checkpoints and reads interleave */
+		while (t == 1000 && atomic_load(a->checkpoints) < 5)
+			usleep(1000); /* at least five of them in the middle */
+	}
+	atomic_fetch_sub(a->running, 1);
+	return NULL;
+}
+
+static void *cq_read(void *p)
+{
+	cq_arg *a = p;
+	tsdb_matcher m;
+	char err[128];
+	assert_int_equal(tsdb_matcher_init(&m, TSDB_MATCH_RE, "__name__", "cq.", err, sizeof(err)), 0);
+	tsdb_sample *buf = NULL;
+	size_t cap = 0;
+	while (atomic_load(a->running) > 0) {
+		tsdb_querier *q = tsdb_querier_new(a->h, INT64_MIN, INT64_MAX);
+		tsdb_series_set *ss = tsdb_querier_select(q, &m, 1);
+		while (tsdb_series_set_next(ss)) {
+			int i = atoi(tp_labels_get(tsdb_series_set_labels(ss), "instance") + 1);
+			size_t n = tsdb_series_set_samples(ss, INT64_MIN, INT64_MAX, &buf, &cap);
+			for (size_t k = 0; k < n; k++) {
+				int64_t t = (int64_t)k;
+				double want = (i == 0 && t % 7 == 0) ? from_bits(STALE_BITS) : (double)t * 0.5 + i;
+				assert_int_equal(buf[k].t, t);
+				assert_memory_equal(&buf[k].v, &want, 8);
+			}
+			/* and through an iterator, seeking into the middle */
+			if (n > 2) {
+				tsdb_iter it;
+				tsdb_series_set_iter(ss, &it);
+				assert_true(tsdb_iter_seek(&it, (int64_t)n / 2));
+				int64_t t;
+				double v;
+				tsdb_iter_at(&it, &t, &v);
+				assert_int_equal(t, (int64_t)n / 2);
+				size_t more = 1;
+				while (tsdb_iter_next(&it))
+					more++;
+				assert_int_equal(more, n - n / 2);
+			}
+			a->reads++;
+		}
+		tsdb_series_set_free(ss);
+		tsdb_querier_free(q);
+		usleep(100); /* truncation waits for a moment without queriers */
+	}
+	free(buf);
+	tsdb_matcher_free(&m);
+	return NULL;
+}
+
+static void test_concurrent_query_checkpoint(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_new();
+	tsdb_wal_head *d = open_db(dir, TSDB_WAL_FSYNC_NEVER, NULL);
+	tsdb_head *h = tsdb_wal_head_head(d);
+	atomic_int running = 2, checkpoints = 0;
+	pthread_t th[3];
+	cq_arg a[3] = { { h, 0, &running, &checkpoints, 0 }, { h, 1, &running, &checkpoints, 0 },
+			{ h, 0, &running, &checkpoints, 0 } };
+	assert_int_equal(pthread_create(&th[0], NULL, cq_append, &a[0]), 0);
+	assert_int_equal(pthread_create(&th[1], NULL, cq_append, &a[1]), 0);
+	assert_int_equal(pthread_create(&th[2], NULL, cq_read, &a[2]), 0);
+	char err[256];
+	while (atomic_load(&running) > 0) {
+		assert_true(tsdb_wal_head_truncate(d, INT64_MIN, err, sizeof(err)) >= 0);
+		atomic_fetch_add(&checkpoints, 1);
+		usleep(2000);
+	}
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	printf("# %d checkpoints and %ld series reads during the appends\n", atomic_load(&checkpoints), a[2].reads);
+	tsdb_wal_head_stats st;
+	tsdb_wal_head_get_stats(d, &st);
+	assert_int_equal(st.disk_chunks, 2 * 10 * (2000 / 32));
+	assert_true(a[2].reads > 0);
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	d = open_db(dir, TSDB_WAL_FSYNC_NEVER, &st);
+	check_scrapes(tsdb_wal_head_head(d), "cq0", 10, 1999);
+	check_scrapes(tsdb_wal_head_head(d), "cq1", 10, 1999);
+	assert_int_equal(st.samples_restored, 0);
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	rm_rf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -673,6 +783,7 @@ int main(void)
 		cmocka_unit_test(test_chunks_checkpoint),
 		cmocka_unit_test(test_kill_points),
 		cmocka_unit_test(test_size_retention),
+		cmocka_unit_test(test_concurrent_query_checkpoint),
 	};
 	return cmocka_run_group_tests_name("wal_head", tests, NULL, NULL);
 }
