@@ -824,8 +824,10 @@ static void remove_first(tsdb_chunkfiles *cf, size_t k)
 		cf->st.files--;
 		cf->st.files_removed++;
 	}
-	memmove(cf->files, cf->files + k, (cf->nfiles - k) * sizeof(*cf->files));
-	cf->nfiles -= k;
+	if (k) {
+		memmove(cf->files, cf->files + k, (cf->nfiles - k) * sizeof(*cf->files));
+		cf->nfiles -= k;
+	}
 }
 
 static size_t removable(const tsdb_chunkfiles *cf)
