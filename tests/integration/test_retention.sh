@@ -98,6 +98,16 @@ stored() { python3 -c "print(int(float('$(metric prometheus_tsdb_storage_blocks_
 fits() { [ "$(stored)" -le 524288 ]; }
 if retry 10 fits; then ok "chunk files and WAL fit the limit ($(stored) bytes)"
 else not_ok "chunk files and WAL fit the limit" "$(stored) bytes"; fi
+# the WAL and chunk file self-metrics (a checkpoint every second here)
+for m in prometheus_tsdb_checkpoint_creations_total prometheus_tsdb_wal_truncations_total \
+	prometheus_tsdb_wal_page_flushes_total prometheus_tsdb_wal_fsync_duration_seconds_count \
+	prometheus_tsdb_head_chunks_storage_size_bytes prometheus_tsdb_head_chunks; do
+	check "$m is positive ($(metric "$m"))" python3 -c "assert float('$(metric "$m")') > 0"
+done
+for m in prometheus_tsdb_wal_writes_failed_total prometheus_tsdb_wal_corruptions_total \
+	prometheus_tsdb_checkpoint_creations_failed_total prometheus_tsdb_mmap_chunk_corruptions_total; do
+	check "$m is 0" test "$(metric "$m")" = 0
+done
 verify "$WORK/size_old" rt_size; old_found=$found
 check "the oldest samples are gone ($missing of $((found + missing)) missing)" test "$missing" -gt 0
 verify "$WORK/size_new" rt_size
