@@ -2,7 +2,8 @@
  * wal-bench.c - the restart benchmark: appends the real dataset (or a
  * synthetic load, generated on the fly) through the durable head
  * (tsdb_wal_head_open: WAL + chunk files), one appender commit per
- * timestamp as scrapes do, closes it (an orderly shutdown: head chunks
+ * timestamp as scrapes do, checkpointing when the server would (64 MiB
+ * and 4x the last checkpoint), closes it (an orderly shutdown: head chunks
  * are cut into the chunk files and the WAL is checkpointed), reopens it
  * REOPENS times and times each open; then reads every sample back from the
  * reopened head and checks it bit-exact. With --crash it also copies the
@@ -129,6 +130,21 @@ static int count_samples(void *ud, const tsdb_wal_sample *s, size_t n)
 static int64_t synth_t(size_t i, size_t k) { return 1700000000000LL + 15000LL * (int64_t)k + (int64_t)(i % 7); }
 static double synth_v(size_t i, size_t k) { return (double)(i * 3 + k); }
 
+/* Checkpoints when the server would (tsdb_wal_head_checkpoint_due with
+ * its 64 MiB floor), checked every 256 commits. */
+static tsdb_wal_head *store;
+static size_t commits, checkpoints;
+
+static void maybe_checkpoint(void)
+{
+	char err[256];
+	if (++commits % 256 == 0 && tsdb_wal_head_checkpoint_due(store, 64u << 20)) {
+		if (tsdb_wal_head_truncate(store, INT64_MIN, err, sizeof err) < 0)
+			fprintf(stderr, "checkpoint: %s\n", err);
+		checkpoints++;
+	}
+}
+
 /* Appends everything; returns samples committed. */
 static size_t append_all(tsdb_head *h, size_t *rejected)
 {
@@ -143,10 +159,13 @@ static size_t append_all(tsdb_head *h, size_t *rejected)
 						 : tsdb_appender_add(a, &ds.series[i].l, synth_t(i, k), synth_v(i, k),
 								     &refs[i]);
 				*rejected += rc != TSDB_OK;
-				if (i % 1000 == 999)
+				if (i % 1000 == 999) {
 					committed += tsdb_appender_commit(a);
+					maybe_checkpoint();
+				}
 			}
 			committed += tsdb_appender_commit(a);
+			maybe_checkpoint();
 		}
 	} else {
 		size_t ne = nevs;
@@ -159,6 +178,7 @@ static size_t append_all(tsdb_head *h, size_t *rejected)
 				*rejected += rc != TSDB_OK;
 			}
 			committed += tsdb_appender_commit(a);
+			maybe_checkpoint();
 		}
 	}
 	tsdb_appender_free(a);
@@ -269,6 +289,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "open: %s\n", err);
 		return 1;
 	}
+	store = d;
 	uint64_t io0 = io_write_bytes();
 	size_t rejected = 0;
 	double t0 = now_s();
@@ -367,14 +388,14 @@ int main(int argc, char **argv)
 	       "\"crash_wal_bytes\": %" PRIu64 ", \"crash_decode_only_s\": %.3f, \"crash_replay_s\": %.3f, "
 	       "\"crash_replay_cpu_s\": %.3f, \"crash_wal_samples\": %" PRIu64 ", \"crash_wal_samples_skipped\": %" PRIu64 ", "
 	       "\"crash_wal_samples_per_sec\": %.0f, \"crash_samples_restored\": %" PRIu64 ", "
-	       "\"open_scan_s\": %.3f, \"open_replay_s\": %.3f, \"open_attach_s\": %.3f, \"open_postings_s\": %.3f, "
+	       "\"checkpoints\": %zu, \"open_scan_s\": %.3f, \"open_replay_s\": %.3f, \"open_attach_s\": %.3f, \"open_postings_s\": %.3f, "
 	       "\"mismatches\": %zu, \"dir\": \"%s\"}\n",
 	       committed, ds.nseries, rejected, fsync_s, disk_bytes, wal_bytes, chunk_bytes,
 	       (double)disk_bytes / (double)committed, io_bytes, (double)io_bytes / (double)committed,
 	       ws.bytes_written, (double)committed / t_append, t_close, t_restart, c_restart,
 	       (double)restored / t_restart, series_restored, restored, chunks_restored, crash_wal_bytes,
 	       t_decode, t_crash, c_crash, crash_wal, crash_skipped, t_crash > 0 ? (double)crash_wal / t_crash : 0,
-	       crash_restored, rs.open_scan_s, rs.open_replay_s, rs.open_attach_s, rs.open_postings_s, bad + crash_bad,
+	       crash_restored, checkpoints, rs.open_scan_s, rs.open_replay_s, rs.open_attach_s, rs.open_postings_s, bad + crash_bad,
 	       keep ? dir : "");
 	if (!keep)
 		rm_rf(dir);

@@ -886,6 +886,50 @@ void tsdb_head_build_postings(tsdb_head *h)
 	pthread_rwlock_unlock(&h->post_lock);
 }
 
+size_t tsdb_head_replay_samples(tsdb_head *h, const tsdb_ref_sample *smp, size_t n, uint64_t *rejected,
+				uint64_t *unknown)
+{
+	size_t done = 0;
+	int64_t mint = INT64_MAX, maxt = INT64_MIN;
+	pthread_rwlock_rdlock(&h->trunc_lock);
+	for (size_t i = 0; i < n; i++) {
+		const tsdb_ref_sample *p = &smp[i];
+		mseries *s = tsdb_head_get(h, p->ref);
+		if (!s) {
+			(*unknown)++;
+			continue;
+		}
+		pthread_mutex_t *mu = stripe_of(h, p->ref);
+		pthread_mutex_lock(mu);
+		int64_t lt;
+		uint64_t lv, vb;
+		memcpy(&vb, &p->v, 8);
+		if (series_last(h, s, p->t, &lt, &lv) && p->t <= lt) {
+			pthread_mutex_unlock(mu);
+			if (p->t < lt) {
+				stat_add(&h->ooo, 1);
+				(*rejected)++;
+			} else if (vb != lv) {
+				stat_add(&h->dup, 1);
+				(*rejected)++;
+			}
+			continue;
+		}
+		series_append(h, s, p->t, p->v);
+		pthread_mutex_unlock(mu);
+		done++;
+		if (p->t < mint)
+			mint = p->t;
+		if (p->t > maxt)
+			maxt = p->t;
+	}
+	pthread_rwlock_unlock(&h->trunc_lock);
+	if (done)
+		update_minmax(h, mint, maxt);
+	stat_add(&h->samples_appended, (int64_t)done);
+	return done;
+}
+
 void tsdb_head_add_postings(tsdb_head *h, const uint32_t *refs, size_t n)
 {
 	pthread_rwlock_wrlock(&h->post_lock);

@@ -152,6 +152,12 @@ void tsdb_head_build_postings(tsdb_head *h) TP_INTERNAL;
  * called, tsdb_head_end_deferred_postings ends the mode. */
 void tsdb_head_add_postings(tsdb_head *h, const uint32_t *refs, size_t n) TP_INTERNAL;
 void tsdb_head_end_deferred_postings(tsdb_head *h) TP_INTERNAL;
+/* WAL replay: adds samples (in log order) straight to their series, with
+ * the head's ordering rules (an older or duplicate sample is rejected and
+ * counted in *rejected, one for an unknown ref in *unknown) but without an
+ * appender. Returns the number added. */
+size_t tsdb_head_replay_samples(tsdb_head *h, const tsdb_ref_sample *s, size_t n, uint64_t *rejected,
+				uint64_t *unknown) TP_INTERNAL;
 /* New series get refs above max_ref from now on. */
 void tsdb_head_reserve_refs(tsdb_head *h, uint32_t max_ref) TP_INTERNAL;
 /* Gives the series ref the full chunks a (n of them, oldest first, found

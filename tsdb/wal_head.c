@@ -47,7 +47,8 @@ struct tsdb_wal_head {
 	alias *aliases;        /* sorted by from; fixed after open */
 	size_t naliases, cap_aliases;
 	/* replay state */
-	tsdb_appender *app;
+	tsdb_ref_sample *batch; /* a samples record, mapped and filtered */
+	size_t nbatch;
 	int64_t *skip;         /* by head ref: WAL samples at or before it are in chunk files */
 	size_t nskip;
 	bool attached;         /* the chunk files are open and attached to the series so far */
@@ -237,19 +238,22 @@ static int rp_samples(void *ud, const tsdb_wal_sample *s, size_t n)
 	/* samples need the chunks: which are redundant, and where cuts go */
 	if (attach_all(d) != 0)
 		return -2;
+	if (d->nbatch < n) {
+		free(d->batch);
+		d->nbatch = n;
+		d->batch = tp_xmalloc(n * sizeof(*d->batch));
+	}
+	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t ref = map_ref(d, s[i].ref);
 		if (ref < d->nskip && s[i].t_ms <= d->skip[ref]) {
 			d->st.samples_skipped++;
 			continue;
 		}
-		int rc = tsdb_appender_add_ref(d->app, ref, s[i].t_ms, s[i].v);
-		if (rc == TSDB_ENOTFOUND)
-			d->st.unknown_refs++;
-		else if (rc != TSDB_OK)
-			d->st.samples_rejected++;
+		d->batch[k++] = (tsdb_ref_sample){ ref, s[i].t_ms, s[i].v };
 	}
-	d->st.samples_restored += tsdb_appender_commit(d->app);
+	d->st.samples_restored +=
+		tsdb_head_replay_samples(d->h, d->batch, k, &d->st.samples_rejected, &d->st.unknown_refs);
 	return 0;
 }
 
@@ -378,7 +382,6 @@ tsdb_wal_head *tsdb_wal_head_open_ex(const char *dir, const tsdb_options *opts, 
 	d->created = tp_xcalloc(CREATED_BLOCKS, sizeof(*d->created));
 	d->h = tsdb_head_new(opts);
 	tsdb_head_defer_postings(d->h);
-	d->app = tsdb_appender_new(d->h);
 	d->helper_running = pthread_create(&d->helper, NULL, helper_run, d) == 0;
 	if (!d->helper_running) {
 		/* no thread: scan now, build the postings after the replay */
@@ -410,8 +413,8 @@ tsdb_wal_head *tsdb_wal_head_open_ex(const char *dir, const tsdb_options *opts, 
 		goto fail;
 	}
 	free_created(d);
-	tsdb_appender_free(d->app);
-	d->app = NULL;
+	free(d->batch);
+	d->batch = NULL;
 	free(d->skip);
 	d->skip = NULL;
 	d->nskip = 0;
@@ -443,7 +446,7 @@ fail:
 	free_created(d);
 	pthread_mutex_destroy(&d->scan_mu);
 	pthread_cond_destroy(&d->scan_cv);
-	tsdb_appender_free(d->app);
+	free(d->batch);
 	tsdb_head_free(d->h);
 	tsdb_chunkfiles_close(d->cf);
 	free(d->skip);
