@@ -57,14 +57,23 @@ for i in $(seq "$RUNS"); do
 	until curl -fsS -o /dev/null "http://127.0.0.1:$port/-/ready" 2>/dev/null; do sleep 0.01; done
 	t1=$(date +%s.%N)
 	kill -TERM "$tp_pid"; wait "$tp_pid" || true; tp_pid=
-	echo "tinyprom $(python3 -c "print('%.3f' % ($t1 - $t0))") $(sed -n 's/.*msg="WAL replay completed" \(.*\)/\1/p' "$raw.log.$i")" >> "$raw"
+	# also from the log: first line to "Server is ready" (no process start or curl polling)
+	logged=$(python3 - "$raw.log.$i" <<'PY'
+import re, sys, datetime
+ts = [datetime.datetime.fromisoformat(m.group(1).replace('Z', '+00:00'))
+      for l in open(sys.argv[1]) for m in [re.match(r'ts=(\S+) .*msg="(Starting tinyprom|Server is ready)', l)] if m]
+print('%.3f' % (ts[1] - ts[0]).total_seconds())
+PY
+)
+	echo "tinyprom $(python3 -c "print('%.3f' % ($t1 - $t0))") $logged $(sed -n 's/.*msg="WAL replay completed" \(.*\)/\1/p' "$raw.log.$i")" >> "$raw"
 	rm -f "$raw.log.$i"
 done
 grep '^tinyprom ' "$raw" | python3 -c "
 import statistics as st, sys, re
 rs = [l.split() for l in sys.stdin]
 ready = st.median(float(r[1]) for r in rs)
+logged = st.median(float(r[2]) for r in rs)
 rep = st.median(float(re.search(r'duration=([0-9.]+)s', ' '.join(r)).group(1)) for r in rs)
-print('%-11s start to /-/ready %.3fs, logged replay %.3fs (%s) [median of %d]' % ('tinyprom', ready, rep, ' '.join(rs[0][2:6]), len(rs)))"
+print('%-11s exec to /-/ready answering %.3fs; in the log, start to ready %.3fs, replay %.3fs (%s) [median of %d]' % ('tinyprom', ready, logged, rep, ' '.join(rs[0][3:7]), len(rs)))"
 echo "# raw runs"
 cat "$raw"
