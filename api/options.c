@@ -80,6 +80,8 @@ static void build_table(api_options *o)
 	add(o, "storage.remote.read-max-bytes-in-frame", TP_FLAG_INT, "1048576", &o->read_frame_bytes, NULL,
 	    "Maximum number of bytes in a single frame for streaming remote read response types before marshalling. Note that client might have limit on frame size as well. 1MB as recommended by protocol buffers by default.");
 	o->flags[o->nflags - 1].min = 1;
+	add(o, "storage.tsdb.min-block-duration", TP_FLAG_DURATION, "2h", &o->min_block_ms, NULL,
+	    "Minimum duration of a data block before being persisted. For use in testing. (tinyprom: the longest interval between WAL checkpoints.)");
 	add(o, "query.lookback-delta", TP_FLAG_DURATION, "5m", &o->lookback_ms, NULL,
 	    "The maximum lookback duration for retrieving metrics during expression evaluations and federation.");
 	add(o, "query.timeout", TP_FLAG_DURATION, "2m", &o->query_timeout_ms, NULL,

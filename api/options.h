@@ -25,6 +25,7 @@ typedef struct api_options {
 	int64_t retention_ms;          /* --storage.tsdb.retention.time */
 	int64_t retention_bytes;       /* --storage.tsdb.retention.size; 0 = off */
 	char *wal_fsync;               /* --storage.tsdb.wal-fsync: always, never or a period */
+	int64_t min_block_ms;          /* --storage.tsdb.min-block-duration: checkpoint/retention cadence */
 	const char *retention_text;    /* retention as runtimeinfo shows it ("15d", "15d or 1GB") */
 	int64_t lookback_ms;           /* --query.lookback-delta */
 	int64_t query_timeout_ms;      /* --query.timeout */

@@ -34,8 +34,11 @@
 #include "tsdb/wal_head.h"
 
 #define RETENTION_INTERVAL_MS 60000
-/* A WAL checkpoint rewrites everything still live, so it runs rarely. */
-#define CHECKPOINT_INTERVAL_MS (2 * 3600 * 1000)
+/* A WAL checkpoint rewrites the series records and the samples of open
+ * head chunks; it runs every --storage.tsdb.min-block-duration (2h), or
+ * sooner once the WAL has grown past this and four times the last
+ * checkpoint (tsdb_wal_head_checkpoint_due). */
+#define CHECKPOINT_MIN_BYTES (64u * 1024 * 1024)
 
 /* mkdir -p; returns 0 or -1 with errno set. */
 static int make_dirs(const char *path)
@@ -122,6 +125,105 @@ static void register_head_metrics(tp_metrics_registry *r, tsdb_head *h)
 	}
 }
 
+/* ---- self-metrics over the WAL, chunk files and retention ---- */
+
+enum store_stat {
+	SS_WAL_FLUSHES, SS_WAL_WRITES_FAILED, SS_WAL_TRUNCATIONS, SS_WAL_TRUNCATIONS_FAILED, SS_WAL_CORRUPTIONS,
+	SS_WAL_SEGMENT, SS_WAL_BYTES, SS_CKPT_CREATIONS, SS_CKPT_FAILED, SS_CHUNK_BYTES, SS_BLOCK_BYTES,
+	SS_MMAP_CORRUPTIONS, SS_SIZE_RETENTIONS, SS_TIME_RETENTIONS, SS_LIMIT_BYTES, SS_LIMIT_SECONDS,
+	SS_COUNT
+};
+
+typedef struct store_metric {
+	tsdb_wal_head *store;
+	enum store_stat which;
+	int64_t retention_bytes, retention_ms;
+	uint64_t open_corruptions;    /* WAL damage found by the replay at start-up */
+} store_metric;
+
+static store_metric g_store_metrics[SS_COUNT];
+
+static double store_stat_value(void *ud)
+{
+	const store_metric *m = ud;
+	tsdb_wal_head_stats hs;
+	tsdb_wal_stats ws;
+	tsdb_wal_head_get_stats(m->store, &hs);
+	tsdb_wal_get_stats(tsdb_wal_head_wal(m->store), &ws);
+	switch (m->which) {
+	case SS_WAL_FLUSHES: return (double)ws.commits;
+	case SS_WAL_WRITES_FAILED: return (double)ws.write_failures;
+	case SS_WAL_TRUNCATIONS: return (double)ws.checkpoints;
+	case SS_WAL_TRUNCATIONS_FAILED: return (double)ws.checkpoint_failures;
+	case SS_WAL_CORRUPTIONS: return (double)(m->open_corruptions + ws.corruptions);
+	case SS_WAL_SEGMENT: return (double)ws.segment_current;
+	case SS_WAL_BYTES: return (double)(ws.segments_bytes + ws.checkpoint_bytes);
+	case SS_CKPT_CREATIONS: return (double)ws.checkpoints;
+	case SS_CKPT_FAILED: return (double)hs.checkpoint_errors;
+	case SS_CHUNK_BYTES:
+	case SS_BLOCK_BYTES: return (double)hs.chunks.bytes;
+	case SS_MMAP_CORRUPTIONS: return (double)hs.chunks.corruptions;
+	case SS_SIZE_RETENTIONS: return (double)hs.size_retentions;
+	case SS_TIME_RETENTIONS: return (double)hs.time_retentions;
+	case SS_LIMIT_BYTES: return (double)m->retention_bytes;
+	case SS_LIMIT_SECONDS: return (double)m->retention_ms / 1000.0;
+	case SS_COUNT: break;
+	}
+	return 0;
+}
+
+/* Prometheus's names, so its dashboards work. Differences: the chunk
+ * files are tinyprom's only persistent "blocks", so storage_blocks_bytes
+ * is their size; wal_fsync_duration_seconds is a histogram (Prometheus:
+ * a summary; _sum and _count mean the same). */
+static void register_store_metrics(tp_metrics_registry *r, tsdb_wal_head *store, int64_t retention_bytes,
+				   int64_t retention_ms, uint64_t open_corruptions)
+{
+	static const struct {
+		enum store_stat which;
+		tp_metric_type type;
+		const char *name, *help;
+	} defs[] = {
+		{ SS_WAL_FLUSHES, TP_METRIC_COUNTER, "prometheus_tsdb_wal_page_flushes_total", "Total number of page flushes." },
+		{ SS_WAL_WRITES_FAILED, TP_METRIC_COUNTER, "prometheus_tsdb_wal_writes_failed_total", "Total number of write log writes that failed." },
+		{ SS_WAL_TRUNCATIONS, TP_METRIC_COUNTER, "prometheus_tsdb_wal_truncations_total", "Total number of write log truncations attempted." },
+		{ SS_WAL_TRUNCATIONS_FAILED, TP_METRIC_COUNTER, "prometheus_tsdb_wal_truncations_failed_total", "Total number of write log truncations that failed." },
+		{ SS_WAL_CORRUPTIONS, TP_METRIC_COUNTER, "prometheus_tsdb_wal_corruptions_total", "Total number of WAL corruptions." },
+		{ SS_WAL_SEGMENT, TP_METRIC_GAUGE, "prometheus_tsdb_wal_segment_current", "Write log segment index that TSDB is currently writing to." },
+		{ SS_WAL_BYTES, TP_METRIC_GAUGE, "prometheus_tsdb_wal_storage_size_bytes", "Size of the write log directory." },
+		{ SS_CKPT_CREATIONS, TP_METRIC_COUNTER, "prometheus_tsdb_checkpoint_creations_total", "Total number of checkpoint creations attempted." },
+		{ SS_CKPT_FAILED, TP_METRIC_COUNTER, "prometheus_tsdb_checkpoint_creations_failed_total", "Total number of checkpoint creations that failed." },
+		{ SS_CHUNK_BYTES, TP_METRIC_GAUGE, "prometheus_tsdb_head_chunks_storage_size_bytes", "Size of the chunks_head directory." },
+		{ SS_BLOCK_BYTES, TP_METRIC_GAUGE, "prometheus_tsdb_storage_blocks_bytes", "The number of bytes that are currently used for local storage by all blocks." },
+		{ SS_MMAP_CORRUPTIONS, TP_METRIC_COUNTER, "prometheus_tsdb_mmap_chunk_corruptions_total", "Total number of memory-mapped chunk corruptions." },
+		{ SS_SIZE_RETENTIONS, TP_METRIC_COUNTER, "prometheus_tsdb_size_retentions_total", "The number of times that blocks were deleted because the maximum number of bytes was exceeded." },
+		{ SS_TIME_RETENTIONS, TP_METRIC_COUNTER, "prometheus_tsdb_time_retentions_total", "The number of times that blocks were deleted because the maximum time limit was exceeded." },
+		{ SS_LIMIT_BYTES, TP_METRIC_GAUGE, "prometheus_tsdb_retention_limit_bytes", "Max number of bytes to be retained in the tsdb blocks, configured 0 means disabled" },
+		{ SS_LIMIT_SECONDS, TP_METRIC_GAUGE, "prometheus_tsdb_retention_limit_seconds", "How long to retain samples in storage." },
+	};
+	_Static_assert(TP_ARRAY_LEN(defs) == SS_COUNT, "one definition per store_stat");
+	for (size_t i = 0; i < TP_ARRAY_LEN(defs); i++) {
+		g_store_metrics[i] = (store_metric){ store, defs[i].which, retention_bytes, retention_ms, open_corruptions };
+		tp_metrics_func_new(r, defs[i].type, defs[i].name, defs[i].help, store_stat_value, &g_store_metrics[i]);
+	}
+}
+
+static const double fsync_buckets[] = { 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5 };
+
+static void observe_fsync(void *ud, double seconds)
+{
+	tp_metrics_histogram_observe(ud, seconds);
+}
+
+/* Size of a chunk file: retention by size removes whole files, so they
+ * are small against the limit (a sixteenth, 128 MiB at most). */
+static uint64_t chunk_file_bytes(int64_t retention_bytes)
+{
+	if (retention_bytes <= 0)
+		return 0;
+	return TP_MIN(TP_MAX((uint64_t)retention_bytes / 16, TSDB_CHUNKFILE_BYTES_MIN), TSDB_CHUNKFILE_BYTES_DEFAULT);
+}
+
 static void register_build_metrics(tp_metrics_registry *r)
 {
 	const api_build_info *b = api_build_info_get();
@@ -138,7 +240,7 @@ static void register_build_metrics(tp_metrics_registry *r)
 /* ---- run loop ---- */
 
 /* Drops what retention no longer keeps; with checkpoint, also compacts
- * the WAL down to what is live. */
+ * the WAL down to what is live and not yet in synced chunk files. */
 static void retention_tick(tsdb_wal_head *store, int64_t retention_ms, bool checkpoint)
 {
 	int64_t mint = retention_ms > 0 ? tp_now_ms() - retention_ms : INT64_MIN;
@@ -159,6 +261,26 @@ static void retention_tick(tsdb_wal_head *store, int64_t retention_ms, bool chec
 		     "series_removed", buf);
 }
 
+/* --storage.tsdb.retention.size: the oldest chunk files go first. */
+static void size_retention(tsdb_wal_head *store, int64_t retention_bytes)
+{
+	if (retention_bytes <= 0)
+		return;
+	char err[256], files[32], size[32], limit[32];
+	uint64_t before = tsdb_wal_head_disk_bytes(store);
+	long n = tsdb_wal_head_enforce_size(store, (uint64_t)retention_bytes, err, sizeof err);
+	if (n < 0) {
+		tp_log_error("WAL checkpoint after size retention failed", "err", err);
+		return;
+	}
+	if (n == 0)
+		return;
+	snprintf(files, sizeof files, "%ld", n);
+	snprintf(size, sizeof size, "%llu", (unsigned long long)before);
+	snprintf(limit, sizeof limit, "%lld", (long long)retention_bytes);
+	tp_log_info("Deleting chunk files: size retention", "files", files, "bytes", size, "limit", limit);
+}
+
 /* /-/quit: runs on a request thread; only wakes the main loop. */
 static void request_quit(void *ud)
 {
@@ -168,12 +290,16 @@ static void request_quit(void *ud)
 
 /* Waits for a stop request, doing periodic work meanwhile. Returns the
  * name of what stopped us, for the log. */
-static const char *run_loop(const sigset_t *set, tsdb_wal_head *store, int64_t retention_ms, tp_app *app)
+static const char *run_loop(const sigset_t *set, tsdb_wal_head *store, const api_options *o, tp_app *app)
 {
-	int64_t next_retention = tp_mono_ns() / 1000000 + RETENTION_INTERVAL_MS;
-	int64_t next_checkpoint = tp_mono_ns() / 1000000 + CHECKPOINT_INTERVAL_MS;
+	/* a short --storage.tsdb.min-block-duration (tests) also shortens
+	 * the retention interval */
+	int64_t block_ms = o->min_block_ms > 0 ? o->min_block_ms : RETENTION_INTERVAL_MS;
+	int64_t tick_ms = TP_MIN(RETENTION_INTERVAL_MS, block_ms);
+	int64_t next_retention = tp_mono_ns() / 1000000 + tick_ms;
+	int64_t next_checkpoint = tp_mono_ns() / 1000000 + block_ms;
 	for (;;) {
-		struct timespec to = { 1, 0 };
+		struct timespec to = { tick_ms >= 1000 ? 1 : 0, tick_ms >= 1000 ? 0 : tick_ms * 1000000 };
 		siginfo_t si;
 		int sig = sigtimedwait(set, &si, &to);
 		if (sig == SIGINT)
@@ -189,11 +315,12 @@ static const char *run_loop(const sigset_t *set, tsdb_wal_head *store, int64_t r
 		}
 		int64_t now = tp_mono_ns() / 1000000;
 		if (now >= next_retention) {
-			bool cp = now >= next_checkpoint;
-			retention_tick(store, retention_ms, cp);
-			next_retention = now + RETENTION_INTERVAL_MS;
+			bool cp = now >= next_checkpoint || tsdb_wal_head_checkpoint_due(store, CHECKPOINT_MIN_BYTES);
+			retention_tick(store, o->retention_ms, cp);
+			size_retention(store, o->retention_bytes);
+			next_retention = now + tick_ms;
 			if (cp)
-				next_checkpoint = now + CHECKPOINT_INTERVAL_MS;
+				next_checkpoint = now + block_ms;
 		}
 	}
 }
@@ -241,10 +368,6 @@ int cmd_server(int argc, char **argv)
 		else
 			tp_log_warn("Unknown option for --enable-feature", "option", o.features.v[i]);
 	}
-	if (o.retention_bytes > 0)
-		tp_log_warn("Size-based retention is not enforced yet; only time-based retention applies",
-			    "retention.size", api_options_flag_text(&o, "storage.tsdb.retention.size"));
-
 	if (make_dirs(o.tsdb_path) != 0) {
 		tp_log_error("Opening storage failed", "path", o.tsdb_path, "err", strerror(errno));
 		api_options_free(&o);
@@ -270,30 +393,43 @@ int cmd_server(int argc, char **argv)
 	tsdb_wal_opts wopts;
 	tsdb_wal_opts_default(&wopts);
 	tsdb_wal_fsync_parse(o.wal_fsync, &wopts); /* validated with the flags */
+	wopts.fsync_observe = observe_fsync;
+	wopts.fsync_observe_ud = tp_metrics_histogram_new(reg, "prometheus_tsdb_wal_fsync_duration_seconds",
+							  "Duration of write log fsync.", fsync_buckets,
+							  TP_ARRAY_LEN(fsync_buckets));
+	tsdb_chunkfiles_opts copts = { .file_bytes = chunk_file_bytes(o.retention_bytes) };
 	tsdb_wal_head_stats wst;
 	int64_t replay_start = tp_mono_ns();
-	tsdb_wal_head *store = tsdb_wal_head_open(o.tsdb_path, &topts, &wopts, &wst, err, sizeof err);
+	tsdb_wal_head *store = tsdb_wal_head_open_ex(o.tsdb_path, &topts, &wopts, &copts, &wst, err, sizeof err);
 	if (!store) {
 		tp_log_error("Opening storage failed", "path", o.tsdb_path, "err", err);
 		goto out;
 	}
 	tsdb_head *head = tsdb_wal_head_head(store);
 	{
-		char series[32], samples[32], dur[32];
+		char series[32], samples[32], chunks[32], wal_samples[32], dur[32];
 		snprintf(series, sizeof series, "%llu", (unsigned long long)wst.series_restored);
-		snprintf(samples, sizeof samples, "%llu", (unsigned long long)wst.samples_restored);
+		snprintf(samples, sizeof samples, "%llu",
+			 (unsigned long long)(wst.samples_restored + wst.chunk_samples_restored));
+		snprintf(chunks, sizeof chunks, "%llu", (unsigned long long)wst.chunks_restored);
+		snprintf(wal_samples, sizeof wal_samples, "%llu", (unsigned long long)wst.samples_restored);
 		snprintf(dur, sizeof dur, "%.3fs", (double)(tp_mono_ns() - replay_start) / 1e9);
-		tp_log_info("WAL replay completed", "series", series, "samples", samples, "duration", dur);
+		tp_log_info("WAL replay completed", "series", series, "samples", samples, "chunks", chunks,
+			    "wal_samples", wal_samples, "duration", dur);
 		if (wst.replay.corruption[0])
 			tp_log_warn("WAL was repaired", "dropped", wst.replay.corruption);
 		else if (wst.replay.torn_tail)
 			tp_log_warn("WAL ended in a partial record (a crash mid-write); it was truncated");
+		if (wst.chunks.problems[0])
+			tp_log_warn("Chunk files were repaired", "dropped", wst.chunks.problems);
 	}
 	/* Retention applies from the start: the replay brought back whatever
 	 * the WAL held, including samples a lowered retention no longer keeps,
 	 * and they must not be served (or accepted again) until the first tick. */
 	retention_tick(store, o.retention_ms, false);
+	size_retention(store, o.retention_bytes);
 	register_head_metrics(reg, head);
+	register_store_metrics(reg, store, o.retention_bytes, o.retention_ms, wst.replay.corruptions);
 	tp_log_info("TSDB started", "path", o.tsdb_path, "retention",
 		    api_options_flag_text(&o, "storage.tsdb.retention.time"));
 
@@ -348,7 +484,7 @@ int cmd_server(int argc, char **argv)
 	api_server_set_ready(web, true);
 	tp_metrics_gauge_set(ready, 1);
 	tp_log_info("Server is ready to receive web requests.");
-	const char *why = run_loop(&set, store, o.retention_ms, &app);
+	const char *why = run_loop(&set, store, &o, &app);
 	tp_metrics_gauge_set(ready, 0);
 	api_server_set_ready(web, false);
 	if (strcmp(why, "web") == 0)

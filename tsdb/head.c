@@ -64,6 +64,42 @@ static void ref_set(tsdb_head *h, uint32_t ref, mseries *ms)
 	__atomic_store_n(&s[off], ms, __ATOMIC_RELEASE);
 }
 
+/* ---- retired chunk arrays ---- */
+
+/* Keeps p until no querier can hold it (see head_internal.h). */
+static void retire_chunks(tsdb_head *h, void *p)
+{
+	pthread_mutex_lock(&h->gate_mu);
+	if (h->queriers == 0) {
+		/* no reader can hold it: new queriers pass the gate after us */
+		pthread_mutex_unlock(&h->gate_mu);
+		free(p);
+		return;
+	}
+	retired *r = tp_xmalloc(sizeof(*r));
+	r->p = p;
+	pthread_mutex_lock(&h->retired_mu);
+	r->next = h->retired;
+	h->retired = r;
+	pthread_mutex_unlock(&h->retired_mu);
+	pthread_mutex_unlock(&h->gate_mu);
+}
+
+/* Frees the retired arrays; only when no querier is alive. */
+static void free_retired(tsdb_head *h)
+{
+	pthread_mutex_lock(&h->retired_mu);
+	retired *r = h->retired;
+	h->retired = NULL;
+	pthread_mutex_unlock(&h->retired_mu);
+	while (r) {
+		retired *n = r->next;
+		free(r->p);
+		free(r);
+		r = n;
+	}
+}
+
 /* ---- head ---- */
 
 tsdb_head *tsdb_head_new(const tsdb_options *opts)
@@ -80,32 +116,30 @@ tsdb_head *tsdb_head_new(const tsdb_options *opts)
 	pthread_cond_init(&h->gate_cv, NULL);
 	pthread_rwlock_init(&h->post_lock, NULL);
 	pthread_mutex_init(&h->seg_mu, NULL);
+	pthread_mutex_init(&h->retired_mu, NULL);
 	for (int i = 0; i < NSTRIPES; i++)
 		pthread_mutex_init(&h->stripes[i], NULL);
 	for (int i = 0; i < NSHARDS; i++) {
 		pthread_mutex_init(&h->shards[i].mu, NULL);
 		h->shards[i].cap = 64;
-		h->shards[i].slots = tp_xcalloc(64, sizeof(uint32_t));
+		h->shards[i].slots = tp_xcalloc(64, sizeof(*h->shards[i].slots));
 	}
 	tsdb_pindex_init(&h->post);
 	h->next_ref = 1;
 	h->min_valid_t = INT64_MIN;
 	h->mint = INT64_MAX;
 	h->maxt = INT64_MIN;
-	h->mem_bytes = sizeof(*h) + NSHARDS * 64 * sizeof(uint32_t);
+	h->mem_bytes = sizeof(*h) + NSHARDS * 64 * sizeof(uint64_t);
 	return h;
 }
 
 static void series_free(mseries *s)
 {
-	cnode *c = s->first;
-	while (c) {
-		cnode *n = c->next;
-		free(c);
-		c = n;
-	}
-	free(s->hbuf);
-	free(s->lset.v);
+	for (uint32_t i = 0; i < s->nchunks; i++)
+		if (!s->chunks[i].on_disk)
+			free(s->chunks[i].at.mem);
+	free(s->chunks);
+	free(s->hc);
 	free(s);
 }
 
@@ -127,6 +161,8 @@ void tsdb_head_free(tsdb_head *h)
 	for (int i = 0; i < NSTRIPES; i++)
 		pthread_mutex_destroy(&h->stripes[i]);
 	tsdb_pindex_free(&h->post);
+	free_retired(h);
+	pthread_mutex_destroy(&h->retired_mu);
 	pthread_rwlock_destroy(&h->trunc_lock);
 	pthread_mutex_destroy(&h->gate_mu);
 	pthread_cond_destroy(&h->gate_cv);
@@ -195,16 +231,26 @@ static bool labels_valid(const tp_labels *l)
 	return true;
 }
 
+/* A shard slot holds a ref and 32 bits of its series' hash (the bits the
+ * slot index is taken from), so probing and growing compare and place
+ * slots without touching the series. 0: empty. */
+static inline uint64_t slot_make(uint64_t hash, uint32_t ref)
+{
+	return (uint64_t)(uint32_t)(hash >> 8) << 32 | ref;
+}
+
 static uint32_t shard_find(tsdb_head *h, shard *sh, uint64_t hash, const tp_labels *l)
 {
-	uint32_t mask = sh->cap - 1;
-	for (uint32_t i = (uint32_t)(hash >> 8) & mask;; i = (i + 1) & mask) {
-		uint32_t r = sh->slots[i];
-		if (!r)
+	uint32_t mask = sh->cap - 1, hb = (uint32_t)(hash >> 8);
+	for (uint32_t i = hb & mask;; i = (i + 1) & mask) {
+		uint64_t sl = sh->slots[i];
+		if (!sl)
 			return 0;
-		mseries *s = tsdb_head_get(h, r);
+		if ((uint32_t)(sl >> 32) != hb)
+			continue;
+		mseries *s = tsdb_head_get(h, (uint32_t)sl);
 		if (s && s->hash == hash && tp_labels_equal(&s->lset, l))
-			return r;
+			return (uint32_t)sl;
 	}
 }
 
@@ -212,25 +258,25 @@ static void shard_insert(tsdb_head *h, shard *sh, uint64_t hash, uint32_t ref)
 {
 	if ((sh->count + 1) * 2 > sh->cap) {
 		uint32_t ncap = sh->cap * 2;
-		uint32_t *ns = tp_xcalloc(ncap, sizeof(uint32_t));
+		uint64_t *ns = tp_xcalloc(ncap, sizeof(*ns));
 		for (uint32_t i = 0; i < sh->cap; i++) {
-			uint32_t r = sh->slots[i];
-			if (!r)
+			uint64_t sl = sh->slots[i];
+			if (!sl)
 				continue;
-			uint32_t j = (uint32_t)(tsdb_head_get(h, r)->hash >> 8) & (ncap - 1);
+			uint32_t j = (uint32_t)(sl >> 32) & (ncap - 1);
 			while (ns[j])
 				j = (j + 1) & (ncap - 1);
-			ns[j] = r;
+			ns[j] = sl;
 		}
 		free(sh->slots);
-		stat_add(&h->mem_bytes, (int64_t)(ncap - sh->cap) * 4);
+		stat_add(&h->mem_bytes, (int64_t)(ncap - sh->cap) * (int64_t)sizeof(*ns));
 		sh->slots = ns;
 		sh->cap = ncap;
 	}
 	uint32_t j = (uint32_t)(hash >> 8) & (sh->cap - 1);
 	while (sh->slots[j])
 		j = (j + 1) & (sh->cap - 1);
-	sh->slots[j] = ref;
+	sh->slots[j] = slot_make(hash, ref);
 	sh->count++;
 }
 
@@ -246,13 +292,17 @@ static mseries *get_or_create(tsdb_head *h, const tp_labels *l, uint32_t want)
 		pthread_mutex_unlock(&sh->mu);
 		return tsdb_head_get(h, ref);
 	}
-	mseries *s = tp_xcalloc(1, sizeof(*s));
+	mseries *s = tp_xmalloc(sizeof(*s) + l->n * sizeof(tp_label));
 	s->lset.n = l->n;
-	s->lset.v = tp_xmalloc(l->n * sizeof(tp_label));
+	s->lset.v = s->lv;
 	for (uint32_t i = 0; i < l->n; i++) {
-		s->lset.v[i].name = tp_intern_cstr(l->v[i].name);
-		s->lset.v[i].value = tp_intern_cstr(l->v[i].value);
+		s->lv[i].name = tp_intern_cstr(l->v[i].name);
+		s->lv[i].value = tp_intern_cstr(l->v[i].value);
 	}
+	s->chunks = NULL;
+	s->nchunks = s->capchunks = 0;
+	s->hc = NULL;
+	s->pending = 0;
 	s->hash = hash;
 	if (want) {
 		s->ref = want; /* the caller moved next_ref past it */
@@ -263,11 +313,14 @@ static mseries *get_or_create(tsdb_head *h, const tp_labels *l, uint32_t want)
 	}
 	ref_set(h, s->ref, s);
 	shard_insert(h, sh, hash, s->ref);
-	pthread_rwlock_wrlock(&h->post_lock);
-	size_t before = h->post.bytes;
-	tsdb_pindex_add(&h->post, s->ref, &s->lset);
-	size_t grown = h->post.bytes - before;
-	pthread_rwlock_unlock(&h->post_lock);
+	size_t grown = 0;
+	if (!h->defer_postings) {
+		pthread_rwlock_wrlock(&h->post_lock);
+		size_t before = h->post.bytes;
+		tsdb_pindex_add(&h->post, s->ref, &s->lset);
+		grown = h->post.bytes - before;
+		pthread_rwlock_unlock(&h->post_lock);
+	}
 	pthread_mutex_unlock(&sh->mu);
 	stat_add(&h->mem_bytes, (int64_t)(sizeof(*s) + l->n * sizeof(tp_label) + grown));
 	stat_add(&h->num_series, 1);
@@ -277,88 +330,120 @@ static mseries *get_or_create(tsdb_head *h, const tp_labels *l, uint32_t want)
 
 /* ---- head chunks (stripe lock held) ---- */
 
+/* Appends c to the series' full chunks (stripe lock held). A full array
+ * is replaced, never reallocated in place: readers may hold it. */
+static void push_chunk(tsdb_head *h, mseries *s, const tsdb_chunk_meta *c)
+{
+	if (s->nchunks == s->capchunks) {
+		uint32_t ncap = s->capchunks ? s->capchunks * 2 : 4;
+		tsdb_chunk_meta *na = tp_xmalloc(ncap * sizeof(*na));
+		if (s->nchunks)
+			memcpy(na, s->chunks, s->nchunks * sizeof(*na));
+		tsdb_chunk_meta *old = s->chunks;
+		__atomic_store_n(&s->chunks, na, __ATOMIC_RELEASE);
+		if (old)
+			retire_chunks(h, old);
+		stat_add(&h->mem_bytes, (int64_t)(ncap - s->capchunks) * (int64_t)sizeof(*na));
+		s->capchunks = ncap;
+	}
+	s->chunks[s->nchunks++] = *c;
+}
+
 static void cut_chunk(tsdb_head *h, mseries *s)
 {
-	size_t len = tsdb_chunk_app_bytes(&s->app);
-	cnode *c = tp_xmalloc(sizeof(*c) + len);
-	c->next = NULL;
-	c->mint = s->hmint;
-	c->maxt = s->app.t;
-	c->nsamples = s->app.n;
+	hchunk *hc = s->hc;
+	size_t len = tsdb_chunk_app_bytes(&hc->app);
+	const uint8_t *src = hc->buf;
+	uint8_t stackbuf[2048], *alt = NULL;
 	/* the decimal mode was chosen from the first value; keep XOR if the
 	 * whole chunk turns out smaller that way */
-	size_t alt = s->app.int_mode ? tsdb_chunk_reencode_xor(s->hbuf, len, c->data, len - 1) : 0;
-	if (alt) {
-		stat_add(&h->chunk_bytes, (int64_t)alt - (int64_t)len);
-		len = alt;
-		c = tp_xrealloc(c, sizeof(*c) + len);
-	} else {
-		memcpy(c->data, s->hbuf, len);
+	if (hc->app.int_mode) {
+		alt = len <= sizeof(stackbuf) ? stackbuf : tp_xmalloc(len);
+		size_t k = tsdb_chunk_reencode_xor(hc->buf, len, alt, len - 1);
+		if (k) {
+			stat_add(&h->chunk_bytes, (int64_t)k - (int64_t)len);
+			len = k;
+			src = alt;
+		}
 	}
-	c->len = (uint32_t)len;
-	if (s->last)
-		__atomic_store_n(&s->last->next, c, __ATOMIC_RELEASE);
-	else
-		s->first = c;
-	s->last = c;
-	s->nchunks++;
+	tsdb_chunk_meta c;
+	if (h->cf && tsdb_chunkfiles_write(h->cf, s->ref, hc->mint, hc->app.t, src, (uint32_t)len,
+					   (uint16_t)hc->app.n, &c) == 0) {
+		stat_add(&h->disk_chunks, 1);
+	} else {
+		if (h->cf)
+			stat_add(&h->chunk_write_failures, 1);
+		c = (tsdb_chunk_meta){ .mint = hc->mint, .maxt = hc->app.t, .len = (uint32_t)len,
+				       .nsamples = (uint16_t)hc->app.n, .on_disk = 0 };
+		c.at.mem = tp_xmalloc(len);
+		memcpy(c.at.mem, src, len);
+	}
+	if (alt && alt != stackbuf)
+		free(alt);
+	push_chunk(h, s, &c);
 	stat_add(&h->num_chunks, 1);
-	stat_add(&h->mem_bytes, (int64_t)sizeof(*c));
 	/* the head buffer is reused: its bytes stay accounted as chunk bytes
 	 * until the next sample rewrites them */
-	tsdb_chunk_app_init(&s->app, s->hbuf, s->app.bs.cap_bytes);
+	tsdb_chunk_app_init(&hc->app, hc->buf, hc->app.bs.cap_bytes);
 	stat_add(&h->chunk_bytes, TSDB_CHUNK_HEADER_BYTES);
 	stat_add(&h->full_bytes, (int64_t)len);
 }
 
-static size_t hbuf_cap(const mseries *s) { return s->hbuf ? s->app.bs.cap_bytes : 0; }
+/* Memory held by the head chunk of s. */
+static size_t hc_bytes(const mseries *s) { return s->hc ? sizeof(hchunk) + s->hc->app.bs.cap_bytes : 0; }
 
 static void series_append(tsdb_head *h, mseries *s, int64_t t, double v)
 {
-	if (s->hbuf && s->app.n >= h->opts.chunk_samples)
+	if (s->hc && s->hc->app.n >= h->opts.chunk_samples)
 		cut_chunk(h, s);
-	if (!s->hbuf) {
-		s->hbuf = tp_xmalloc(HBUF_MIN);
-		tsdb_chunk_app_init(&s->app, s->hbuf, HBUF_MIN);
-		stat_add(&h->mem_bytes, HBUF_MIN);
+	if (!s->hc) {
+		s->hc = tp_xmalloc(sizeof(hchunk) + HBUF_MIN);
+		tsdb_chunk_app_init(&s->hc->app, s->hc->buf, HBUF_MIN);
+		stat_add(&h->mem_bytes, (int64_t)(sizeof(hchunk) + HBUF_MIN));
 		stat_add(&h->chunk_bytes, TSDB_CHUNK_HEADER_BYTES);
 	}
-	if (s->app.n == 0)
-		s->hmint = t;
-	size_t before = tsdb_chunk_app_bytes(&s->app);
-	while (!tsdb_chunk_app_append(&s->app, t, v)) {
-		size_t cap = hbuf_cap(s);
-		if (s->app.n >= TSDB_CHUNK_MAX_SAMPLES || cap >= (1u << 20)) {
+	if (s->hc->app.n == 0)
+		s->hc->mint = t;
+	size_t before = tsdb_chunk_app_bytes(&s->hc->app);
+	while (!tsdb_chunk_app_append(&s->hc->app, t, v)) {
+		size_t cap = s->hc->app.bs.cap_bytes;
+		if (s->hc->app.n >= TSDB_CHUNK_MAX_SAMPLES || cap >= (1u << 20)) {
 			cut_chunk(h, s);
-			s->hmint = t;
-			before = tsdb_chunk_app_bytes(&s->app);
+			s->hc->mint = t;
+			before = tsdb_chunk_app_bytes(&s->hc->app);
 			continue;
 		}
 		size_t ncap = cap * 2;
-		s->hbuf = tp_xrealloc(s->hbuf, ncap);
-		tsdb_chunk_app_rebase(&s->app, s->hbuf, ncap);
+		s->hc = tp_xrealloc(s->hc, sizeof(hchunk) + ncap);
+		tsdb_chunk_app_rebase(&s->hc->app, s->hc->buf, ncap);
 		stat_add(&h->mem_bytes, (int64_t)(ncap - cap));
 	}
-	size_t after = tsdb_chunk_app_bytes(&s->app);
+	size_t after = tsdb_chunk_app_bytes(&s->hc->app);
 	stat_add(&h->chunk_bytes, (int64_t)(after - before));
 	stat_add(&h->num_samples, 1);
 }
 
-/* Last committed sample of s (stripe lock held); false when none. */
-static bool series_last(const mseries *s, int64_t *t, uint64_t *vbits)
+/* Last committed sample of s (stripe lock held); false when none. The
+ * value is looked up only when *t turns out to equal want_t (the caller
+ * compares values only then): a full chunk is decoded just for that. */
+static bool series_last(const tsdb_head *h, const mseries *s, int64_t want_t, int64_t *t, uint64_t *vbits)
 {
-	if (s->hbuf && s->app.n > 0) {
-		*t = s->app.t;
-		*vbits = s->app.vbits;
+	if (head_has(s)) {
+		*t = s->hc->app.t;
+		*vbits = s->hc->app.vbits;
 		return true;
 	}
-	if (s->last) {
-		tsdb_chunk_iter it;
-		tsdb_chunk_iter_init(&it, s->last->data, s->last->len, UINT32_MAX);
-		while (tsdb_chunk_iter_next(&it))
-			;
-		*t = it.t;
-		*vbits = it.vbits;
+	if (s->nchunks) {
+		const tsdb_chunk_meta *c = &s->chunks[s->nchunks - 1];
+		*t = c->maxt;
+		*vbits = 0;
+		if (want_t == c->maxt) {
+			tsdb_chunk_iter it;
+			tsdb_chunk_iter_init(&it, chunk_data(h, c), c->len, c->nsamples);
+			while (tsdb_chunk_iter_next(&it))
+				;
+			*vbits = it.vbits;
+		}
 		return true;
 	}
 	return false;
@@ -384,6 +469,17 @@ tsdb_appender *tsdb_appender_new(tsdb_head *h)
 	tsdb_appender *a = tp_xcalloc(1, sizeof(*a));
 	a->h = h;
 	return a;
+}
+
+/* The slot of ref, or NULL when the appender holds nothing for it. */
+static const pslot *map_find(const tsdb_appender *a, uint32_t ref)
+{
+	if (!a->mapcap)
+		return NULL;
+	size_t j = (ref * 2654435761u) & (a->mapcap - 1);
+	while (a->map[j].ref && a->map[j].ref != ref)
+		j = (j + 1) & (a->mapcap - 1);
+	return a->map[j].ref ? &a->map[j] : NULL;
 }
 
 static void map_clear(tsdb_appender *a)
@@ -437,7 +533,7 @@ static int add_series(tsdb_appender *a, mseries *s, int64_t t, double v)
 	} else {
 		pthread_mutex_t *mu = stripe_of(h, s->ref);
 		pthread_mutex_lock(mu);
-		have = series_last(s, &lt, &lv);
+		have = series_last(h, s, t, &lt, &lv);
 		pthread_mutex_unlock(mu);
 	}
 	if (have && t <= lt) {
@@ -457,6 +553,8 @@ static int add_series(tsdb_appender *a, mseries *s, int64_t t, double v)
 	if (!ps->ref) {
 		ps->ref = s->ref;
 		a->mapcount++;
+		/* a truncation must not remove the series before the commit */
+		__atomic_add_fetch(&s->pending, 1, __ATOMIC_RELAXED);
 	}
 	ps->idx = (uint32_t)a->n;
 	a->p[a->n].ref = s->ref;
@@ -537,13 +635,17 @@ size_t tsdb_appender_commit(tsdb_appender *a)
 		const tsdb_ref_sample *p = &a->p[i];
 		mseries *s = tsdb_head_get(h, p->ref);
 		if (!s)
-			continue;  /* removed by a truncation since add */
+			continue;  /* cannot happen: pending series are not removed */
+		/* the series' last pending sample releases it */
+		const pslot *ps = map_find(a, p->ref);
+		if (ps && ps->idx == i)
+			__atomic_sub_fetch(&s->pending, 1, __ATOMIC_RELAXED);
 		pthread_mutex_t *mu = stripe_of(h, p->ref);
 		pthread_mutex_lock(mu);
 		int64_t lt;
 		uint64_t lv, vb;
 		memcpy(&vb, &p->v, 8);
-		if (series_last(s, &lt, &lv) && p->t <= lt) {
+		if (series_last(h, s, p->t, &lt, &lv) && p->t <= lt) {
 			/* another appender committed to this series meanwhile */
 			pthread_mutex_unlock(mu);
 			if (p->t < lt)
@@ -570,6 +672,11 @@ size_t tsdb_appender_commit(tsdb_appender *a)
 
 void tsdb_appender_rollback(tsdb_appender *a)
 {
+	for (size_t i = 0; a->mapcount && i < a->mapcap; i++) {
+		mseries *s = a->map[i].ref ? tsdb_head_get(a->h, a->map[i].ref) : NULL;
+		if (s)
+			__atomic_sub_fetch(&s->pending, 1, __ATOMIC_RELAXED);
+	}
 	map_clear(a);
 }
 
@@ -577,6 +684,7 @@ void tsdb_appender_free(tsdb_appender *a)
 {
 	if (!a)
 		return;
+	tsdb_appender_rollback(a);
 	free(a->p);
 	free(a->map);
 	free(a);
@@ -596,12 +704,56 @@ void tsdb_head_querier_enter(tsdb_head *h)
 void tsdb_head_querier_exit(tsdb_head *h)
 {
 	pthread_mutex_lock(&h->gate_mu);
-	if (--h->queriers == 0)
+	bool last = --h->queriers == 0;
+	if (last) {
+		/* nobody can hold a retired chunk array now; new queriers
+		 * wait at the gate until it is freed */
+		free_retired(h);
 		pthread_cond_broadcast(&h->gate_cv);
+	}
 	pthread_mutex_unlock(&h->gate_mu);
 }
 
-size_t tsdb_head_truncate(tsdb_head *h, int64_t mint_ms)
+/* Drops the first k full chunks of s (truncation: no reader alive). */
+static void drop_chunks(tsdb_head *h, mseries *s, uint32_t k)
+{
+	if (!k)
+		return;
+	int64_t samples = 0, bytes = 0, disk = 0;
+	for (uint32_t i = 0; i < k; i++) {
+		tsdb_chunk_meta *c = &s->chunks[i];
+		samples += c->nsamples;
+		bytes += c->len;
+		disk += c->on_disk;
+		if (!c->on_disk)
+			free(c->at.mem);
+	}
+	s->nchunks -= k;
+	memmove(s->chunks, s->chunks + k, s->nchunks * sizeof(*s->chunks));
+	uint32_t ncap = s->nchunks ? s->nchunks : 0;
+	if (ncap == 0 || s->capchunks >= 4 * ncap) {
+		/* give the memory back: nothing can hold the array now */
+		if (ncap)
+			s->chunks = tp_xrealloc(s->chunks, ncap * sizeof(*s->chunks));
+		else {
+			free(s->chunks);
+			s->chunks = NULL;
+		}
+		stat_add(&h->mem_bytes, -(int64_t)(s->capchunks - ncap) * (int64_t)sizeof(*s->chunks));
+		s->capchunks = ncap;
+	}
+	stat_add(&h->num_chunks, -(int64_t)k);
+	stat_add(&h->num_samples, -samples);
+	stat_add(&h->chunk_bytes, -bytes);
+	stat_add(&h->full_bytes, -bytes);
+	stat_add(&h->disk_chunks, -disk);
+}
+
+/* Truncation, by time (upto == 0: chunks with maxt < mint_ms, head chunks
+ * ending before it, then chunk files wholly before it) or by chunk file
+ * (everything up to the last chunk in a file numbered <= upto, then those
+ * files). Series left empty are removed. */
+static size_t truncate_impl(tsdb_head *h, int64_t mint_ms, uint32_t upto)
 {
 	/* reader preference: wait until no querier is alive, then keep new
 	 * ones out until done (a thread must not hold a querier here) */
@@ -611,8 +763,8 @@ size_t tsdb_head_truncate(tsdb_head *h, int64_t mint_ms)
 	h->truncating = true;
 	pthread_mutex_unlock(&h->gate_mu);
 	pthread_rwlock_wrlock(&h->trunc_lock);
-	int64_t cur = h->min_valid_t;
-	if (mint_ms > cur)
+	bool by_time = upto == 0;
+	if (by_time && mint_ms > h->min_valid_t)
 		__atomic_store_n(&h->min_valid_t, mint_ms, __ATOMIC_RELAXED);
 	size_t removed = 0;
 	int64_t nmint = INT64_MAX, nmaxt = INT64_MIN;
@@ -621,25 +773,25 @@ size_t tsdb_head_truncate(tsdb_head *h, int64_t mint_ms)
 		mseries *s = tsdb_head_get(h, r);
 		if (!s)
 			continue;
-		while (s->first && s->first->maxt < mint_ms) {
-			cnode *c = s->first;
-			s->first = c->next;
-			if (!s->first)
-				s->last = NULL;
-			s->nchunks--;
-			stat_add(&h->num_chunks, -1);
-			stat_add(&h->num_samples, -(int64_t)c->nsamples);
-			stat_add(&h->chunk_bytes, -(int64_t)c->len);
-			stat_add(&h->full_bytes, -(int64_t)c->len);
-			stat_add(&h->mem_bytes, -(int64_t)sizeof(*c));
-			free(c);
+		uint32_t k = 0;
+		if (by_time) {
+			while (k < s->nchunks && s->chunks[k].maxt < mint_ms)
+				k++;
+		} else {
+			for (uint32_t i = s->nchunks; i-- > 0;)
+				if (s->chunks[i].on_disk && s->chunks[i].at.disk.file <= upto) {
+					k = i + 1;
+					break;
+				}
 		}
-		bool head_empty = !s->hbuf || s->app.n == 0;
-		if (!s->first && (head_empty || s->app.t < mint_ms)) {
-			if (s->hbuf) {
-				stat_add(&h->num_samples, -(int64_t)s->app.n);
-				stat_add(&h->chunk_bytes, -(int64_t)tsdb_chunk_app_bytes(&s->app));
-				stat_add(&h->mem_bytes, -(int64_t)hbuf_cap(s));
+		drop_chunks(h, s, k);
+		bool head_empty = !head_has(s);
+		if (!s->nchunks && (head_empty || (by_time && s->hc->app.t < mint_ms)) &&
+		    __atomic_load_n(&s->pending, __ATOMIC_RELAXED) == 0) {
+			if (s->hc) {
+				stat_add(&h->num_samples, -(int64_t)s->hc->app.n);
+				stat_add(&h->chunk_bytes, -(int64_t)tsdb_chunk_app_bytes(&s->hc->app));
+				stat_add(&h->mem_bytes, -(int64_t)hc_bytes(s));
 			}
 			stat_add(&h->mem_bytes, -(int64_t)(sizeof(*s) + s->lset.n * sizeof(tp_label)));
 			ref_set(h, r, NULL);
@@ -647,8 +799,10 @@ size_t tsdb_head_truncate(tsdb_head *h, int64_t mint_ms)
 			removed++;
 			continue;
 		}
-		int64_t smin = s->first ? s->first->mint : s->hmint;
-		int64_t smax = !head_empty ? s->app.t : s->last->maxt;
+		if (!s->nchunks && head_empty)
+			continue; /* no samples yet; kept for the appender adding some */
+		int64_t smin = s->nchunks ? s->chunks[0].mint : s->hc->mint;
+		int64_t smax = !head_empty ? s->hc->app.t : s->chunks[s->nchunks - 1].maxt;
 		if (smin < nmint)
 			nmint = smin;
 		if (smax > nmaxt)
@@ -657,7 +811,7 @@ size_t tsdb_head_truncate(tsdb_head *h, int64_t mint_ms)
 	if (removed) {
 		/* rebuild the lookup shards and the postings from the survivors */
 		for (int i = 0; i < NSHARDS; i++) {
-			memset(h->shards[i].slots, 0, h->shards[i].cap * sizeof(uint32_t));
+			memset(h->shards[i].slots, 0, h->shards[i].cap * sizeof(*h->shards[i].slots));
 			h->shards[i].count = 0;
 		}
 		size_t before = h->post.bytes;
@@ -674,6 +828,15 @@ size_t tsdb_head_truncate(tsdb_head *h, int64_t mint_ms)
 		stat_add(&h->num_series, -(int64_t)removed);
 		stat_add(&h->removed, (int64_t)removed);
 	}
+	/* the files' chunks are no longer referenced (a file goes only when
+	 * all its chunks are older than what was dropped above) */
+	if (h->cf) {
+		if (by_time)
+			tsdb_chunkfiles_remove_before(h->cf, mint_ms);
+		else
+			tsdb_chunkfiles_remove_upto(h->cf, upto);
+	}
+	free_retired(h);
 	h->mint = nmint;
 	h->maxt = nmaxt;
 	pthread_rwlock_unlock(&h->trunc_lock);
@@ -682,6 +845,228 @@ size_t tsdb_head_truncate(tsdb_head *h, int64_t mint_ms)
 	pthread_cond_broadcast(&h->gate_cv);
 	pthread_mutex_unlock(&h->gate_mu);
 	return removed;
+}
+
+size_t tsdb_head_truncate(tsdb_head *h, int64_t mint_ms)
+{
+	return truncate_impl(h, mint_ms, 0);
+}
+
+size_t tsdb_head_drop_chunk_files(tsdb_head *h, uint32_t upto)
+{
+	return upto ? truncate_impl(h, INT64_MIN, upto) : 0;
+}
+
+/* ---- for the durable head ---- */
+
+void tsdb_head_set_chunkfiles(tsdb_head *h, tsdb_chunkfiles *cf)
+{
+	h->cf = cf;
+}
+
+void tsdb_head_defer_postings(tsdb_head *h)
+{
+	h->defer_postings = true;
+}
+
+void tsdb_head_build_postings(tsdb_head *h)
+{
+	if (!h->defer_postings)
+		return;
+	pthread_rwlock_wrlock(&h->post_lock);
+	size_t before = h->post.bytes;
+	uint32_t end = __atomic_load_n(&h->next_ref, __ATOMIC_ACQUIRE);
+	for (uint32_t r = 1; r < end; r++) {
+		mseries *s = tsdb_head_get(h, r);
+		if (s)
+			tsdb_pindex_add(&h->post, r, &s->lset);
+	}
+	stat_add(&h->mem_bytes, (int64_t)h->post.bytes - (int64_t)before);
+	h->defer_postings = false;
+	pthread_rwlock_unlock(&h->post_lock);
+}
+
+size_t tsdb_head_replay_samples(tsdb_head *h, const tsdb_ref_sample *smp, size_t n, uint64_t *rejected,
+				uint64_t *unknown)
+{
+	size_t done = 0;
+	int64_t mint = INT64_MAX, maxt = INT64_MIN;
+	pthread_rwlock_rdlock(&h->trunc_lock);
+	for (size_t i = 0; i < n; i++) {
+		const tsdb_ref_sample *p = &smp[i];
+		mseries *s = tsdb_head_get(h, p->ref);
+		if (!s) {
+			(*unknown)++;
+			continue;
+		}
+		pthread_mutex_t *mu = stripe_of(h, p->ref);
+		pthread_mutex_lock(mu);
+		int64_t lt;
+		uint64_t lv, vb;
+		memcpy(&vb, &p->v, 8);
+		if (series_last(h, s, p->t, &lt, &lv) && p->t <= lt) {
+			pthread_mutex_unlock(mu);
+			if (p->t < lt) {
+				stat_add(&h->ooo, 1);
+				(*rejected)++;
+			} else if (vb != lv) {
+				stat_add(&h->dup, 1);
+				(*rejected)++;
+			}
+			continue;
+		}
+		series_append(h, s, p->t, p->v);
+		pthread_mutex_unlock(mu);
+		done++;
+		if (p->t < mint)
+			mint = p->t;
+		if (p->t > maxt)
+			maxt = p->t;
+	}
+	pthread_rwlock_unlock(&h->trunc_lock);
+	if (done)
+		update_minmax(h, mint, maxt);
+	stat_add(&h->samples_appended, (int64_t)done);
+	return done;
+}
+
+void tsdb_head_add_postings(tsdb_head *h, const uint32_t *refs, size_t n)
+{
+	pthread_rwlock_wrlock(&h->post_lock);
+	size_t before = h->post.bytes;
+	for (size_t i = 0; i < n; i++) {
+		mseries *s = tsdb_head_get(h, refs[i]);
+		if (s)
+			tsdb_pindex_add(&h->post, refs[i], &s->lset);
+	}
+	stat_add(&h->mem_bytes, (int64_t)h->post.bytes - (int64_t)before);
+	pthread_rwlock_unlock(&h->post_lock);
+}
+
+void tsdb_head_end_deferred_postings(tsdb_head *h)
+{
+	pthread_rwlock_wrlock(&h->post_lock);
+	h->defer_postings = false;
+	pthread_rwlock_unlock(&h->post_lock);
+}
+
+void tsdb_head_reserve_refs(tsdb_head *h, uint32_t max_ref)
+{
+	if (max_ref == UINT32_MAX)
+		max_ref--;
+	uint32_t cur = __atomic_load_n(&h->next_ref, __ATOMIC_RELAXED);
+	while (cur <= max_ref && !__atomic_compare_exchange_n(&h->next_ref, &cur, max_ref + 1, true,
+							      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+uint32_t tsdb_head_ref_end(tsdb_head *h)
+{
+	return __atomic_load_n(&h->next_ref, __ATOMIC_RELAXED);
+}
+
+int64_t tsdb_head_attach_chunks(tsdb_head *h, uint32_t ref, tsdb_chunk_meta *a, uint32_t n, uint64_t *dropped)
+{
+	mseries *s = tsdb_head_get(h, ref);
+	if (!s) {
+		*dropped += n;
+		free(a);
+		return INT64_MIN;
+	}
+	pthread_mutex_t *mu = stripe_of(h, ref);
+	pthread_mutex_lock(mu);
+	int64_t last = s->nchunks ? s->chunks[s->nchunks - 1].maxt : INT64_MIN;
+	bool head_empty = !head_has(s);
+	/* keep the chunks that continue the series in time order */
+	uint32_t k = 0;
+	int64_t samples = 0, bytes = 0, cmint = INT64_MAX;
+	for (uint32_t i = 0; i < n; i++) {
+		if (!head_empty || a[i].mint <= last || a[i].maxt < a[i].mint) {
+			if (!a[i].on_disk)
+				free(a[i].at.mem);
+			continue;
+		}
+		a[k++] = a[i];
+		last = a[i].maxt;
+		samples += a[i].nsamples;
+		bytes += a[i].len;
+		if (a[i].mint < cmint)
+			cmint = a[i].mint;
+	}
+	*dropped += n - k;
+	if (k && !s->nchunks) {
+		s->chunks = a;
+		s->nchunks = k;
+		s->capchunks = n;
+		a = NULL;
+		stat_add(&h->mem_bytes, (int64_t)(n * sizeof(*s->chunks)));
+	} else {
+		for (uint32_t i = 0; i < k; i++)
+			push_chunk(h, s, &a[i]);
+	}
+	pthread_mutex_unlock(mu);
+	free(a);
+	if (k) {
+		stat_add(&h->num_chunks, k);
+		stat_add(&h->disk_chunks, k);
+		stat_add(&h->num_samples, samples);
+		stat_add(&h->chunk_bytes, bytes);
+		stat_add(&h->full_bytes, bytes);
+		update_minmax(h, cmint, last);
+	}
+	return last;
+}
+
+size_t tsdb_head_cut_all(tsdb_head *h)
+{
+	size_t cut = 0;
+	pthread_rwlock_rdlock(&h->trunc_lock);
+	uint32_t end = __atomic_load_n(&h->next_ref, __ATOMIC_RELAXED);
+	for (uint32_t r = 1; r < end; r++) {
+		mseries *s = tsdb_head_get(h, r);
+		if (!s)
+			continue;
+		pthread_mutex_t *mu = stripe_of(h, r);
+		pthread_mutex_lock(mu);
+		if (head_has(s)) {
+			cut_chunk(h, s);
+			cut++;
+		}
+		pthread_mutex_unlock(mu);
+	}
+	pthread_rwlock_unlock(&h->trunc_lock);
+	return cut;
+}
+
+void tsdb_head_durable_maxt(tsdb_head *h, tsdb_chunk_pos upto, int64_t *out, uint32_t n)
+{
+	pthread_rwlock_rdlock(&h->trunc_lock);
+	for (uint32_t r = 1; r < n; r++) {
+		out[r] = INT64_MIN;
+		mseries *s = tsdb_head_get(h, r);
+		if (!s)
+			continue;
+		pthread_mutex_t *mu = stripe_of(h, r);
+		pthread_mutex_lock(mu);
+		for (uint32_t i = s->nchunks; i-- > 0;) {
+			const tsdb_chunk_meta *c = &s->chunks[i];
+			if (!c->on_disk)
+				continue;
+			tsdb_chunk_pos end = { c->at.disk.file, c->at.disk.off + c->len + 4 };
+			if (!tsdb_chunk_pos_before(upto, end)) {
+				out[r] = c->maxt;
+				break;
+			}
+		}
+		pthread_mutex_unlock(mu);
+	}
+	pthread_rwlock_unlock(&h->trunc_lock);
+}
+
+void tsdb_head_chunk_counts(tsdb_head *h, uint64_t *disk_chunks, uint64_t *write_failures)
+{
+	*disk_chunks = __atomic_load_n(&h->disk_chunks, __ATOMIC_RELAXED);
+	*write_failures = __atomic_load_n(&h->chunk_write_failures, __ATOMIC_RELAXED);
 }
 
 void tsdb_head_stats(tsdb_head *h, tsdb_stats *o)

@@ -2,10 +2,12 @@
  * querier.c - select by matchers over the postings index, snapshots of
  * series, bulk decoding and seekable iterators, label names and values.
  * Invariants: while a querier lives, truncation waits (and nothing else
- * frees chunks or series), so no chunk or series it can see is freed; a series set
- * snapshots, per series, the (first, last) full chunks and a copy of the
- * head chunk taken under the series' stripe lock, so later commits do not
- * change what it returns and decoding needs no lock. */
+ * frees chunks, chunk arrays or series), so no chunk or series it can see
+ * is freed; a series set snapshots, per series, the range of its full-chunk
+ * array that overlaps the query and a copy of the head chunk, taken under
+ * the series' stripe lock, so later commits do not change what it returns
+ * and decoding needs no lock. Full chunks are read through chunk_data (a
+ * chunk file's mapping or the heap). */
 #include "config.h"
 #include "tsdb/head_internal.h"
 #include "tsdb/matcher.h"
@@ -22,7 +24,8 @@ struct tsdb_querier {
 
 typedef struct sentry {
 	const mseries *s;
-	const cnode *first, *last;  /* full chunks overlapping the range (NULL: none) */
+	const tsdb_chunk_meta *ch;  /* full chunks overlapping the range */
+	uint32_t nch;
 	const uint8_t *hcopy;       /* head chunk copy (NULL: none in range) */
 	uint32_t hlen, hn;
 	int64_t hmint, hmaxt;
@@ -240,7 +243,7 @@ out:
 
 /* ---- select ---- */
 
-static bool chunk_overlaps(const cnode *c, int64_t mint, int64_t maxt)
+static bool chunk_overlaps(const tsdb_chunk_meta *c, int64_t mint, int64_t maxt)
 {
 	return c->mint <= maxt && c->maxt >= mint;
 }
@@ -263,35 +266,42 @@ static bool snapshot(tsdb_series_set *ss, tsdb_head *h, const mseries *s, sentry
 	e->s = s;
 	pthread_mutex_t *mu = stripe_of(h, s->ref);
 	pthread_mutex_lock(mu);
-	const cnode *first = s->first, *last = s->last;
-	if (s->hbuf && s->app.n > 0 && s->hmint <= maxt && s->app.t >= mint) {
-		size_t len = tsdb_chunk_app_bytes(&s->app);
+	const tsdb_chunk_meta *ch = s->chunks;
+	uint32_t n = s->nchunks;
+	const hchunk *hc = s->hc;
+	if (head_has(s) && hc->mint <= maxt && hc->app.t >= mint) {
+		size_t len = tsdb_chunk_app_bytes(&hc->app);
 		uint8_t *cp = tp_arena_alloc(&ss->arena, len);
-		memcpy(cp, s->hbuf, len);
+		memcpy(cp, hc->buf, len);
 		e->hcopy = cp;
 		e->hlen = (uint32_t)len;
-		e->hn = s->app.n;
-		e->hmint = s->hmint;
-		e->hmaxt = s->app.t;
+		e->hn = hc->app.n;
+		e->hmint = hc->mint;
+		e->hmaxt = hc->app.t;
 	}
 	pthread_mutex_unlock(mu);
-	/* narrow the full chunks to those overlapping the range */
-	while (first && first != last && first->maxt < mint)
-		first = first->next;
-	if (first && (first->maxt < mint || first->mint > maxt))
-		first = NULL;
-	if (first) {
-		const cnode *c = first;
-		while (c != last && c->next->mint <= maxt)
-			c = c->next;
-		last = c;
+	/* narrow the full chunks (sorted, disjoint in time) to those
+	 * overlapping the range */
+	uint32_t lo = 0, hi = n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (ch[mid].maxt < mint)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	e->first = first;
-	e->last = first ? last : NULL;
+	uint32_t end = lo;
+	while (end < n && ch[end].mint <= maxt)
+		end++;
+	e->ch = ch + lo;
+	e->nch = end - lo;
 	/* is there a sample in range? */
-	for (const cnode *c = e->first; c; c = c == e->last ? NULL : c->next)
-		if (chunk_has(c->data, c->len, c->nsamples, c->mint, c->maxt, mint, maxt))
+	for (uint32_t i = 0; i < e->nch; i++) {
+		const tsdb_chunk_meta *c = &e->ch[i];
+		if (c->mint >= mint || c->maxt <= maxt ||
+		    chunk_has(chunk_data(h, c), c->len, c->nsamples, c->mint, c->maxt, mint, maxt))
 			return true;
+	}
 	if (e->hcopy && chunk_has(e->hcopy, e->hlen, e->hn, e->hmint, e->hmaxt, mint, maxt))
 		return true;
 	return false;
@@ -377,9 +387,9 @@ size_t tsdb_series_set_samples(tsdb_series_set *ss, int64_t mint_ms, int64_t max
 	if (mint > maxt)
 		return 0;
 	size_t need = 0;
-	for (const cnode *c = e->first; c; c = c == e->last ? NULL : c->next)
-		if (chunk_overlaps(c, mint, maxt))
-			need += c->nsamples;
+	for (uint32_t i = 0; i < e->nch; i++)
+		if (chunk_overlaps(&e->ch[i], mint, maxt))
+			need += e->ch[i].nsamples;
 	bool head = e->hcopy && e->hmint <= maxt && e->hmaxt >= mint;
 	if (head)
 		need += e->hn;
@@ -388,12 +398,14 @@ size_t tsdb_series_set_samples(tsdb_series_set *ss, int64_t mint_ms, int64_t max
 		*cap = need;
 	}
 	size_t n = 0;
-	for (const cnode *c = e->first; c; c = c == e->last ? NULL : c->next) {
+	const tsdb_head *h = ss->q->h;
+	for (uint32_t i = 0; i < e->nch; i++) {
+		const tsdb_chunk_meta *c = &e->ch[i];
 		if (c->mint > maxt)
 			break;
 		if (!chunk_overlaps(c, mint, maxt))
 			continue;
-		long k = tsdb_chunk_decode(c->data, c->len, c->nsamples, mint, maxt, *buf + n);
+		long k = tsdb_chunk_decode(chunk_data(h, c), c->len, c->nsamples, mint, maxt, *buf + n);
 		if (k > 0)
 			n += (size_t)k;
 	}
@@ -408,8 +420,9 @@ size_t tsdb_series_set_samples(tsdb_series_set *ss, int64_t mint_ms, int64_t max
 /* ---- iterator ---- */
 
 typedef struct istate {
-	const cnode *c;       /* current full chunk, NULL when in the head copy or done */
+	const tsdb_head *h;
 	const sentry *e;
+	uint32_t ci_idx;      /* current full chunk (phase 1) */
 	int64_t mint, maxt;
 	int phase;            /* 0: not started, 1: full chunks, 2: head, 3: done */
 	tsdb_chunk_iter ci;
@@ -421,6 +434,7 @@ void tsdb_series_set_iter(tsdb_series_set *ss, tsdb_iter *it)
 {
 	istate *st = (istate *)it->priv;
 	memset(st, 0, sizeof(*st));
+	st->h = ss->q->h;
 	st->e = cur_entry(ss);
 	st->mint = ss->q->mint;
 	st->maxt = ss->q->maxt;
@@ -434,18 +448,19 @@ static bool open_next(istate *st, int64_t tmin)
 	for (;;) {
 		if (st->phase == 0) {
 			st->phase = 1;
-			st->c = st->e->first;
+			st->ci_idx = 0;
 		} else if (st->phase == 1) {
-			st->c = st->c == st->e->last ? NULL : st->c->next;
+			st->ci_idx++;
 		} else if (st->phase == 2) {
 			st->phase = 3;
 		}
-		if (st->phase == 1 && !st->c)
+		if (st->phase == 1 && st->ci_idx >= st->e->nch)
 			st->phase = 2;
 		if (st->phase == 1) {
-			if (st->c->maxt < tmin)
+			const tsdb_chunk_meta *c = &st->e->ch[st->ci_idx];
+			if (c->maxt < tmin)
 				continue;
-			tsdb_chunk_iter_init(&st->ci, st->c->data, st->c->len, st->c->nsamples);
+			tsdb_chunk_iter_init(&st->ci, chunk_data(st->h, c), c->len, c->nsamples);
 			return true;
 		}
 		if (st->phase == 2) {
@@ -464,7 +479,8 @@ static bool advance(istate *st, int64_t tmin)
 		return false;
 	for (;;) {
 		/* skip what lies wholly before tmin without decoding it */
-		bool before = (st->phase == 1 && st->c->maxt < tmin) || (st->phase == 2 && st->e->hmaxt < tmin);
+		bool before = (st->phase == 1 && st->e->ch[st->ci_idx].maxt < tmin) ||
+			      (st->phase == 2 && st->e->hmaxt < tmin);
 		if (st->phase != 0 && !before && tsdb_chunk_iter_seek(&st->ci, tmin)) {
 			if (st->ci.t > st->maxt) {
 				st->phase = 3;

@@ -16,6 +16,7 @@
 #include "tsdb/wal_int.h"
 
 #include "lib/duration.h"
+#include "tsdb/killpoint.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -114,6 +115,22 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* fdatasync, timed for the observer. */
+static int timed_fsync(const tsdb_wal_opts *o, int fd)
+{
+	int64_t t0 = o->fsync_observe ? tp_mono_ns() : 0;
+	int rc = fdatasync(fd);
+	if (rc == 0 && o->fsync_observe)
+		o->fsync_observe(o->fsync_observe_ud, (double)(tp_mono_ns() - t0) / 1e9);
+	return rc;
+}
+
+static uint64_t file_bytes(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+}
+
 static void set_err(tsdb_wal *w, const char *what, int e)
 {
 	snprintf(w->last_err, sizeof(w->last_err), "%s segment %08u: %s", what, w->seg, strerror(e));
@@ -146,7 +163,7 @@ static int seg_create(tsdb_wal *w, uint32_t n)
 static int seg_cut(tsdb_wal *w)
 {
 	if (w->o.fsync_mode != TSDB_WAL_FSYNC_NEVER) {
-		if (fdatasync(w->fd) != 0)
+		if (timed_fsync(&w->o, w->fd) != 0)
 			return -1;
 		w->st.fsyncs++;
 	}
@@ -187,7 +204,7 @@ static void *fsync_thread(void *arg)
 		int fd = dup(w->fd);
 		w->dirty = false;
 		pthread_mutex_unlock(&w->mu);
-		int rc = fd >= 0 ? fdatasync(fd) : -1;
+		int rc = fd >= 0 ? timed_fsync(&w->o, fd) : -1;
 		int e = errno;
 		if (fd >= 0)
 			close(fd);
@@ -205,6 +222,22 @@ static void *fsync_thread(void *arg)
 }
 
 /* ---- open / close ---- */
+
+/* Bytes of checkpoint n's segment files. */
+static uint64_t ckpt_bytes(const char *dir, uint32_t n)
+{
+	char cdir[4096], path[4096];
+	uint32_t *segs = NULL;
+	wal_ckpt_path(cdir, sizeof(cdir), dir, n, false);
+	long k = wal_list_segments(cdir, &segs);
+	uint64_t sum = 0;
+	for (long i = 0; i < k; i++) {
+		wal_seg_path(path, sizeof(path), cdir, segs[i]);
+		sum += file_bytes(path);
+	}
+	free(segs);
+	return sum;
+}
 
 tsdb_wal *tsdb_wal_open(const char *dir, const tsdb_wal_opts *o, char *err, size_t errlen)
 {
@@ -242,6 +275,12 @@ tsdb_wal *tsdb_wal_open(const char *dir, const tsdb_wal_opts *o, char *err, size
 		wal_seg_path(path, sizeof(path), dir, segs[i0]);
 		unlink(path);
 	}
+	for (long i = i0; i + 1 < ns; i++) {
+		wal_seg_path(path, sizeof(path), dir, segs[i]);
+		w->st.segments_bytes += file_bytes(path);
+	}
+	if (ck >= 0)
+		w->st.checkpoint_bytes = ckpt_bytes(dir, (uint32_t)ck);
 	if (ns > i0) {
 		uint32_t last = segs[ns - 1];
 		uint64_t dropped;
@@ -265,6 +304,7 @@ tsdb_wal *tsdb_wal_open(const char *dir, const tsdb_wal_opts *o, char *err, size
 		}
 		w->seg = last;
 		w->seg_bytes = (uint64_t)stt.st_size;
+		w->st.segments_bytes += w->seg_bytes;
 		w->st.segment_current = last;
 	} else {
 		if (seg_create(w, ck >= 0 ? (uint32_t)ck + 1 : 0) != 0) {
@@ -308,7 +348,7 @@ int tsdb_wal_close(tsdb_wal *w)
 	if (w->th_started)
 		pthread_join(w->th, NULL);
 	if (w->o.fsync_mode != TSDB_WAL_FSYNC_NEVER && w->fd >= 0) {
-		if (fdatasync(w->fd) != 0)
+		if (timed_fsync(&w->o, w->fd) != 0)
 			rc = -1;
 	}
 	if (w->fd >= 0 && close(w->fd) != 0)
@@ -407,13 +447,14 @@ static int commit_locked(tsdb_wal *w)
 	}
 	if (rc == 0) {
 		w->seg_bytes += w->out.len;
+		w->st.segments_bytes += w->out.len;
 		w->st.bytes_written += w->out.len;
 		w->st.records_written += recs;
 		w->st.samples_written += w->smp_n;
 		w->st.series_written += w->ser_pending;
 		w->st.commits++;
 		if (w->o.fsync_mode == TSDB_WAL_FSYNC_ALWAYS) {
-			if (fdatasync(w->fd) != 0) {
+			if (timed_fsync(&w->o, w->fd) != 0) {
 				what = "fsync";
 				e = errno;
 				rc = -1;
@@ -492,6 +533,7 @@ const char *tsdb_wal_dir(const tsdb_wal *w)
 
 typedef struct ckpt_ctx {
 	tsdb_wal_keep_fn *keep;
+	tsdb_wal_keep_from_fn *keep_from;
 	void *ud;
 	int64_t mint_ms;
 	bool compress;
@@ -499,19 +541,34 @@ typedef struct ckpt_ctx {
 	tp_strbuf out, ser, tmp;
 	tsdb_wal_sample *kept;
 	size_t kept_cap;
-	uint32_t last_ref;      /* one-entry cache of keep() */
+	uint32_t last_ref;      /* one-entry cache of keep() and keep_from() */
 	bool last_keep, have_last;
+	int64_t last_from;
 	uint64_t series_kept, samples_kept;
 } ckpt_ctx;
 
-static bool ck_keep(ckpt_ctx *c, uint32_t ref)
+static void ck_lookup(ckpt_ctx *c, uint32_t ref)
 {
 	if (!c->have_last || c->last_ref != ref) {
 		c->last_ref = ref;
 		c->last_keep = c->keep(c->ud, ref);
+		c->last_from = c->last_keep && c->keep_from ? c->keep_from(c->ud, ref) : INT64_MIN;
 		c->have_last = true;
 	}
+}
+
+static bool ck_keep(ckpt_ctx *c, uint32_t ref)
+{
+	ck_lookup(c, ref);
 	return c->last_keep;
+}
+
+static bool ck_keep_sample(ckpt_ctx *c, const tsdb_wal_sample *s)
+{
+	if (s->t_ms < c->mint_ms)
+		return false;
+	ck_lookup(c, s->ref);
+	return c->last_keep && s->t_ms >= c->last_from;
 }
 
 static int ck_flush(ckpt_ctx *c, bool all)
@@ -566,7 +623,7 @@ static int ck_segment(ckpt_ctx *c, wal_dec *d, const char *path, char *err, size
 			if (c->kept_cap < m)
 				TP_GROW(c->kept, c->kept_cap, m);
 			for (size_t i = 0; i < m; i++)
-				if (d->sv[i].t_ms >= c->mint_ms && ck_keep(c, d->sv[i].ref))
+				if (ck_keep_sample(c, &d->sv[i]))
 					c->kept[k++] = d->sv[i];
 			if (k) {
 				ck_frame_series(c); /* series before the samples that follow them */
@@ -601,6 +658,12 @@ bad:
 int tsdb_wal_checkpoint(tsdb_wal *w, tsdb_wal_keep_fn *keep_series, void *ud, int64_t mint_ms,
 			char *err, size_t errlen)
 {
+	return tsdb_wal_checkpoint_from(w, keep_series, NULL, ud, mint_ms, err, errlen);
+}
+
+int tsdb_wal_checkpoint_from(tsdb_wal *w, tsdb_wal_keep_fn *keep_series, tsdb_wal_keep_from_fn *keep_from,
+			     void *ud, int64_t mint_ms, char *err, size_t errlen)
+{
 	err[0] = '\0';
 	pthread_mutex_lock(&w->ckpt_mu);
 	pthread_mutex_lock(&w->mu);
@@ -622,7 +685,8 @@ int tsdb_wal_checkpoint(tsdb_wal *w, tsdb_wal_keep_fn *keep_series, void *ud, in
 	int rc = -1;
 	uint32_t *segs = NULL;
 	wal_dec d = { 0 };
-	ckpt_ctx c = { .keep = keep_series, .ud = ud, .mint_ms = mint_ms, .compress = w->o.compress, .fd = -1 };
+	ckpt_ctx c = { .keep = keep_series, .keep_from = keep_from, .ud = ud, .mint_ms = mint_ms,
+		       .compress = w->o.compress, .fd = -1 };
 	char path[4096], tmpdir[4096], final[4096];
 	long prev = wal_last_checkpoint(w->dir);
 	long ns = wal_list_segments(w->dir, &segs);
@@ -689,21 +753,28 @@ int tsdb_wal_checkpoint(tsdb_wal *w, tsdb_wal_keep_fn *keep_series, void *ud, in
 		goto out_rm;
 	}
 	c.fd = -1;
+	tsdb_kill_point("checkpoint-tmp");
 	if (wal_fsync_dir(tmpdir) != 0 || rename(tmpdir, final) != 0 || wal_fsync_dir(w->dir) != 0) {
 		snprintf(err, errlen, "checkpoint: commit %s: %s", final, strerror(errno));
 		goto out_rm;
 	}
+	tsdb_kill_point("checkpoint-renamed");
 	/* the checkpoint is durable: drop what it covers */
+	uint64_t dropped = 0;
 	for (long i = 0; i < ns && (long)segs[i] <= last; i++) {
 		wal_seg_path(path, sizeof(path), w->dir, segs[i]);
+		dropped += file_bytes(path);
 		unlink(path);
 	}
 	if (prev >= 0) {
 		wal_ckpt_path(path, sizeof(path), w->dir, (uint32_t)prev, false);
 		wal_rmdir_flat(path);
 	}
+	uint64_t cbytes = ckpt_bytes(w->dir, (uint32_t)last);
 	pthread_mutex_lock(&w->mu);
 	w->st.checkpoints++;
+	w->st.segments_bytes -= TP_MIN(dropped, w->st.segments_bytes);
+	w->st.checkpoint_bytes = cbytes;
 	pthread_mutex_unlock(&w->mu);
 	rc = 0;
 	goto out;
@@ -713,6 +784,11 @@ out_rm:
 	c.fd = -1;
 	wal_rmdir_flat(tmpdir);
 out:
+	if (rc != 0) {
+		pthread_mutex_lock(&w->mu);
+		w->st.checkpoint_failures++;
+		pthread_mutex_unlock(&w->mu);
+	}
 	free(segs);
 	wal_dec_free(&d);
 	tp_sb_free(&c.out);

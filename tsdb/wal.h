@@ -51,6 +51,11 @@ typedef struct tsdb_wal_opts {
 	tsdb_wal_fsync_mode fsync_mode;
 	int64_t fsync_period_ms;       /* for PERIOD; <= 0: default (1000) */
 	bool compress;                 /* snappy each record when that makes it smaller */
+	/* optional: told the duration of every fsync of a segment (for
+	 * prometheus_tsdb_wal_fsync_duration_seconds); may run on the
+	 * background fsync thread, with no WAL lock held */
+	void (*fsync_observe)(void *ud, double seconds);
+	void *fsync_observe_ud;
 } tsdb_wal_opts;
 
 /* Defaults: 128 MiB segments, fsync every 1s, compression on. */
@@ -73,6 +78,9 @@ typedef struct tsdb_wal_stats {
 	uint64_t corruptions;          /* damaged records found by open (tail repair) */
 	uint64_t truncated_bytes;      /* bytes dropped by open's tail repair */
 	uint32_t segment_current;      /* number of the segment being written */
+	uint64_t segments_bytes;       /* bytes in segment files now (not the checkpoint) */
+	uint64_t checkpoint_bytes;     /* bytes of the newest checkpoint */
+	uint64_t checkpoint_failures;
 } tsdb_wal_stats;
 
 /* Opens (creating if missing, with parents' existence required) the WAL
@@ -119,6 +127,12 @@ const char *tsdb_wal_dir(const tsdb_wal *w);
 typedef bool tsdb_wal_keep_fn(void *ud, uint32_t ref);
 int tsdb_wal_checkpoint(tsdb_wal *w, tsdb_wal_keep_fn *keep_series, void *ud, int64_t mint_ms,
 			char *err, size_t errlen);
+/* As tsdb_wal_checkpoint, and a sample of a kept series is kept only when
+ * also t_ms >= keep_from(ud, ref) (keep_from may be NULL): the head drops
+ * samples that full chunks in chunk files hold durably. */
+typedef int64_t tsdb_wal_keep_from_fn(void *ud, uint32_t ref);
+int tsdb_wal_checkpoint_from(tsdb_wal *w, tsdb_wal_keep_fn *keep_series, tsdb_wal_keep_from_fn *keep_from,
+			     void *ud, int64_t mint_ms, char *err, size_t errlen);
 
 /* ---- replay ---- */
 

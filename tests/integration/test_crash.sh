@@ -8,6 +8,10 @@
 # through remote read with its exact value. Also: an orderly SIGTERM then a
 # restart loses nothing and the log says the WAL replay completed. "never"
 # gets a shorter run: kill -9 loses nothing acknowledged in any mode.
+# Then kill -9 at exact points (tinyprom kills itself there, see
+# tsdb/killpoint.h): halfway through writing a chunk into a chunk file,
+# and in a WAL checkpoint before and after its rename, with a checkpoint
+# every second (--storage.tsdb.min-block-duration=1s).
 . "$(dirname "$0")/lib.sh"
 RWLOAD="$TP_BUILDDIR/tests/integration/rw-load"
 [ -x "$RWLOAD" ] || skip_all "rw-load is not built"
@@ -88,6 +92,43 @@ crash_cycle() {
 crash_cycle default 1s "$KILLS"
 crash_cycle always always "$KILLS"
 crash_cycle never never $(( (KILLS + 1) / 2 ))
+
+# kill_point POINT: tinyprom runs with TINYPROM_TEST_KILL_AT=POINT under
+# remote-write load until it kills itself there; it is restarted and every
+# acknowledged sample must read back.
+kill_point() {
+	local point=$1 data="$WORK/data-kp-$1" acked_f="$WORK/acked-kp-$1" rc i=0
+	run=$((run + 1)); cur=tp$run
+	export TINYPROM_TEST_KILL_AT=$point
+	bg "$cur" "$TINYPROM" --config.file="$WORK/empty.yml" --web.listen-address=127.0.0.1:$port \
+		--storage.tsdb.path="$data" --web.enable-remote-write-receiver --storage.tsdb.min-block-duration=1s
+	unset TINYPROM_TEST_KILL_AT
+	eval "curpid=\$PID_$cur"
+	wait_http "$TP/-/ready" 20 || { not_ok "kill at $point: tinyprom starts" "$(tail -5 "$WORK/$cur.log")"; return; }
+	bg "rw_kp" "$RWLOAD" write --url "$TP" --acked "$acked_f" --series 20
+	local rwpid=$PID_rw_kp
+	while kill -0 "$curpid" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+	wait "$curpid"; rc=$?; forget "$curpid"
+	local before; before=$(acked "$acked_f")
+	if start_tp "$data" 1s && [ "$rc" -eq 137 ]; then
+		ok "kill at $point: tinyprom killed itself there (after $before acknowledged samples) and restarted"
+	else
+		not_ok "kill at $point: tinyprom killed itself there and restarted" "rc=$rc" "$(tail -3 "$WORK/$cur.log")"
+	fi
+	sleep 0.5
+	kill -TERM "$rwpid"; wait "$rwpid"; forget "$rwpid"
+	local out
+	if out=$("$RWLOAD" verify --url "$TP" --acked "$acked_f"); then
+		ok "kill at $point: every acknowledged sample is readable with its exact value ($(tail -1 <<<"$out"))"
+	else
+		not_ok "kill at $point: every acknowledged sample is readable with its exact value" "$out"
+	fi
+	grep -h 'repaired' "$WORK/$cur.log" | sed 's/^/# /'
+	kill9
+}
+for p in chunk-write chunk-write:30 checkpoint-tmp checkpoint-tmp:3 checkpoint-renamed checkpoint-renamed:2; do
+	kill_point "$p"
+done
 
 # orderly shutdown: SIGTERM, restart, nothing lost, replay completed, no repair
 data="$WORK/data-term"; acked_f="$WORK/acked-term"

@@ -8,8 +8,13 @@
 # 2. while running, samples that age past a 5s retention are gone after
 #    the first retention tick (the server runs it every 60 s, so this part
 #    takes about a minute; there is no Prometheus flag to shorten it).
-# 3. size-based retention (--storage.tsdb.retention.size) is not enforced
-#    by the head: the flag is accepted and the log says so (nothing more).
+# 3. --storage.tsdb.retention.size=512KB: once the WAL and the chunk files
+#    together exceed it, the oldest chunk files are deleted (with the
+#    chunks they hold): the oldest samples go, the newest stay, the
+#    storage fits the limit, the prometheus_tsdb_* retention metrics say
+#    so, and a restart brings nothing back. --storage.tsdb.min-block-duration=1s
+#    makes the retention check run every second (as in Prometheus, a
+#    testing flag).
 . "$(dirname "$0")/lib.sh"
 RWLOAD="$TP_BUILDDIR/tests/integration/rw-load"
 [ -x "$RWLOAD" ] || skip_all "rw-load is not built"
@@ -73,9 +78,45 @@ if retry 75 gone; then ok "samples older than 5s are gone after the first retent
 else not_ok "samples older than 5s are gone after the first retention tick" "$vout"; fi
 stop_tp
 
-# ---- 3. size-based retention is announced as not enforced
-start_tp "$WORK/d3" --storage.tsdb.retention.size=1GB
-check "--storage.tsdb.retention.size is accepted and logged as not enforced" \
-	grep -q 'Size-based retention is not enforced yet' "$WORK/$cur.log"
+# ---- 3. retention by size
+d="$WORK/d3"
+start_tp "$d" --storage.tsdb.retention.size=512KB --storage.tsdb.min-block-duration=1s
+# 50 series x 3000 samples of values that compress poorly (~1 MB of chunks),
+# then the newest 100 samples per series in a log of their own
+"$RWLOAD" write --url "$TP" --acked "$WORK/size_old" --name rt_size --series 50 --requests 3000 \
+	--start-ms $((now - 3600000)) 2>/dev/null
+"$RWLOAD" write --url "$TP" --acked "$WORK/size_new" --name rt_size --series 50 --requests 100 \
+	--start-ms $((now - 3600000 + 3000)) 2>/dev/null
+sized() { grep -q 'msg="Deleting chunk files: size retention"' "$WORK/$cur.log"; }
+if retry 20 sized; then ok "size retention deleted chunk files: $(grep -o 'files=[0-9]*' "$WORK/$cur.log" | head -1)"
+else not_ok "size retention deleted chunk files" "$(tail -3 "$WORK/$cur.log")"; fi
+metric() { curl -fsS "$TP/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+check "prometheus_tsdb_retention_limit_bytes is 524288" test "$(metric prometheus_tsdb_retention_limit_bytes)" = 524288
+check "prometheus_tsdb_size_retentions_total counts the deletions" test "$(metric prometheus_tsdb_size_retentions_total)" -ge 1
+# the next retention check (every second here) after the last write brings it under
+stored() { python3 -c "print(int(float('$(metric prometheus_tsdb_storage_blocks_bytes)') + float('$(metric prometheus_tsdb_wal_storage_size_bytes)')))"; }
+fits() { [ "$(stored)" -le 524288 ]; }
+if retry 10 fits; then ok "chunk files and WAL fit the limit ($(stored) bytes)"
+else not_ok "chunk files and WAL fit the limit" "$(stored) bytes"; fi
+# the WAL and chunk file self-metrics (a checkpoint every second here)
+for m in prometheus_tsdb_checkpoint_creations_total prometheus_tsdb_wal_truncations_total \
+	prometheus_tsdb_wal_page_flushes_total prometheus_tsdb_wal_fsync_duration_seconds_count \
+	prometheus_tsdb_head_chunks_storage_size_bytes prometheus_tsdb_head_chunks; do
+	check "$m is positive ($(metric "$m"))" python3 -c "assert float('$(metric "$m")') > 0"
+done
+for m in prometheus_tsdb_wal_writes_failed_total prometheus_tsdb_wal_corruptions_total \
+	prometheus_tsdb_checkpoint_creations_failed_total prometheus_tsdb_mmap_chunk_corruptions_total; do
+	check "$m is 0" test "$(metric "$m")" = 0
+done
+verify "$WORK/size_old" rt_size; old_found=$found
+check "the oldest samples are gone ($missing of $((found + missing)) missing)" test "$missing" -gt 0
+verify "$WORK/size_new" rt_size
+check "the newest samples are all served" test "$missing" -eq 0
+stop_tp
+start_tp "$d" --storage.tsdb.retention.size=512KB --storage.tsdb.min-block-duration=1s
+verify "$WORK/size_old" rt_size
+check "after a restart nothing deleted comes back ($found served, $old_found before)" test "$found" -le "$old_found"
+verify "$WORK/size_new" rt_size
+check "after a restart the newest samples are still served" test "$missing" -eq 0
 stop_tp
 finish

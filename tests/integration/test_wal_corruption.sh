@@ -2,12 +2,17 @@
 # test_wal_corruption.sh - tinyprom never refuses to start over a damaged
 # WAL: it keeps the longest consistent prefix, logs a warning naming the
 # file and offset of what it dropped, and serves what was recoverable.
-# Damage done between orderly runs: the last segment truncated in the
+# Damage done between runs that end with kill -9 (an orderly shutdown
+# moves every sample into the chunk files and checkpoints the WAL down to
+# series records, so there would be nothing to damage), with fewer than
+# 120 samples per series where the test needs the WAL to be the only copy
+# (no chunk is cut into a chunk file): the last segment truncated in the
 # middle of its last record, a bit flipped in the middle of a segment, a
 # middle segment deleted (segments are cut by hand by creating the next,
 # empty segment file: tinyprom continues writing in the newest segment),
 # and the whole wal directory removed. What is served is checked sample by
-# sample against rw-load's log of acknowledged writes.
+# sample against rw-load's log of acknowledged writes. Damaged chunk files
+# are tested in test_chunk_corruption.sh.
 . "$(dirname "$0")/lib.sh"
 RWLOAD="$TP_BUILDDIR/tests/integration/rw-load"
 [ -x "$RWLOAD" ] || skip_all "rw-load is not built"
@@ -29,11 +34,12 @@ start_tp() {
 	wait_http "$TP/-/ready" 20
 }
 stop_tp() { kill -TERM "$curpid"; wait "$curpid" 2>/dev/null; forget "$curpid"; }
-# write ACKED K REQUESTS: requests start at base + K minutes, 1 ms apart
-write() { "$RWLOAD" write --url "$TP" --acked "$1" --series $SERIES --start-ms $((base + $2 * 60000)) --requests "$3" 2>/dev/null; }
-# verify ACKED: sets found, missing, max_found_t, min_missing_t (and vout)
+kill9() { kill -9 "$curpid"; wait "$curpid" 2>/dev/null; forget "$curpid"; }
+# write ACKED K REQUESTS [NAME]: requests start at base + K minutes, 1 ms apart
+write() { "$RWLOAD" write --url "$TP" --acked "$1" --series $SERIES --start-ms $((base + $2 * 60000)) --requests "$3" --name "${4:-rwload}" 2>/dev/null; }
+# verify ACKED [NAME]: sets found, missing, max_found_t, min_missing_t (and vout)
 verify() {
-	vout=$("$RWLOAD" verify --url "$TP" --acked "$1")
+	vout=$("$RWLOAD" verify --url "$TP" --acked "$1" --name "${2:-rwload}")
 	local l; l=$(grep '^acked=' <<<"$vout")
 	eval "$(tr ' ' '\n' <<<"$l" | grep -E '^(found|missing|max_found_t|min_missing_t)=[0-9]+$')"
 }
@@ -56,7 +62,7 @@ PY
 
 # ---- 1. the last segment truncated in the middle of its last record
 d="$WORK/d1"
-start_tp "$d" && write "$WORK/a1" 0 200; stop_tp
+start_tp "$d" && write "$WORK/a1" 0 200; kill9
 read -r off len < <(last_record "$d/wal/00000000")
 truncate -s $((off + len / 2)) "$d/wal/00000000"
 starts "torn last record" "$d"
@@ -76,7 +82,7 @@ stop_tp
 
 # ---- 2. a bit flipped in the middle of a segment
 d="$WORK/d2"
-start_tp "$d" && write "$WORK/a2" 0 400; stop_tp
+start_tp "$d" && write "$WORK/a2" 0 110; kill9
 seg="$d/wal/00000000"
 # flip one bit in the payload of the record holding the segment's middle byte
 # (a payload byte, so the damage is a CRC mismatch whatever the data)
@@ -111,32 +117,33 @@ stop_tp
 
 # ---- 3. a middle segment deleted
 d="$WORK/d3"
-start_tp "$d" && write "$WORK/a3a" 0 100; stop_tp
+start_tp "$d" && write "$WORK/a3a" 0 100 rw3a; kill9
 : > "$d/wal/00000001"
-start_tp "$d" && write "$WORK/a3b" 1 100; stop_tp
+start_tp "$d" && write "$WORK/a3b" 1 100 rw3b; kill9
 : > "$d/wal/00000002"
-start_tp "$d" && write "$WORK/a3c" 2 100; stop_tp
+start_tp "$d" && write "$WORK/a3c" 2 100 rw3c; kill9
 check "middle segment: three non-empty segments were written" \
 	test -s "$d/wal/00000000" -a -s "$d/wal/00000001" -a -s "$d/wal/00000002"
 rm -f "$d/wal/00000001"
 starts "middle segment deleted" "$d"
 check "middle segment deleted: a warning names the missing segment" \
 	grep -q "wal/00000001: segment missing; dropped segment 00000002 and later" <<<"$(warned)"
-verify "$WORK/a3a"; m1=$missing
-verify "$WORK/a3b"; f2=$found
-verify "$WORK/a3c"; f3=$found
+verify "$WORK/a3a" rw3a; m1=$missing
+verify "$WORK/a3b" rw3b; f2=$found
+verify "$WORK/a3c" rw3c; f3=$found
 if [ "$m1" -eq 0 ] && [ "$f2" -eq 0 ] && [ "$f3" -eq 0 ]; then
 	ok "middle segment deleted: everything before the gap is served, nothing after it"
 else
 	not_ok "middle segment deleted: everything before the gap is served" "missing before=$m1 found in gap=$f2 after=$f3"
 fi
 check "middle segment deleted: the segments after the gap were removed" test ! -e "$d/wal/00000002"
-stop_tp
+kill9
 
-# ---- 4. the whole wal directory removed
+# ---- 4. the whole wal directory removed (the chunk files hold nothing:
+# no series reached 120 samples)
 rm -rf "$d/wal"
 starts "wal directory removed" "$d"
-verify "$WORK/a3a"
+verify "$WORK/a3a" rw3a
 check "wal directory removed: the head starts empty" test "$found" -eq 0
 write "$WORK/a4" 3 50
 verify "$WORK/a4"

@@ -588,6 +588,37 @@ static void test_randomized(void **state)
 	tsdb_head_free(h);
 }
 
+/* A series an appender is adding samples to (created, nothing committed
+ * yet) survives a truncation in between, and the commit lands; one whose
+ * appender rolled back is removed by the next truncation. */
+static void test_truncate_pending(void **state)
+{
+	(void)state;
+	tsdb_head *h = tsdb_head_new(NULL);
+	tsdb_appender *a = tsdb_appender_new(h);
+	tp_label lv[1] = { { "__name__", "pending" } };
+	tp_labels l = { lv, 1 };
+	uint32_t ref;
+	assert_int_equal(tsdb_appender_add(a, &l, 1000, 1.5, &ref), TSDB_OK);
+	assert_int_equal(tsdb_head_truncate(h, INT64_MIN), 0);
+	assert_int_equal(tsdb_head_truncate(h, 500), 0);
+	assert_int_equal(tsdb_appender_commit(a), 1);
+	tsdb_stats st;
+	tsdb_head_stats(h, &st);
+	assert_int_equal(st.num_series, 1);
+	assert_int_equal(st.num_samples, 1);
+	tp_label lv2[1] = { { "__name__", "rolled_back" } };
+	assert_int_equal(tsdb_appender_add(a, &(tp_labels){ lv2, 1 }, 2000, 2.5, NULL), TSDB_OK);
+	assert_int_equal(tsdb_head_truncate(h, INT64_MIN), 0);
+	tsdb_appender_rollback(a);
+	assert_int_equal(tsdb_head_truncate(h, INT64_MIN), 1);
+	tsdb_head_stats(h, &st);
+	assert_int_equal(st.num_series, 1);
+	assert_ptr_not_equal(tsdb_head_series_labels(h, ref), NULL);
+	tsdb_appender_free(a);
+	tsdb_head_free(h);
+}
+
 static void test_truncate(void **state)
 {
 	(void)state;
@@ -848,6 +879,7 @@ int main(void)
 		cmocka_unit_test(test_big_union),
 		cmocka_unit_test(test_randomized),
 		cmocka_unit_test(test_truncate),
+		cmocka_unit_test(test_truncate_pending),
 		cmocka_unit_test(test_hooks),
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_concurrent_truncate),

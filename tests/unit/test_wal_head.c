@@ -16,6 +16,7 @@
 #include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 
 #include "lib/labels.h"
 #include "lib/strbuf.h"
+#include "tsdb/killpoint.h"
 #include "tsdb/tsdb.h"
 #include "tsdb/wal_head.h"
 
@@ -62,6 +64,21 @@ static double from_bits(uint64_t b)
 	double v;
 	memcpy(&v, &b, 8);
 	return v;
+}
+
+static int count_series(void *ud, uint32_t ref, const tp_labels *l)
+{
+	(void)ref;
+	(void)l;
+	((uint64_t *)ud)[0]++;
+	return 0;
+}
+
+static int count_samples(void *ud, const tsdb_wal_sample *s, size_t n)
+{
+	(void)s;
+	((uint64_t *)ud)[1] += n;
+	return 0;
 }
 
 static tsdb_wal_head *open_db(const char *dir, tsdb_wal_fsync_mode m, tsdb_wal_head_stats *st)
@@ -159,7 +176,10 @@ static void test_reopen(void **state)
 	h = tsdb_wal_head_head(d);
 	assert_int_equal(st.replay.corruptions, 0);
 	assert_false(st.replay.torn_tail);
-	assert_int_equal(st.samples_restored, 200 * 40);
+	/* close cut every head chunk into the chunk files: the WAL replays
+	 * series records only, the samples come from the chunk files */
+	assert_int_equal(st.samples_restored, 0);
+	assert_int_equal(st.chunk_samples_restored, 200 * 40);
 	assert_int_equal(st.series_restored, nseries);
 	assert_int_equal(st.unknown_refs + st.samples_rejected + st.ref_aliases, 0);
 	char *after = dump(h, INT64_MIN, INT64_MAX);
@@ -295,8 +315,13 @@ static void test_truncate_checkpoint(void **state)
 	d = open_db(dir, TSDB_WAL_FSYNC_ALWAYS, &st);
 	assert_true(st.replay.checkpoint >= 0);
 	assert_int_equal(st.replay.corruptions, 0);
-	char *after = dump(tsdb_wal_head_head(d), INT64_MIN, INT64_MAX);
+	char *after = dump(tsdb_wal_head_head(d), 500, INT64_MAX);
 	assert_string_equal(before, after);
+	/* nothing truncated comes back: at most the rest of the chunk
+	 * (32 samples) that straddles the truncation point */
+	tsdb_stats hs;
+	tsdb_head_stats(tsdb_wal_head_head(d), &hs);
+	assert_true(hs.min_time_ms > 500 - 32);
 	/* a second truncation folds the first checkpoint; still equal */
 	assert_true(tsdb_wal_head_truncate(d, 1050, err, sizeof(err)) >= 0);
 	free(before);
@@ -304,8 +329,10 @@ static void test_truncate_checkpoint(void **state)
 	assert_int_equal(tsdb_wal_head_close(d), 0);
 	d = open_db(dir, TSDB_WAL_FSYNC_ALWAYS, &st);
 	free(after);
-	after = dump(tsdb_wal_head_head(d), INT64_MIN, INT64_MAX);
+	after = dump(tsdb_wal_head_head(d), 1050, INT64_MAX);
 	assert_string_equal(before, after);
+	tsdb_head_stats(tsdb_wal_head_head(d), &hs);
+	assert_true(hs.min_time_ms > 1050 - 32);
 	assert_int_equal(tsdb_wal_head_close(d), 0);
 	free(before);
 	free(after);
@@ -409,10 +436,337 @@ static void test_concurrent_appenders(void **state)
 	d = open_db(dir, TSDB_WAL_FSYNC_PERIOD, &st);
 	char *after = dump(tsdb_wal_head_head(d), INT64_MIN, INT64_MAX);
 	assert_string_equal(before, after);
-	assert_int_equal(st.samples_restored, 6 * 8 * 300);
+	assert_int_equal(st.samples_restored + st.chunk_samples_restored, 6 * 8 * 300);
 	assert_int_equal(tsdb_wal_head_close(d), 0);
 	free(before);
 	free(after);
+	rm_rf(dir);
+	free(dir);
+}
+
+
+/* Samples of scrape() for series 0..n-1 of name: exactly t = 0..acked,
+ * plus possibly acked + 1 (a commit the kill interrupted, which may or
+ * may not have reached the WAL), each with its exact value bits. */
+static void check_scrapes(tsdb_head *h, const char *name, int n, int64_t acked)
+{
+	tsdb_querier *q = tsdb_querier_new(h, INT64_MIN, INT64_MAX);
+	tsdb_sample *buf = NULL;
+	size_t cap = 0;
+	int64_t extra = -1;
+	for (int i = 0; i < n; i++) {
+		tp_label lv[3];
+		char b[16];
+		lbl(lv, b, sizeof(b), name, i);
+		tsdb_matcher ms[3];
+		for (int k = 0; k < 3; k++)
+			assert_int_equal(tsdb_matcher_init(&ms[k], TSDB_MATCH_EQ, lv[k].name, lv[k].value, NULL, 0), 0);
+		tsdb_series_set *ss = tsdb_querier_select(q, ms, 3);
+		assert_true(tsdb_series_set_next(ss));
+		size_t got = tsdb_series_set_samples(ss, INT64_MIN, INT64_MAX, &buf, &cap);
+		assert_true(got == (size_t)acked + 1 || got == (size_t)acked + 2);
+		if (i == 0)
+			extra = (int64_t)got - acked - 1;
+		assert_int_equal((int64_t)got - acked - 1, extra); /* a commit is all or nothing */
+		for (size_t k = 0; k < got; k++) {
+			int64_t t = (int64_t)k;
+			double want = (i == 0 && t % 7 == 0) ? from_bits(STALE_BITS) : (double)t * 0.5 + i;
+			assert_int_equal(buf[k].t, t);
+			assert_memory_equal(&buf[k].v, &want, 8);
+		}
+		tsdb_series_set_free(ss);
+		for (int k = 0; k < 3; k++)
+			tsdb_matcher_free(&ms[k]);
+	}
+	free(buf);
+	tsdb_querier_free(q);
+}
+
+/* Full chunks go to the chunk files; a checkpoint then keeps only the
+ * samples no synced chunk holds (at most one open chunk per series), and
+ * a copy taken without close (kill -9) replays to the same data. */
+static void test_chunks_checkpoint(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_new();
+	char copy[4200], wdir[4300];
+	snprintf(copy, sizeof(copy), "%s.copy", dir);
+	tsdb_wal_head *d = open_db(dir, TSDB_WAL_FSYNC_NEVER, NULL);
+	tsdb_head *h = tsdb_wal_head_head(d);
+	for (int64_t t = 0; t < 400; t++)
+		scrape(h, "c", 40, t, true);
+	tsdb_wal_head_stats st;
+	tsdb_wal_head_get_stats(d, &st);
+	assert_int_equal(st.disk_chunks, 40 * (400 / 32)); /* cut at 32 samples (open_db) */
+	assert_int_equal(st.chunk_write_failures, 0);
+	tsdb_wal_stats ws;
+	tsdb_wal_get_stats(tsdb_wal_head_wal(d), &ws);
+	uint64_t wal_before = ws.segments_bytes + ws.checkpoint_bytes;
+	char err[256];
+	assert_int_equal(tsdb_wal_head_truncate(d, INT64_MIN, err, sizeof(err)), 0);
+	tsdb_wal_get_stats(tsdb_wal_head_wal(d), &ws);
+	assert_true(ws.segments_bytes + ws.checkpoint_bytes < wal_before / 5);
+	/* the WAL holds the samples of the open head chunks only */
+	uint64_t counts[2] = { 0, 0 };
+	snprintf(wdir, sizeof(wdir), "%s/wal", dir);
+	tsdb_wal_replay_stats rst;
+	tsdb_wal_replay_cb cb = { count_series, count_samples, counts };
+	assert_int_equal(tsdb_wal_replay(wdir, &cb, &rst, err, sizeof(err)), 0);
+	assert_int_equal(counts[0], 40);
+	assert_int_equal(counts[1], 40 * (400 % 32));
+	for (int64_t t = 400; t < 450; t++)
+		scrape(h, "c", 40, t, true);
+	char *at_copy = dump(h, INT64_MIN, INT64_MAX);
+	copy_tree(dir, copy);
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	d = open_db(copy, TSDB_WAL_FSYNC_NEVER, &st);
+	char *got = dump(tsdb_wal_head_head(d), INT64_MIN, INT64_MAX);
+	assert_string_equal(at_copy, got);
+	assert_int_equal(st.chunks_restored, 40 * (450 / 32));
+	assert_int_equal(st.chunk_samples_restored + st.samples_restored, 40 * 450);
+	assert_int_equal(st.samples_rejected + st.unknown_refs + st.chunks_dropped, 0);
+	assert_string_equal(st.chunks.problems, "");
+	check_scrapes(tsdb_wal_head_head(d), "c", 40, 449);
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	free(at_copy);
+	free(got);
+	rm_rf(copy);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* kill -9 at exact points of a chunk write and of a checkpoint (the
+ * process kills itself there, see tsdb/killpoint.h): every commit
+ * acknowledged before the kill is there after reopen, bit-exact. */
+static void kill_at(const char *point)
+{
+	char *dir = tmpdir_new();
+	int pfd[2];
+	assert_int_equal(pipe(pfd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		tsdb_kill_point_arm(point);
+		tsdb_wal_head *d = open_db(dir, TSDB_WAL_FSYNC_PERIOD, NULL);
+		tsdb_head *h = tsdb_wal_head_head(d);
+		char err[256];
+		for (int32_t t = 0; t < 100000; t++) {
+			scrape(h, "k", 20, t, true);
+			if (write(pfd[1], &t, sizeof(t)) != sizeof(t))
+				_exit(4);
+			if (t % 50 == 49 && tsdb_wal_head_truncate(d, INT64_MIN, err, sizeof(err)) < 0)
+				_exit(5);
+		}
+		_exit(6); /* the point was never reached */
+	}
+	close(pfd[1]);
+	int32_t acked = -1, v;
+	while (read(pfd[0], &v, sizeof(v)) == sizeof(v))
+		acked = v;
+	close(pfd[0]);
+	int status;
+	waitpid(pid, &status, 0);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	assert_true(acked >= 0);
+
+	tsdb_wal_head_stats st;
+	tsdb_wal_head *d = open_db(dir, TSDB_WAL_FSYNC_NEVER, &st);
+	printf("# killed at %s after %d acknowledged scrapes: %llu chunks and %llu WAL samples restored%s%s\n",
+	       point, acked + 1, (unsigned long long)st.chunks_restored, (unsigned long long)st.samples_restored,
+	       st.chunks.problems[0] ? "; " : "", st.chunks.problems);
+	assert_int_equal(st.replay.corruptions + st.chunks.corruptions, 0);
+	check_scrapes(tsdb_wal_head_head(d), "k", 20, acked);
+	/* and it goes on: more scrapes, an orderly close, a clean reopen */
+	int64_t next = acked + 1;
+	tsdb_stats hs;
+	tsdb_head_stats(tsdb_wal_head_head(d), &hs);
+	if (hs.max_time_ms >= next)
+		next++;
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	d = open_db(dir, TSDB_WAL_FSYNC_NEVER, &st);
+	assert_string_equal(st.chunks.problems, "");
+	assert_false(st.replay.torn_tail);
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	rm_rf(dir);
+	free(dir);
+}
+
+static void test_kill_points(void **state)
+{
+	(void)state;
+	kill_at("chunk-write");        /* the first chunk cut */
+	kill_at("chunk-write:45");     /* one in the second round of cuts */
+	kill_at("checkpoint-tmp");     /* the first checkpoint, before its rename */
+	kill_at("checkpoint-tmp:3");   /* a later one, folding the previous checkpoint */
+	kill_at("checkpoint-renamed"); /* renamed, covered segments still there */
+	kill_at("checkpoint-renamed:4");
+}
+
+/* Size retention: the oldest chunk files go, with their chunks, until the
+ * storage fits; the newest data stays; nothing comes back at reopen. */
+static void test_size_retention(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_new();
+	tsdb_wal_opts wo;
+	tsdb_wal_opts_default(&wo);
+	wo.fsync_mode = TSDB_WAL_FSYNC_NEVER;
+	tsdb_options o = { .chunk_samples = 32 };
+	tsdb_chunkfiles_opts co = { .file_bytes = 16 * 1024 };
+	char err[256];
+	tsdb_wal_head_stats st;
+	tsdb_wal_head *d = tsdb_wal_head_open_ex(dir, &o, &wo, &co, &st, err, sizeof(err));
+	assert_non_null(d);
+	tsdb_head *h = tsdb_wal_head_head(d);
+	/* values that do not compress: ~8 bytes a sample, many files */
+	uint64_t x = 88172645463325252ULL;
+	tsdb_appender *a = tsdb_appender_new(h);
+	for (int64_t t = 0; t < 2000; t++) {
+		for (int i = 0; i < 20; i++) {
+			tp_label lv[3];
+			char b[16];
+			lbl(lv, b, sizeof(b), "s", i);
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			assert_int_equal(tsdb_appender_add(a, &(tp_labels){ lv, 3 }, t * 1000, (double)(x >> 11) / 3.0, NULL),
+					 TSDB_OK);
+		}
+		assert_int_equal(tsdb_appender_commit(a), 20);
+	}
+	tsdb_appender_free(a);
+	assert_true(tsdb_wal_head_truncate(d, INT64_MIN, err, sizeof(err)) >= 0);
+	uint64_t total = tsdb_wal_head_disk_bytes(d);
+	tsdb_wal_head_get_stats(d, &st);
+	assert_true(st.chunks.files >= 4);
+	assert_int_equal(tsdb_wal_head_enforce_size(d, total * 2, err, sizeof(err)), 0); /* fits already */
+	long files = tsdb_wal_head_enforce_size(d, total / 2, err, sizeof(err));
+	assert_true(files >= 1);
+	assert_true(tsdb_wal_head_disk_bytes(d) <= total / 2);
+	tsdb_wal_head_get_stats(d, &st);
+	assert_int_equal(st.size_retentions, 1);
+	tsdb_stats hs;
+	tsdb_head_stats(h, &hs);
+	assert_true(hs.min_time_ms > 0);           /* the oldest data is gone */
+	assert_int_equal(hs.max_time_ms, 1999000); /* the newest is not */
+	assert_int_equal(hs.num_series, 20);
+	char *before = dump(h, INT64_MIN, INT64_MAX);
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	d = tsdb_wal_head_open_ex(dir, &o, &wo, &co, &st, err, sizeof(err));
+	assert_non_null(d);
+	char *after = dump(tsdb_wal_head_head(d), INT64_MIN, INT64_MAX);
+	assert_string_equal(before, after);
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	free(before);
+	free(after);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* Appenders cutting chunks into chunk files, a reader decoding and
+ * seeking through every series, and checkpoints (chunk file syncs) all at
+ * once: every read is a consistent prefix of the series, bit-exact, and
+ * the reopened head has everything. */
+typedef struct cq_arg {
+	tsdb_head *h;
+	int id;
+	atomic_int *running;
+	atomic_int *checkpoints;
+	long reads;
+} cq_arg;
+
+static void *cq_append(void *p)
+{
+	cq_arg *a = p;
+	char name[16];
+	snprintf(name, sizeof(name), "cq%d", a->id);
+	for (int64_t t = 0; t < 2000; t++) {
+		scrape(a->h, name, 10, t, true);
+		if (t % 20 == 19)
+			usleep(500); /* let checkpoints and reads interleave */
+		while (t == 1000 && atomic_load(a->checkpoints) < 5)
+			usleep(1000); /* at least five of them in the middle */
+	}
+	atomic_fetch_sub(a->running, 1);
+	return NULL;
+}
+
+static void *cq_read(void *p)
+{
+	cq_arg *a = p;
+	tsdb_matcher m;
+	char err[128];
+	assert_int_equal(tsdb_matcher_init(&m, TSDB_MATCH_RE, "__name__", "cq.", err, sizeof(err)), 0);
+	tsdb_sample *buf = NULL;
+	size_t cap = 0;
+	while (atomic_load(a->running) > 0) {
+		tsdb_querier *q = tsdb_querier_new(a->h, INT64_MIN, INT64_MAX);
+		tsdb_series_set *ss = tsdb_querier_select(q, &m, 1);
+		while (tsdb_series_set_next(ss)) {
+			int i = atoi(tp_labels_get(tsdb_series_set_labels(ss), "instance") + 1);
+			size_t n = tsdb_series_set_samples(ss, INT64_MIN, INT64_MAX, &buf, &cap);
+			for (size_t k = 0; k < n; k++) {
+				int64_t t = (int64_t)k;
+				double want = (i == 0 && t % 7 == 0) ? from_bits(STALE_BITS) : (double)t * 0.5 + i;
+				assert_int_equal(buf[k].t, t);
+				assert_memory_equal(&buf[k].v, &want, 8);
+			}
+			/* and through an iterator, seeking into the middle */
+			if (n > 2) {
+				tsdb_iter it;
+				tsdb_series_set_iter(ss, &it);
+				assert_true(tsdb_iter_seek(&it, (int64_t)n / 2));
+				int64_t t;
+				double v;
+				tsdb_iter_at(&it, &t, &v);
+				assert_int_equal(t, (int64_t)n / 2);
+				size_t more = 1;
+				while (tsdb_iter_next(&it))
+					more++;
+				assert_int_equal(more, n - n / 2);
+			}
+			a->reads++;
+		}
+		tsdb_series_set_free(ss);
+		tsdb_querier_free(q);
+		usleep(100); /* truncation waits for a moment without queriers */
+	}
+	free(buf);
+	tsdb_matcher_free(&m);
+	return NULL;
+}
+
+static void test_concurrent_query_checkpoint(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_new();
+	tsdb_wal_head *d = open_db(dir, TSDB_WAL_FSYNC_NEVER, NULL);
+	tsdb_head *h = tsdb_wal_head_head(d);
+	atomic_int running = 2, checkpoints = 0;
+	pthread_t th[3];
+	cq_arg a[3] = { { h, 0, &running, &checkpoints, 0 }, { h, 1, &running, &checkpoints, 0 },
+			{ h, 0, &running, &checkpoints, 0 } };
+	assert_int_equal(pthread_create(&th[0], NULL, cq_append, &a[0]), 0);
+	assert_int_equal(pthread_create(&th[1], NULL, cq_append, &a[1]), 0);
+	assert_int_equal(pthread_create(&th[2], NULL, cq_read, &a[2]), 0);
+	char err[256];
+	while (atomic_load(&running) > 0) {
+		assert_true(tsdb_wal_head_truncate(d, INT64_MIN, err, sizeof(err)) >= 0);
+		atomic_fetch_add(&checkpoints, 1);
+		usleep(2000);
+	}
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	printf("# %d checkpoints and %ld series reads during the appends\n", atomic_load(&checkpoints), a[2].reads);
+	tsdb_wal_head_stats st;
+	tsdb_wal_head_get_stats(d, &st);
+	assert_int_equal(st.disk_chunks, 2 * 10 * (2000 / 32));
+	assert_true(a[2].reads > 0);
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	d = open_db(dir, TSDB_WAL_FSYNC_NEVER, &st);
+	check_scrapes(tsdb_wal_head_head(d), "cq0", 10, 1999);
+	check_scrapes(tsdb_wal_head_head(d), "cq1", 10, 1999);
+	assert_int_equal(st.samples_restored, 0);
+	assert_int_equal(tsdb_wal_head_close(d), 0);
 	rm_rf(dir);
 	free(dir);
 }
@@ -426,6 +780,10 @@ int main(void)
 		cmocka_unit_test(test_truncate_checkpoint),
 		cmocka_unit_test(test_concurrent_appenders),
 		cmocka_unit_test(test_ref_alias),
+		cmocka_unit_test(test_chunks_checkpoint),
+		cmocka_unit_test(test_kill_points),
+		cmocka_unit_test(test_size_retention),
+		cmocka_unit_test(test_concurrent_query_checkpoint),
 	};
 	return cmocka_run_group_tests_name("wal_head", tests, NULL, NULL);
 }
