@@ -985,12 +985,30 @@ static bool relabel_one(const relabel_config *c, tp_labels_builder *lb, tp_arena
 
 /* Per-thread scratch reused across calls (a scrape applies the same rules
  * to many series): the joined source value, an expansion buffer and a
- * PCRE2 match block. Kept for the thread's lifetime; small. */
-static _Thread_local struct {
+ * PCRE2 match block. Kept for the thread's lifetime, and freed when the
+ * thread exits (remote write shards and scrape workers come and go). */
+typedef struct relabel_scratch {
 	tp_strbuf val, tmp;
 	pcre2_match_data *md;
 	uint32_t md_groups;
-} scratch;
+} relabel_scratch;
+static _Thread_local relabel_scratch scratch;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_free(void *p)
+{
+	relabel_scratch *s = p;
+	tp_sb_free(&s->val);
+	tp_sb_free(&s->tmp);
+	pcre2_match_data_free(s->md);
+	memset(s, 0, sizeof(*s));
+}
+
+static void scratch_key_init(void)
+{
+	pthread_key_create(&scratch_key, scratch_free);
+}
 
 bool relabel_process(const relabel_config *cfgs, size_t n, tp_arena *a,
 		     const tp_labels *in, tp_labels *out)
@@ -1001,6 +1019,10 @@ bool relabel_process(const relabel_config *cfgs, size_t n, tp_arena *a,
 	for (size_t i = 0; i < n; i++)
 		maxg = TP_MAX(maxg, cfgs[i].re->ngroups);
 	if (scratch.md_groups < maxg) {
+		if (!scratch.md) {  /* first use in this thread: free it at exit */
+			pthread_once(&scratch_once, scratch_key_init);
+			pthread_setspecific(scratch_key, &scratch);
+		}
 		pcre2_match_data_free(scratch.md);
 		scratch.md = pcre2_match_data_create(maxg, NULL);
 		if (!scratch.md)
