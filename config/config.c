@@ -2286,3 +2286,16 @@ void config_target_groups_free(config_target_groups *g)
 	g->v = NULL;
 	g->n = 0;
 }
+
+char *config_read_secret_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char buf[4096];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		n--;
+	return tp_xstrndup(buf, n);
+}

@@ -236,6 +236,11 @@ void config_free(config *cfg);
  * tinyprom itself (job "tinyprom") every 15s at listen_addr (host:port;
  * NULL = "localhost:9090"). Returns a malloc'd YAML text. */
 char *config_default_yaml(const char *listen_addr);
+/* The content of a secret file (password_file, credentials_file) as the
+ * HTTP clients send it: at most 4 KiB, trailing newlines, CRs and spaces
+ * trimmed. Read at use, so a rotated secret is picked up. malloc'd; NULL
+ * when the file cannot be read. */
+char *config_read_secret_file(const char *path);
 /* config_default_yaml + config_load_string. */
 int config_load_default(const char *listen_addr, config *out, tp_strbuf *err);
 

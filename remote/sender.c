@@ -289,21 +289,6 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
 	return n;
 }
 
-/* First line of a secret file, as Prometheus reads password_file. */
-static char *read_secret(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	char buf[4096];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-		buf[--n] = 0;
-	return tp_xstrdup(buf);
-}
-
 /* One POST. Returns the HTTP status, or 0 for a transport error (message
  * in r->body). */
 static long post(rw_shard *sh, const char *body, size_t len, resp *r)
@@ -331,12 +316,12 @@ static long post(rw_shard *sh, const char *body, size_t len, resp *r)
 	char *secret = NULL;
 	struct curl_slist *auth = NULL;
 	if (q->basic_user) {
-		secret = q->basic_pass_file ? read_secret(q->basic_pass_file) : NULL;
+		secret = q->basic_pass_file ? config_read_secret_file(q->basic_pass_file) : NULL;
 		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(e, CURLOPT_USERNAME, q->basic_user);
 		curl_easy_setopt(e, CURLOPT_PASSWORD, secret ? secret : q->basic_pass ? q->basic_pass : "");
 	} else if (q->auth_cred || q->auth_cred_file) {
-		secret = q->auth_cred_file ? read_secret(q->auth_cred_file) : NULL;
+		secret = q->auth_cred_file ? config_read_secret_file(q->auth_cred_file) : NULL;
 		tp_strbuf h = { 0 };
 		tp_sb_printf(&h, "Authorization: %s %s", q->auth_type ? q->auth_type : "Bearer",
 			     secret ? secret : q->auth_cred ? q->auth_cred : "");

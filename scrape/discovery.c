@@ -110,15 +110,12 @@ static const char *secret(tp_arena *a, const char *inline_value, const char *fil
 		return inline_value;
 	if (!file || !file[0])
 		return NULL;
-	FILE *f = fopen(file, "rb");
-	if (!f)
+	char *s = config_read_secret_file(file);
+	if (!s)
 		return NULL;
-	char buf[4096];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-		n--;
-	return tp_arena_strndup(a, buf, n);
+	const char *r = tp_arena_strdup(a, s);
+	free(s);
+	return r;
 }
 
 static void http_auth(tp_arena *a, const config_http_client *h, const char **user, const char **pass,

@@ -698,6 +698,22 @@ static void test_check_config_cmd(void **state)
 	assert_int_equal(chdir(cwd), 0);
 }
 
+static void test_read_secret_file(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/tp-secret-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "s3 cret\r\n \n", 11), 11);
+	close(fd);
+	char *s = config_read_secret_file(path);
+	assert_non_null(s);
+	assert_string_equal(s, "s3 cret"); /* trailing newline, CR and spaces trimmed, inner space kept */
+	free(s);
+	unlink(path);
+	assert_null(config_read_secret_file(path));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -716,6 +732,7 @@ int main(void)
 		cmocka_unit_test(test_merge_keys),
 		cmocka_unit_test(test_target_groups),
 		cmocka_unit_test(test_check_config_cmd),
+		cmocka_unit_test(test_read_secret_file),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
