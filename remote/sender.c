@@ -90,6 +90,7 @@ struct remote_storage {
 		*f_shards, *f_dur;
 	tp_metric *m_highest;
 	_Atomic int64_t highest_ms;
+	atomic_size_t active;      /* nqueues, read without the lock by the observer */
 	remote_storage_stats gone; /* totals of stopped queues */
 };
 
@@ -837,6 +838,7 @@ void remote_storage_free(remote_storage *rs)
 	size_t n = rs->nqueues;
 	rs->queues = NULL;
 	rs->nqueues = 0;
+	atomic_store(&rs->active, 0);
 	pthread_rwlock_unlock(&rs->lk);
 	for (size_t i = 0; i < n; i++)
 		queue_stop(rs, qs[i]);
@@ -887,6 +889,7 @@ int remote_storage_apply(remote_storage *rs, const config *cfg, const tp_labels 
 	size_t nold = rs->nqueues;
 	rs->queues = nq;
 	rs->nqueues = n;
+	atomic_store(&rs->active, n);
 	pthread_rwlock_unlock(&rs->lk);
 	for (size_t j = 0; j < nold; j++)
 		if (!kept[j])
@@ -899,7 +902,8 @@ int remote_storage_apply(remote_storage *rs, const config *cfg, const tp_labels 
 void remote_storage_observe(void *ud, const tsdb_ref_sample *s, size_t n)
 {
 	remote_storage *rs = ud;
-	if (!n)
+	/* every commit comes here: without remote_write it costs one load */
+	if (!n || atomic_load_explicit(&rs->active, memory_order_relaxed) == 0)
 		return;
 	int64_t maxt = INT64_MIN;
 	for (size_t i = 0; i < n; i++)
