@@ -37,6 +37,8 @@ start=$(( (now - 120) / 15 * 15 ))
 check "rw-load wrote the rr_grafana series" grep -q 'rejected=0' "$WORK/rw.log"
 # until the self-scrape has produced samples and metadata
 retry 20 bash -c "curl -fsS '$TP/api/v1/metadata' | grep -q prometheus_http_requests_total"
+# a scrape records metadata while parsing, before its samples commit: wait for up itself
+retry 20 bash -c "curl -fsS '$TP/api/v1/query?query=up' | grep -q '\"job\":\"tinyprom\"'"
 
 # The replay. Each call: name, method, path, form body (POST) and checks.
 # It continues this script's TAP numbering and prints the plan.
