@@ -407,15 +407,23 @@ int cmd_server(int argc, char **argv)
 	}
 	tsdb_head *head = tsdb_wal_head_head(store);
 	{
-		char series[32], samples[32], chunks[32], wal_samples[32], dur[32];
+		char series[32], samples[32], chunks[32], wal_samples[32], dur[32], scan[32], replay[32], attach[32],
+			postings[32], main_cpu[32], helper_cpu[32];
 		snprintf(series, sizeof series, "%llu", (unsigned long long)wst.series_restored);
 		snprintf(samples, sizeof samples, "%llu",
 			 (unsigned long long)(wst.samples_restored + wst.chunk_samples_restored));
 		snprintf(chunks, sizeof chunks, "%llu", (unsigned long long)wst.chunks_restored);
 		snprintf(wal_samples, sizeof wal_samples, "%llu", (unsigned long long)wst.samples_restored);
 		snprintf(dur, sizeof dur, "%.3fs", (double)(tp_mono_ns() - replay_start) / 1e9);
+		snprintf(scan, sizeof scan, "%.3fs", wst.open_scan_s);
+		snprintf(replay, sizeof replay, "%.3fs", wst.open_replay_s);
+		snprintf(attach, sizeof attach, "%.3fs", wst.open_attach_s);
+		snprintf(postings, sizeof postings, "%.3fs", wst.open_postings_s);
+		snprintf(main_cpu, sizeof main_cpu, "%.3fs", wst.open_main_cpu_s);
+		snprintf(helper_cpu, sizeof helper_cpu, "%.3fs", wst.open_helper_cpu_s);
 		tp_log_info("WAL replay completed", "series", series, "samples", samples, "chunks", chunks,
-			    "wal_samples", wal_samples, "duration", dur);
+			    "wal_samples", wal_samples, "duration", dur, "chunk_scan", scan, "series_replay", replay,
+			    "chunk_attach", attach, "postings", postings, "main_cpu", main_cpu, "helper_cpu", helper_cpu);
 		if (wst.replay.corruption[0])
 			tp_log_warn("WAL was repaired", "dropped", wst.replay.corruption);
 		else if (wst.replay.torn_tail)

@@ -82,10 +82,62 @@ static void rehash(ishard *sh)
 	sh->cap = ncap;
 }
 
+/* A per-thread cache in front of the table: interned strings live as long
+ * as the process, so a thread may keep pointers to them without a lock.
+ * Bulk loads (a WAL replay creating a million series) intern the same few
+ * thousand names and values over and over; a hit here costs the hash and
+ * a compare instead of a lock and a probe into a table that no longer
+ * fits in cache. Allocated on a thread's first use and freed when it
+ * exits. */
+#define TCACHE_SIZE 1024
+typedef struct {
+	const char *str;
+	uint32_t len;
+} tcentry;
+static pthread_key_t tcache_key;
+static __thread tcentry *tcache;
+
+static void tcache_free(void *p)
+{
+	free(p);
+	tcache = NULL;
+}
+
+static void init_shards_and_key(void)
+{
+	init_shards();
+	pthread_key_create(&tcache_key, tcache_free);
+}
+
+static tcentry *thread_cache(void)
+{
+	if (TP_UNLIKELY(!tcache)) {
+		tcache = calloc(TCACHE_SIZE, sizeof(*tcache));
+		if (tcache)
+			pthread_setspecific(tcache_key, tcache);
+	}
+	return tcache;
+}
+
+static const char *intern_slow(const char *s, size_t n, uint64_t h);
+
 const char *tp_intern(const char *s, size_t n)
 {
-	pthread_once(&once, init_shards);
+	pthread_once(&once, init_shards_and_key);
 	uint64_t h = tp_hash(s, n, 0);
+	tcentry *tc = n <= UINT32_MAX ? thread_cache() : NULL;
+	if (TP_UNLIKELY(!tc))
+		return intern_slow(s, n, h);
+	tcentry *e = &tc[(h >> 20) & (TCACHE_SIZE - 1)];
+	if (e->str && e->len == n && memcmp(e->str, s, n) == 0)
+		return e->str;
+	const char *r = intern_slow(s, n, h);
+	*e = (tcentry){ r, (uint32_t)n };
+	return r;
+}
+
+static const char *intern_slow(const char *s, size_t n, uint64_t h)
+{
 	ishard *sh = &shards[h & (NSHARDS - 1)];
 	pthread_mutex_lock(&sh->mu);
 	size_t j = (h >> 4) & (sh->cap - 1);
@@ -115,7 +167,7 @@ const char *tp_intern_cstr(const char *s)
 
 size_t tp_intern_bytes(void)
 {
-	pthread_once(&once, init_shards);
+	pthread_once(&once, init_shards_and_key);
 	size_t b = 0;
 	for (int i = 0; i < NSHARDS; i++) {
 		pthread_mutex_lock(&shards[i].mu);
@@ -127,7 +179,7 @@ size_t tp_intern_bytes(void)
 
 size_t tp_intern_count(void)
 {
-	pthread_once(&once, init_shards);
+	pthread_once(&once, init_shards_and_key);
 	size_t c = 0;
 	for (int i = 0; i < NSHARDS; i++) {
 		pthread_mutex_lock(&shards[i].mu);

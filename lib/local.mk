@@ -8,7 +8,8 @@ libtinyprom_a_SOURCES += \
 	lib/labels.c lib/labels.h \
 	lib/strbuf.c lib/strbuf.h \
 	lib/ftoa.c lib/ftoa.h \
-	lib/duration.c lib/duration.h
+	lib/duration.c lib/duration.h \
+	lib/bulkmem.c lib/bulkmem.h
 
 check_PROGRAMS += tests/unit/test_lib
 TESTS += tests/unit/test_lib

@@ -14,8 +14,10 @@
 #include "tsdb/wal_head.h"
 #include "tsdb/head_internal.h"
 
+#include "lib/bulkmem.h"
 #include "lib/common.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -23,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The head hands its pending samples to the hook as tsdb_ref_sample; the
@@ -67,6 +70,7 @@ struct tsdb_wal_head {
 	uint32_t **created;    /* refs the replay created, in order: blocks of CREATED_BLOCK */
 	_Atomic size_t ncreated;
 	atomic_bool replay_done;
+	bool bulk;             /* a big load: both threads allocate from huge pages (lib/bulkmem.h) */
 };
 
 #define CREATED_BLOCK_LOG2 20
@@ -121,6 +125,13 @@ static double secs(void)
 	return (double)tp_mono_ns() / 1e9;
 }
 
+static double thread_cpu_secs(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void free_created(tsdb_wal_head *d)
 {
 	for (size_t b = 0; d->created && b < CREATED_BLOCKS && d->created[b]; b++)
@@ -148,7 +159,8 @@ static void note_created(tsdb_wal_head *d, uint32_t ref)
 static void *helper_run(void *p)
 {
 	tsdb_wal_head *d = p;
-	double t0 = secs();
+	int prev_arena = d->bulk ? tp_bulkmem_enter() : -1;
+	double c0 = thread_cpu_secs(), t0 = secs();
 	tsdb_chunkfiles *cf = tsdb_chunkfiles_open(d->scan_dir, d->scan_opts, d->scan_err, sizeof(d->scan_err));
 	pthread_mutex_lock(&d->scan_mu);
 	d->cf = cf;
@@ -174,6 +186,8 @@ static void *helper_run(void *p)
 		}
 	}
 	d->st.open_postings_s = secs() - t0;
+	d->st.open_helper_cpu_s = thread_cpu_secs() - c0;
+	tp_bulkmem_leave(prev_arena);
 	return NULL;
 }
 
@@ -364,6 +378,36 @@ tsdb_wal_head *tsdb_wal_head_open(const char *dir, const tsdb_options *opts, con
 	return tsdb_wal_head_open_ex(dir, opts, wopts, NULL, stats, err, errlen);
 }
 
+/* Bytes of the regular files in dir and, one level down, its
+ * subdirectories (a WAL directory holds checkpoint directories). */
+static uint64_t dir_bytes(const char *dir, int depth)
+{
+	DIR *dp = opendir(dir);
+	if (!dp)
+		return 0;
+	uint64_t sum = 0;
+	struct dirent *e;
+	while ((e = readdir(dp)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		char p[4096];
+		struct stat sb;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		if (stat(p, &sb) != 0)
+			continue;
+		if (S_ISREG(sb.st_mode))
+			sum += (uint64_t)sb.st_size;
+		else if (S_ISDIR(sb.st_mode) && depth > 0)
+			sum += dir_bytes(p, depth - 1);
+	}
+	closedir(dp);
+	return sum;
+}
+
+/* Storage this big takes huge pages for what the open creates; below it
+ * a huge page would mostly add to a small server's resident memory. */
+#define BULK_OPEN_BYTES ((uint64_t)32 << 20)
+
 tsdb_wal_head *tsdb_wal_head_open_ex(const char *dir, const tsdb_options *opts, const tsdb_wal_opts *wopts,
 				     const tsdb_chunkfiles_opts *copts, tsdb_wal_head_stats *stats, char *err,
 				     size_t errlen)
@@ -385,6 +429,8 @@ tsdb_wal_head *tsdb_wal_head_open_ex(const char *dir, const tsdb_options *opts, 
 	pthread_mutex_init(&d->scan_mu, NULL);
 	pthread_cond_init(&d->scan_cv, NULL);
 	d->created = tp_xcalloc(CREATED_BLOCKS, sizeof(*d->created));
+	d->bulk = dir_bytes(wdir, 1) + dir_bytes(cdir, 0) >= BULK_OPEN_BYTES;
+	int prev_arena = d->bulk ? tp_bulkmem_enter() : -1;
 	d->h = tsdb_head_new(opts);
 	tsdb_head_defer_postings(d->h);
 	d->helper_running = pthread_create(&d->helper, NULL, helper_run, d) == 0;
@@ -395,7 +441,7 @@ tsdb_wal_head *tsdb_wal_head_open_ex(const char *dir, const tsdb_options *opts, 
 		atomic_store(&d->replay_done, false);
 	}
 	tsdb_wal_replay_cb cb = { .series = rp_series, .samples = rp_samples, .ud = d };
-	double t0 = secs();
+	double c0 = thread_cpu_secs(), t0 = secs();
 	int rc = tsdb_wal_replay(wdir, &cb, &d->st.replay, err, errlen);
 	d->st.open_replay_s = secs() - t0;
 	atomic_store_explicit(&d->replay_done, true, memory_order_release);
@@ -406,6 +452,9 @@ tsdb_wal_head *tsdb_wal_head_open_ex(const char *dir, const tsdb_options *opts, 
 	t0 = secs();
 	rc = attach_all(d);
 	d->st.open_attach_s = secs() - t0;
+	d->st.open_main_cpu_s = thread_cpu_secs() - c0;
+	tp_bulkmem_leave(prev_arena);
+	prev_arena = -1;
 	if (d->helper_running) {
 		pthread_join(d->helper, NULL);
 		d->helper_running = false;
@@ -445,6 +494,7 @@ tsdb_wal_head *tsdb_wal_head_open_ex(const char *dir, const tsdb_options *opts, 
 		tsdb_wal_head_get_stats(d, stats);
 	return d;
 fail:
+	tp_bulkmem_leave(prev_arena);
 	atomic_store(&d->replay_done, true);
 	if (d->helper_running)
 		pthread_join(d->helper, NULL);

@@ -59,6 +59,10 @@ typedef struct tsdb_wal_head_stats {
 	double open_replay_s;           /* the WAL replay (series creation, samples) */
 	double open_attach_s;           /* attaching chunks, waiting for the scan */
 	double open_postings_s;         /* building the postings */
+	/* CPU seconds of the two threads over the open: on two idle cores the
+	 * open's wall time is about the larger of them */
+	double open_main_cpu_s;         /* the opening thread (replay, attach) */
+	double open_helper_cpu_s;       /* the helper (scan, postings) */
 } tsdb_wal_head_stats;
 
 /* Opens the storage directory dir (created if missing; the WAL lives in

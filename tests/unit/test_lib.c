@@ -10,11 +10,13 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/arena.h"
+#include "lib/bulkmem.h"
 #include "lib/duration.h"
 #include "lib/ftoa.h"
 #include "lib/intern.h"
@@ -328,6 +330,97 @@ static void test_intern_arena(void **state)
 	tp_arena_free(&ar);
 }
 
+/* The per-thread intern cache: strings that collide in one thread's
+ * cache slot, and the same strings from other threads, still intern to
+ * one pointer each; a string that differs only in its tail is not taken
+ * for a cached one. */
+typedef struct {
+	const char *got[64];
+} intern_run;
+
+static void *intern_thread(void *p)
+{
+	intern_run *r = p;
+	for (int round = 0; round < 3; round++)
+		for (int i = 0; i < 64; i++) {
+			char s[32];
+			int n = snprintf(s, sizeof(s), "shared-%d", i * 977);
+			const char *x = tp_intern(s, (size_t)n);
+			assert_string_equal(x, s);
+			if (round > 0)
+				assert_ptr_equal(x, r->got[i]);
+			r->got[i] = x;
+		}
+	return NULL;
+}
+
+static void test_intern_threads(void **state)
+{
+	(void)state;
+	intern_run runs[4];
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, intern_thread, &runs[i]), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	for (int i = 1; i < 4; i++)
+		assert_memory_equal(runs[i].got, runs[0].got, sizeof(runs[0].got));
+	/* many strings through one thread's cache: every answer is right */
+	for (int i = 0; i < 50000; i++) {
+		char s[32];
+		int n = snprintf(s, sizeof(s), "k%d", i % 5000);
+		const char *x = tp_intern(s, (size_t)n);
+		assert_string_equal(x, s);
+		assert_ptr_equal(x, tp_intern_cstr(s));
+	}
+	assert_ptr_not_equal(tp_intern("abcdef", 6), tp_intern("abcdeg", 6));
+	assert_ptr_not_equal(tp_intern("abcdef", 6), tp_intern("abcde", 5));
+}
+
+/* Memory from the huge-page arena is ordinary heap memory: usable, freed
+ * by another thread, and the thread's own arena comes back after leave. */
+static void *free_all_thread(void *p)
+{
+	void **v = p;
+	for (int i = 0; i < 10000; i++)
+		free(v[i]);
+	return NULL;
+}
+
+static void test_bulkmem(void **state)
+{
+	(void)state;
+	void **v = calloc(10000, sizeof(void *));
+	assert_non_null(v);
+	int prev = tp_bulkmem_enter();
+#if defined(TP_JEMALLOC)
+	assert_true(prev >= 0);
+#else
+	assert_int_equal(prev, -1);  /* sanitizer build: no jemalloc, no arena */
+#endif
+	for (int i = 0; i < 10000; i++) {
+		size_t n = (size_t)(i % 7 == 0 ? 70000 : 16 + i % 200);
+		v[i] = malloc(n);
+		assert_non_null(v[i]);
+		memset(v[i], i & 0xff, n);
+	}
+	tp_bulkmem_leave(prev);
+	for (int i = 0; i < 10000; i++)
+		assert_int_equal(((unsigned char *)v[i])[0], i & 0xff);
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, free_all_thread, v), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	/* a second enter reuses the arena; nested enters restore in order */
+	int p1 = tp_bulkmem_enter();
+	int p2 = tp_bulkmem_enter();
+	void *x = malloc(100);
+	assert_non_null(x);
+	tp_bulkmem_leave(p2);
+	tp_bulkmem_leave(p1);
+	free(x);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +431,8 @@ int main(void)
 		cmocka_unit_test(test_ftoa_shortest),
 		cmocka_unit_test(test_labels),
 		cmocka_unit_test(test_intern_arena),
+		cmocka_unit_test(test_intern_threads),
+		cmocka_unit_test(test_bulkmem),
 	};
 	return cmocka_run_group_tests_name("lib", tests, NULL, NULL);
 }
