@@ -16,6 +16,7 @@
 #include "api/json.h"
 #include "lib/common.h"
 #include "lib/duration.h"
+#include "lib/log.h"
 #include "promql/ast.h"
 #include "remote/codec.h"
 #include "rules/manager.h"
@@ -350,10 +351,13 @@ static void h_write(api_server *s, api_request *req, api_response *resp)
 		return;
 	}
 	remote_write_result res;
-	if (remote_write_apply_wire(s->cfg.head, s->rw_cache, &wr, &res) != 0) {
+	int rc = remote_write_apply_wire(s->cfg.head, s->rw_cache, &wr, &res);
+	if (rc != 0) {
 		tp_strbuf m = { 0 };
 		tp_sb_printf(&m, "%s\n", res.error);
-		api_respond_text(resp, 400, tp_sb_cstr(&m));
+		if (rc == -2)
+			tp_log_error("Error appending remote write", "err", res.error);
+		api_respond_text(resp, rc == -2 ? 500 : 400, tp_sb_cstr(&m));
 		tp_sb_free(&m);
 	} else {
 		tp_sb_reset(&resp->body);

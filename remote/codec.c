@@ -137,6 +137,18 @@ done:
 	return 0;
 }
 
+/* After a commit: -2 with res->error when the batch could not be logged
+ * (nothing landed; the HTTP layer answers 500 and the sender retries). */
+static int commit_result(const tsdb_appender *app, remote_write_result *res)
+{
+	const char *err = tsdb_appender_error(app);
+	if (!err)
+		return 0;
+	snprintf(res->error, sizeof(res->error), "%s", err);
+	res->series = 0;
+	return -2;
+}
+
 int remote_write_apply(tsdb_head *h, const Prometheus__WriteRequest *req, remote_write_result *res)
 {
 	memset(res, 0, sizeof(*res));
@@ -182,6 +194,7 @@ int remote_write_apply(tsdb_head *h, const Prometheus__WriteRequest *req, remote
 	}
 	if (rc == 0) {
 		res->samples = tsdb_appender_commit(app);
+		rc = commit_result(app, res);
 	} else {
 		tsdb_appender_rollback(app);
 		res->series = 0;
@@ -443,6 +456,7 @@ int remote_write_apply_wire(tsdb_head *h, remote_series_cache *c, const remote_w
 	}
 	if (rc == 0) {
 		res->samples = tsdb_appender_commit(app);
+		rc = commit_result(app, res);
 	} else {
 		tsdb_appender_rollback(app);
 		res->series = 0;

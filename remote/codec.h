@@ -51,7 +51,10 @@ typedef struct remote_write_result {
 
 /* Applies req to the head. Returns 0 when it landed, -1 when a sample was
  * rejected (out of order, duplicate, out of bounds): nothing was committed
- * and res->error says why (the HTTP layer answers 400 with it). */
+ * and res->error says why (the HTTP layer answers 400 with it); -2 when
+ * the batch could not be logged (disk full, I/O error): nothing was
+ * committed either, res->error says why, and the HTTP layer answers 500
+ * so the sender retries. */
 int remote_write_apply(tsdb_head *h, const Prometheus__WriteRequest *req, remote_write_result *res);
 
 /* The receiver's series cache: a series' label fields as sent (remote_wire_series.key)

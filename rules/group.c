@@ -14,6 +14,7 @@
 #include "lib/common.h"
 #include "lib/hash.h"
 #include "lib/intern.h"
+#include "lib/log.h"
 #include "lib/strbuf.h"
 #include "rules/template.h"
 
@@ -287,6 +288,8 @@ static void write_series(rules_rule_state *rs, tsdb_head *head, const tp_labels 
 		}
 	}
 	tsdb_appender_commit(app);
+	if (tsdb_appender_error(app))
+		tp_log_warn("Rule sample appending failed", "err", tsdb_appender_error(app));
 	tsdb_appender_free(app);
 	for (size_t i = 0; i < rs->nprev; i++)
 		labels_release(&rs->prev[i]);

@@ -23,6 +23,7 @@
 #include "lib/common.h"
 #include "lib/hash.h"
 #include "lib/intern.h"
+#include "lib/log.h"
 #include "scrape/expfmt.h"
 
 #define ACCEPT_HEADER                                                                                        \
@@ -375,6 +376,17 @@ static void add_synthetic(scrape_target *t, tsdb_appender *app, const char *name
 	tsdb_appender_add(app, &l, ts, v, NULL);
 }
 
+/* Commits and frees app; a batch the WAL could not take is dropped by the
+ * head and logged, as Prometheus logs "Scrape commit failed". */
+static void commit(scrape_target *t, tsdb_appender *app)
+{
+	tsdb_appender_commit(app);
+	const char *err = tsdb_appender_error(app);
+	if (err)
+		tp_log_error("Scrape commit failed", "scrape_pool", t->spec.pool, "target", t->spec.url, "err", err);
+	tsdb_appender_free(app);
+}
+
 static void report(scrape_target *t, tsdb_appender *app, int64_t ts, bool up, double dur, double scraped, double post,
 		   double added)
 {
@@ -509,8 +521,7 @@ int scrape_target_ingest(scrape_target *t, const char *body, size_t len, const c
 	if (t->iter)
 		write_stale(t, app, t->iter, start_ms);
 	report(t, app, start_ms, true, duration_s, (double)scraped, (double)post, (double)added);
-	tsdb_appender_commit(app);
-	tsdb_appender_free(app);
+	commit(t, app);
 	t->iter = iter;
 	/* forget entries this scrape did not expose (their markers are written) */
 	if (touched < t->cache.count)
@@ -526,8 +537,7 @@ void scrape_target_fail(scrape_target *t, int64_t start_ms, double duration_s, c
 	if (t->iter)
 		write_stale(t, app, t->iter, start_ms);
 	report(t, app, start_ms, false, duration_s, 0, 0, 0);
-	tsdb_appender_commit(app);
-	tsdb_appender_free(app);
+	commit(t, app);
 	/* every series must be looked up again after a failure */
 	cache_free(&t->cache);
 	t->iter++;
@@ -546,8 +556,7 @@ static void target_end(scrape_target *t, int64_t ts)
 	if (t->last_scrape_ms)
 		for (size_t i = 0; i < TP_ARRAY_LEN(synth); i++)
 			add_synthetic(t, app, synth[i], ts, tsdb_stale_nan());
-	tsdb_appender_commit(app);
-	tsdb_appender_free(app);
+	commit(t, app);
 }
 
 /* ---- the loop ---- */

@@ -349,6 +349,43 @@ static void push_chunk(tsdb_head *h, mseries *s, const tsdb_chunk_meta *c)
 	s->chunks[s->nchunks++] = *c;
 }
 
+/* A series whose chunk write failed keeps that chunk and every later one
+ * in memory (so file order stays time order and the chunks on disk are a
+ * prefix: the WAL keeps every sample from the first chunk in memory on,
+ * see tsdb_head_durable_maxt, and a restart replays them after what the
+ * files hold). At each later cut the chunks in memory are written again,
+ * oldest first; the ones that made it become on-disk chunks in a new
+ * array (readers may hold the old one and the memory: both are retired).
+ * Returns true when none is left in memory. Stripe lock held. */
+static bool flush_heap_chunks(tsdb_head *h, mseries *s)
+{
+	uint32_t first = s->nchunks;
+	while (first > 0 && !s->chunks[first - 1].on_disk)
+		first--;
+	if (first == s->nchunks)
+		return true;
+	tsdb_chunk_meta *na = tp_xmalloc(s->capchunks * sizeof(*na));
+	memcpy(na, s->chunks, s->nchunks * sizeof(*na));
+	uint32_t i = first;
+	for (; i < s->nchunks; i++) {
+		tsdb_chunk_meta *c = &na[i], d;
+		if (tsdb_chunkfiles_write(h->cf, s->ref, c->mint, c->maxt, c->at.mem, c->len, c->nsamples, &d) != 0)
+			break;
+		*c = d;
+	}
+	if (i == first) {
+		free(na);
+		return false;
+	}
+	tsdb_chunk_meta *old = s->chunks;
+	__atomic_store_n(&s->chunks, na, __ATOMIC_RELEASE);
+	for (uint32_t k = first; k < i; k++)
+		retire_chunks(h, old[k].at.mem);
+	retire_chunks(h, old);
+	stat_add(&h->disk_chunks, (int64_t)(i - first));
+	return i == s->nchunks;
+}
+
 static void cut_chunk(tsdb_head *h, mseries *s)
 {
 	hchunk *hc = s->hc;
@@ -367,8 +404,9 @@ static void cut_chunk(tsdb_head *h, mseries *s)
 		}
 	}
 	tsdb_chunk_meta c;
-	if (h->cf && tsdb_chunkfiles_write(h->cf, s->ref, hc->mint, hc->app.t, src, (uint32_t)len,
-					   (uint16_t)hc->app.n, &c) == 0) {
+	if (h->cf && flush_heap_chunks(h, s) &&
+	    tsdb_chunkfiles_write(h->cf, s->ref, hc->mint, hc->app.t, src, (uint32_t)len, (uint16_t)hc->app.n,
+				  &c) == 0) {
 		stat_add(&h->disk_chunks, 1);
 	} else {
 		if (h->cf)
@@ -462,6 +500,8 @@ struct tsdb_appender {
 	size_t n, cap;
 	pslot *map;
 	size_t mapcap, mapcount;
+	bool failed;         /* the last commit could not be logged */
+	char err[320];
 };
 
 tsdb_appender *tsdb_appender_new(tsdb_head *h)
@@ -626,9 +666,17 @@ size_t tsdb_appender_commit(tsdb_appender *a)
 	tsdb_head *h = a->h;
 	if (a->n == 0)
 		return 0;
+	a->failed = false;
 	pthread_rwlock_rdlock(&h->trunc_lock);
-	if (h->hooks.samples_committed)
-		h->hooks.samples_committed(h->hooks.ctx, a->p, a->n);
+	if (h->hooks.samples_committed &&
+	    h->hooks.samples_committed(h->hooks.ctx, a->p, a->n, a->err, sizeof(a->err)) != 0) {
+		/* not logged: not visible either (the acknowledgement would be
+		 * a lie after a crash) */
+		pthread_rwlock_unlock(&h->trunc_lock);
+		tsdb_appender_rollback(a);
+		a->failed = true;
+		return 0;
+	}
 	size_t done = 0;
 	int64_t mint = INT64_MAX, maxt = INT64_MIN;
 	for (size_t i = 0; i < a->n; i++) {
@@ -668,6 +716,11 @@ size_t tsdb_appender_commit(tsdb_appender *a)
 	stat_add(&h->samples_appended, (int64_t)done);
 	map_clear(a);
 	return done;
+}
+
+const char *tsdb_appender_error(const tsdb_appender *a)
+{
+	return a->failed ? a->err : NULL;
 }
 
 void tsdb_appender_rollback(tsdb_appender *a)
@@ -1041,6 +1094,11 @@ size_t tsdb_head_cut_all(tsdb_head *h)
 void tsdb_head_durable_maxt(tsdb_head *h, tsdb_chunk_pos upto, int64_t *out, uint32_t n)
 {
 	pthread_rwlock_rdlock(&h->trunc_lock);
+	/* full chunks on the heap (failed writes): rare, and then the slow,
+	 * careful walk. One kept in memory after upto was taken is newer than
+	 * every chunk before upto, so it cannot matter. */
+	bool heap = __atomic_load_n(&h->num_chunks, __ATOMIC_RELAXED) !=
+		    __atomic_load_n(&h->disk_chunks, __ATOMIC_RELAXED);
 	for (uint32_t r = 1; r < n; r++) {
 		out[r] = INT64_MIN;
 		mseries *s = tsdb_head_get(h, r);
@@ -1048,14 +1106,28 @@ void tsdb_head_durable_maxt(tsdb_head *h, tsdb_chunk_pos upto, int64_t *out, uin
 			continue;
 		pthread_mutex_t *mu = stripe_of(h, r);
 		pthread_mutex_lock(mu);
-		for (uint32_t i = s->nchunks; i-- > 0;) {
-			const tsdb_chunk_meta *c = &s->chunks[i];
-			if (!c->on_disk)
-				continue;
-			tsdb_chunk_pos end = { c->at.disk.file, c->at.disk.off + c->len + 4 };
-			if (!tsdb_chunk_pos_before(upto, end)) {
+		if (heap) {
+			/* the durable prefix: a chunk kept in memory because its
+			 * write failed ends it, even when later chunks made it to
+			 * disk (their maxt would let a checkpoint drop its samples
+			 * from the WAL) */
+			for (uint32_t i = 0; i < s->nchunks; i++) {
+				const tsdb_chunk_meta *c = &s->chunks[i];
+				tsdb_chunk_pos end = { c->at.disk.file, c->at.disk.off + c->len + 4 };
+				if (!c->on_disk || tsdb_chunk_pos_before(upto, end))
+					break;
 				out[r] = c->maxt;
-				break;
+			}
+		} else {
+			/* every full chunk is on disk, and file order is time
+			 * order: the newest one before upto */
+			for (uint32_t i = s->nchunks; i-- > 0;) {
+				const tsdb_chunk_meta *c = &s->chunks[i];
+				tsdb_chunk_pos end = { c->at.disk.file, c->at.disk.off + c->len + 4 };
+				if (!tsdb_chunk_pos_before(upto, end)) {
+					out[r] = c->maxt;
+					break;
+				}
 			}
 		}
 		pthread_mutex_unlock(mu);

@@ -172,8 +172,9 @@ int64_t tsdb_head_attach_chunks(tsdb_head *h, uint32_t ref, tsdb_chunk_meta *a, 
  * Returns the number of chunks cut. */
 size_t tsdb_head_cut_all(tsdb_head *h) TP_INTERNAL;
 /* For refs 1..n-1: out[ref] = maxt of the newest full chunk of the series
- * whose record lies before upto in the chunk files (durable), INT64_MIN
- * when none (or no series). out[0] is unused. */
+ * such that it and every older one lie before upto in the chunk files
+ * (durable; a chunk kept in memory after a failed write ends the run),
+ * INT64_MIN when none (or no series). out[0] is unused. */
 void tsdb_head_durable_maxt(tsdb_head *h, tsdb_chunk_pos upto, int64_t *out, uint32_t n) TP_INTERNAL;
 /* One past the largest ref handed out so far. */
 uint32_t tsdb_head_ref_end(tsdb_head *h) TP_INTERNAL;

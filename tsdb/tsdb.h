@@ -80,7 +80,10 @@ size_t tsdb_head_truncate(tsdb_head *h, int64_t mint_ms);
  * and must not call into the head. samples_committed runs at commit with
  * the accepted samples, before they become visible (a sample that another
  * appender's commit made out of order meanwhile is in the batch, and is
- * then dropped and counted). */
+ * then dropped and counted). It returns 0 when the batch is logged, or -1
+ * with a message in err (errlen bytes): the commit then fails as a whole
+ * (nothing becomes visible; tsdb_appender_error says why), as Prometheus's
+ * does when it cannot write to its WAL. */
 typedef struct tsdb_ref_sample {
 	uint32_t ref;
 	int64_t t;
@@ -88,7 +91,7 @@ typedef struct tsdb_ref_sample {
 } tsdb_ref_sample;
 typedef struct tsdb_head_hooks {
 	void (*series_created)(void *ctx, uint32_t ref, const tp_labels *l);
-	void (*samples_committed)(void *ctx, const tsdb_ref_sample *s, size_t n);
+	int (*samples_committed)(void *ctx, const tsdb_ref_sample *s, size_t n, char *err, size_t errlen);
 	void *ctx;
 } tsdb_head_hooks;
 void tsdb_head_set_hooks(tsdb_head *h, const tsdb_head_hooks *hooks);
@@ -118,8 +121,13 @@ int tsdb_appender_add(tsdb_appender *a, const tp_labels *l, int64_t t_ms, double
  * has been removed (look it up again by labels). */
 int tsdb_appender_add_ref(tsdb_appender *a, uint32_t ref, int64_t t_ms, double v);
 /* Makes every accepted sample visible. Returns the number committed. The
- * appender is empty and reusable afterwards. */
+ * appender is empty and reusable afterwards. When the batch could not be
+ * logged (the WAL hook failed: disk full, I/O error) nothing is committed,
+ * 0 is returned and tsdb_appender_error says why. */
 size_t tsdb_appender_commit(tsdb_appender *a);
+/* Why the last commit failed ("write to WAL: ..."), or NULL when it did
+ * not (or nothing was committed yet). */
+const char *tsdb_appender_error(const tsdb_appender *a);
 void tsdb_appender_rollback(tsdb_appender *a);
 void tsdb_appender_free(tsdb_appender *a);  /* rolls back what is pending */
 

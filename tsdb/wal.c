@@ -470,8 +470,15 @@ static int commit_locked(tsdb_wal *w)
 		w->st.write_failures++;
 		set_err(w, what, e);
 		w->failed[w->failed_at++ % FAILED_RING] = w->cur_gen;
+		/* The samples' commits fail and their appenders drop them, but
+		 * the series exist in the head from now on: their records go
+		 * out with the next commit, or samples logged later would
+		 * refer to refs the log never named. */
+		w->smp_n = 0;
+		w->cur_gen = 0;
+	} else {
+		drop_pending(w);
 	}
-	drop_pending(w);
 	/* a huge batch (a big remote-write request) must not pin its memory */
 	if (w->smp_cap > 65536) {
 		free(w->smp);

@@ -281,17 +281,24 @@ static void hk_series(void *ctx, uint32_t ref, const tp_labels *l)
 	tsdb_wal_log_series(d->w, ref, l);
 }
 
-static void hk_samples(void *ctx, const tsdb_ref_sample *s, size_t n)
+static int hk_samples(void *ctx, const tsdb_ref_sample *s, size_t n, char *err, size_t errlen)
 {
 	tsdb_wal_head *d = ctx;
 	tsdb_wal_log_samples(d->w, (const tsdb_wal_sample *)(const void *)s, n);
-	/* tsdb.h's commit cannot fail: a WAL failure is counted (and visible
-	 * in the WAL's stats and last error), the samples stay in memory */
-	if (tsdb_wal_commit(d->w) != 0)
+	/* not logged: the head drops the batch and the appender's caller
+	 * reports the failure (remote write answers 500, so the sender
+	 * retries); counted, and the WAL keeps its last error */
+	if (tsdb_wal_commit(d->w) != 0) {
 		atomic_fetch_add(&d->commit_failures, 1);
+		char why[256];
+		tsdb_wal_last_error(d->w, why, sizeof(why));
+		snprintf(err, errlen, "write to WAL: %s", why);
+		return -1;
+	}
 	tsdb_wal_head_observer_fn *fn = atomic_load_explicit(&d->observer, memory_order_acquire);
 	if (fn)
 		fn(atomic_load_explicit(&d->observer_ud, memory_order_acquire), s, n);
+	return 0;
 }
 
 static bool keep_series(void *ud, uint32_t ref)

@@ -6,9 +6,11 @@ tests_integration_rw_load_SOURCES = tests/integration/rw-load.c
 tests_integration_rw_load_LDADD = libtinyprom.a $(DEP_LIBS)
 
 TESTS += tests/integration/test_crash.sh tests/integration/test_wal_corruption.sh \
-	tests/integration/test_chunk_corruption.sh tests/integration/test_retention.sh
+	tests/integration/test_chunk_corruption.sh tests/integration/test_retention.sh \
+	tests/integration/test_disk_full.sh
 EXTRA_DIST += tests/integration/test_crash.sh tests/integration/test_wal_corruption.sh \
-	tests/integration/test_chunk_corruption.sh tests/integration/test_retention.sh
+	tests/integration/test_chunk_corruption.sh tests/integration/test_retention.sh \
+	tests/integration/test_disk_full.sh
 
 # rr-client: a remote read client (both response types) whose output the
 # Prometheus peer test compares between tinyprom and Prometheus 2.42.

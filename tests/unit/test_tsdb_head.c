@@ -681,6 +681,7 @@ static void test_truncate(void **state)
 typedef struct hookrec {
 	int series;
 	size_t samples;
+	bool fail;     /* the "WAL" refuses the next batches */
 } hookrec;
 
 static void on_series(void *ctx, uint32_t ref, const tp_labels *l)
@@ -690,16 +691,22 @@ static void on_series(void *ctx, uint32_t ref, const tp_labels *l)
 	((hookrec *)ctx)->series++;
 }
 
-static void on_samples(void *ctx, const tsdb_ref_sample *s, size_t n)
+static int on_samples(void *ctx, const tsdb_ref_sample *s, size_t n, char *err, size_t errlen)
 {
 	(void)s;
-	((hookrec *)ctx)->samples += n;
+	hookrec *r = ctx;
+	if (r->fail) {
+		snprintf(err, errlen, "write to WAL: no space left on device");
+		return -1;
+	}
+	r->samples += n;
+	return 0;
 }
 
 static void test_hooks(void **state)
 {
 	(void)state;
-	hookrec r = { 0, 0 };
+	hookrec r = { 0, 0, false };
 	tsdb_head *h = tsdb_head_new(NULL);
 	tsdb_head_hooks hk = { on_series, on_samples, &r };
 	tsdb_head_set_hooks(h, &hk);
@@ -708,10 +715,34 @@ static void test_hooks(void **state)
 	tp_labels l = mk(b, 1, "__name__", "m");
 	assert_int_equal(tsdb_appender_add(a, &l, 1, 1, NULL), TSDB_OK);
 	assert_int_equal(tsdb_appender_add(a, &l, 2, 1, NULL), TSDB_OK);
-	tsdb_appender_commit(a);
+	assert_int_equal(tsdb_appender_commit(a), 2);
+	assert_null(tsdb_appender_error(a));
 	assert_int_equal(r.series, 1);
 	assert_int_equal(r.samples, 2);
+	/* a batch the log refuses is not committed, says why, and leaves the
+	 * appender and the series usable */
+	r.fail = true;
+	assert_int_equal(tsdb_appender_add(a, &l, 3, 3, NULL), TSDB_OK);
+	tp_label b2[2];
+	tp_labels l2 = mk(b2, 1, "__name__", "n");
+	assert_int_equal(tsdb_appender_add(a, &l2, 3, 3, NULL), TSDB_OK);
+	assert_int_equal(tsdb_appender_commit(a), 0);
+	assert_non_null(tsdb_appender_error(a));
+	assert_string_equal(tsdb_appender_error(a), "write to WAL: no space left on device");
+	tsdb_stats st;
+	tsdb_head_stats(h, &st);
+	assert_int_equal(st.samples_appended, 2);
+	assert_int_equal(st.max_time_ms, 2);
+	r.fail = false;
+	assert_int_equal(tsdb_appender_add(a, &l, 3, 4, NULL), TSDB_OK);  /* t=3 was never stored */
+	assert_int_equal(tsdb_appender_add(a, &l2, 3, 3, NULL), TSDB_OK);
+	assert_int_equal(tsdb_appender_commit(a), 2);
+	assert_null(tsdb_appender_error(a));
+	assert_int_equal(r.series, 2);
+	assert_int_equal(r.samples, 4);
 	tsdb_appender_free(a);
+	/* truncation is not held back by the dropped batch's pending marks */
+	assert_int_equal(tsdb_head_truncate(h, 100), 2);
 	tsdb_head_free(h);
 }
 

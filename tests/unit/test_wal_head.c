@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -535,6 +536,68 @@ static void test_chunks_checkpoint(void **state)
 	free(dir);
 }
 
+/* Chunk files that cannot grow (a file size limit standing in for a full
+ * disk): full chunks stay in memory, the WAL keeps their samples through
+ * checkpoints, and once writes work again the chunks kept in memory are
+ * written before newer ones, oldest first. A copy taken while chunks were
+ * in memory (kill -9) and one taken after they were written both restore
+ * every committed sample, as does an orderly close. */
+static void test_chunk_write_failure(void **state)
+{
+	(void)state;
+	char *dir = tmpdir_new();
+	char copy_a[4200], copy_b[4200], err[256];
+	snprintf(copy_a, sizeof(copy_a), "%s.a", dir);
+	snprintf(copy_b, sizeof(copy_b), "%s.b", dir);
+	struct rlimit old;
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+	tsdb_wal_head *d = open_db(dir, TSDB_WAL_FSYNC_NEVER, NULL);
+	tsdb_head *h = tsdb_wal_head_head(d);
+	/* 256 KiB: WAL segments (64 KiB) and checkpoints fit, a chunk file
+	 * (128 MiB reserved up front) does not */
+	struct rlimit lim = { 256 * 1024, old.rlim_max };
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	for (int64_t t = 0; t < 100; t++)
+		scrape(h, "f", 40, t, true);
+	tsdb_wal_head_stats st;
+	tsdb_wal_head_get_stats(d, &st);
+	assert_int_equal(st.disk_chunks, 0);
+	assert_true(st.chunk_write_failures >= 40 * 3);
+	assert_int_equal(tsdb_wal_head_truncate(d, INT64_MIN, err, sizeof(err)), 0);
+	char *at_a = dump(h, INT64_MIN, INT64_MAX);
+	copy_tree(dir, copy_a);
+	/* space again: the next cut of each series writes its three chunks
+	 * kept in memory, then the new one */
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	for (int64_t t = 100; t < 200; t++)
+		scrape(h, "f", 40, t, true);
+	tsdb_wal_head_get_stats(d, &st);
+	assert_int_equal(st.disk_chunks, 40 * (200 / 32));
+	assert_int_equal(tsdb_wal_head_truncate(d, INT64_MIN, err, sizeof(err)), 0);
+	char *at_b = dump(h, INT64_MIN, INT64_MAX);
+	copy_tree(dir, copy_b);
+	assert_int_equal(tsdb_wal_head_close(d), 0);
+	signal(SIGXFSZ, prev);
+	const char *dirs[3] = { copy_a, copy_b, dir };
+	const char *want[3] = { at_a, at_b, at_b };
+	for (int k = 0; k < 3; k++) {
+		d = open_db(dirs[k], TSDB_WAL_FSYNC_NEVER, &st);
+		char *got = dump(tsdb_wal_head_head(d), INT64_MIN, INT64_MAX);
+		assert_string_equal(want[k], got);
+		assert_int_equal(st.samples_rejected + st.unknown_refs + st.chunks_dropped, 0);
+		check_scrapes(tsdb_wal_head_head(d), "f", 40, k == 0 ? 99 : 199);
+		free(got);
+		assert_int_equal(tsdb_wal_head_close(d), 0);
+	}
+	free(at_a);
+	free(at_b);
+	rm_rf(copy_a);
+	rm_rf(copy_b);
+	rm_rf(dir);
+	free(dir);
+}
+
 /* kill -9 at exact points of a chunk write and of a checkpoint (the
  * process kills itself there, see tsdb/killpoint.h): every commit
  * acknowledged before the kill is there after reopen, bit-exact. */
@@ -781,6 +844,7 @@ int main(void)
 		cmocka_unit_test(test_concurrent_appenders),
 		cmocka_unit_test(test_ref_alias),
 		cmocka_unit_test(test_chunks_checkpoint),
+		cmocka_unit_test(test_chunk_write_failure),
 		cmocka_unit_test(test_kill_points),
 		cmocka_unit_test(test_size_retention),
 		cmocka_unit_test(test_concurrent_query_checkpoint),
