@@ -71,6 +71,7 @@ struct tsdb_wal_head {
 	_Atomic size_t ncreated;
 	atomic_bool replay_done;
 	bool bulk;             /* a big load: both threads allocate from huge pages (lib/bulkmem.h) */
+	bool helper_thread;    /* helper_run runs on its own thread (set before it starts) */
 };
 
 #define CREATED_BLOCK_LOG2 20
@@ -159,6 +160,8 @@ static void note_created(tsdb_wal_head *d, uint32_t ref)
 static void *helper_run(void *p)
 {
 	tsdb_wal_head *d = p;
+	if (d->helper_thread)
+		pthread_setname_np(pthread_self(), "tsdb-open");
 	int prev_arena = d->bulk ? tp_bulkmem_enter() : -1;
 	double c0 = thread_cpu_secs(), t0 = secs();
 	tsdb_chunkfiles *cf = tsdb_chunkfiles_open(d->scan_dir, d->scan_opts, d->scan_err, sizeof(d->scan_err));
@@ -440,8 +443,10 @@ tsdb_wal_head *tsdb_wal_head_open_ex(const char *dir, const tsdb_options *opts, 
 	int prev_arena = d->bulk ? tp_bulkmem_enter() : -1;
 	d->h = tsdb_head_new(opts);
 	tsdb_head_defer_postings(d->h);
+	d->helper_thread = true;
 	d->helper_running = pthread_create(&d->helper, NULL, helper_run, d) == 0;
 	if (!d->helper_running) {
+		d->helper_thread = false;
 		/* no thread: scan now, build the postings after the replay */
 		atomic_store(&d->replay_done, true);
 		helper_run(d);
