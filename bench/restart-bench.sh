@@ -45,35 +45,48 @@ bench real-15s "$RUNS" --every 15 --crash
 bench synth-1M "$RUNS" --synthetic 1000000 --per 4 --crash
 bench synth-1M-2h 1 --synthetic 1000000 --per 480 --reopens 3
 
-# the real binary restarting on the real-1s data (retention wide enough to keep the dataset)
-keep=$("$WB" --every 1 --keep --reopens 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["dir"])')
-: > "$raw.yml"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
-for i in $(seq "$RUNS"); do
-	t0=$(date +%s.%N)
-	"$B/tinyprom" --config.file="$raw.yml" --web.listen-address=127.0.0.1:$port \
-		--storage.tsdb.path="$keep" --storage.tsdb.retention.time=10y > "$raw.log.$i" 2>&1 &
-	tp_pid=$!
-	until curl -fsS -o /dev/null "http://127.0.0.1:$port/-/ready" 2>/dev/null; do sleep 0.01; done
-	t1=$(date +%s.%N)
-	kill -TERM "$tp_pid"; wait "$tp_pid" || true; tp_pid=
-	# also from the log: first line to "Server is ready" (no process start or curl polling)
-	logged=$(python3 - "$raw.log.$i" <<'PY'
+# real_restart NAME DIR: the real binary restarting RUNS times on DIR
+# (retention wide enough to keep the data): exec until /-/ready answers,
+# and from its log start to ready and the open's phases
+real_restart() {
+	local name=$1 dir=$2
+	: > "$raw.yml"
+	local port
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+	for i in $(seq "$RUNS"); do
+		t0=$(date +%s.%N)
+		"$B/tinyprom" --config.file="$raw.yml" --web.listen-address=127.0.0.1:$port \
+			--storage.tsdb.path="$dir" --storage.tsdb.retention.time=10y > "$raw.log.$i" 2>&1 &
+		tp_pid=$!
+		until curl -fsS -o /dev/null "http://127.0.0.1:$port/-/ready" 2>/dev/null; do sleep 0.01; done
+		t1=$(date +%s.%N)
+		kill -TERM "$tp_pid"; wait "$tp_pid" || true; tp_pid=
+		# also from the log: first line to "Server is ready" (no process start or curl polling)
+		logged=$(python3 - "$raw.log.$i" <<'PY'
 import re, sys, datetime
 ts = [datetime.datetime.fromisoformat(m.group(1).replace('Z', '+00:00'))
       for l in open(sys.argv[1]) for m in [re.match(r'ts=(\S+) .*msg="(Starting tinyprom|Server is ready)', l)] if m]
 print('%.3f' % (ts[1] - ts[0]).total_seconds())
 PY
 )
-	echo "tinyprom $(python3 -c "print('%.3f' % ($t1 - $t0))") $logged $(sed -n 's/.*msg="WAL replay completed" \(.*\)/\1/p' "$raw.log.$i")" >> "$raw"
-	rm -f "$raw.log.$i"
-done
-grep '^tinyprom ' "$raw" | python3 -c "
+		echo "bin-$name $(python3 -c "print('%.3f' % ($t1 - $t0))") $logged $(sed -n 's/.*msg="WAL replay completed" \(.*\)/\1/p' "$raw.log.$i")" >> "$raw"
+		rm -f "$raw.log.$i"
+	done
+	grep "^bin-$name " "$raw" | python3 -c "
 import statistics as st, sys, re
 rs = [l.split() for l in sys.stdin]
 ready = st.median(float(r[1]) for r in rs)
 logged = st.median(float(r[2]) for r in rs)
-rep = st.median(float(re.search(r'duration=([0-9.]+)s', ' '.join(r)).group(1)) for r in rs)
-print('%-11s exec to /-/ready answering %.3fs; in the log, start to ready %.3fs, replay %.3fs (%s) [median of %d]' % ('tinyprom', ready, logged, rep, ' '.join(rs[0][3:7]), len(rs)))"
+def med(k):
+    return st.median(float(re.search(k + r'=([0-9.]+)s', ' '.join(r)).group(1)) for r in rs)
+print('%-11s tinyprom exec to /-/ready answering %.3fs; in the log, start to ready %.3fs, open %.3fs (main thread cpu %.3fs, helper cpu %.3fs) [%s; median of %d]' % (
+    '$name', ready, logged, med('duration'), med('main_cpu'), med('helper_cpu'), ' '.join(rs[0][3:7]), len(rs)))"
+}
+
+keep=$("$WB" --every 1 --keep --reopens 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["dir"])')
+real_restart real-1s "$keep"
+rm -rf "$keep"
+keep=$("$WB" --synthetic 1000000 --per 480 --keep --reopens 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["dir"])')
+real_restart synth-1M-2h "$keep"
 echo "# raw runs"
 cat "$raw"
