@@ -2,7 +2,8 @@
 # killed, restarted, its WAL damaged, and rw-load (a remote-write load
 # generator that logs what was acknowledged) checks nothing acked is lost.
 check_PROGRAMS += tests/integration/rw-load
-tests_integration_rw_load_SOURCES = tests/integration/rw-load.c
+tests_integration_rw_load_SOURCES = tests/integration/rw-load.c tests/support/rwclient.c \
+	tests/support/rwclient.h
 tests_integration_rw_load_LDADD = libtinyprom.a $(DEP_LIBS)
 
 TESTS += tests/integration/test_crash.sh tests/integration/test_wal_corruption.sh \
@@ -16,7 +17,7 @@ EXTRA_DIST += tests/integration/test_crash.sh tests/integration/test_wal_corrupt
 # Prometheus peer test compares between tinyprom and Prometheus 2.42.
 check_PROGRAMS += tests/integration/rr-client
 tests_integration_rr_client_SOURCES = tests/integration/rr-client.c tests/support/xor_decode.c \
-	tests/support/xor_decode.h
+	tests/support/xor_decode.h tests/support/rwclient.c tests/support/rwclient.h
 tests_integration_rr_client_LDADD = libtinyprom.a $(DEP_LIBS)
 
 # /api/v1/status/config compared byte for byte with Prometheus 2.42's.

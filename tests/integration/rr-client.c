@@ -27,31 +27,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "lib/arena.h"
 #include "lib/crc32c.h"
-#include "remote/codec.h"
 #include "remote/remote.pb-c.h"
+#include "tests/support/rwclient.h"
 #include "tests/support/xor_decode.h"
 
 #define MAX_MATCHERS 16
-
-typedef struct buf {
-	char *p;
-	size_t n;
-} buf;
-
-static size_t collect(char *p, size_t sz, size_t nm, void *ud)
-{
-	buf *b = ud;
-	size_t n = sz * nm;
-	char *np = realloc(b->p, b->n + n + 1);
-	if (!np)
-		return 0;
-	b->p = np;
-	memcpy(b->p + b->n, p, n);
-	b->n += n;
-	return n;
-}
 
 static const char *g_url = "";
 
@@ -95,16 +76,12 @@ static void print_sample(Prometheus__Label **l, size_t nl, int64_t t, uint64_t b
 	printf("\t%" PRId64 "\t%016" PRIx64 "\n", t, bits);
 }
 
-static int print_samples(const buf *b, int64_t start, int64_t end)
+static int print_samples(const rwc_body *b, int64_t start, int64_t end)
 {
-	tp_arena a;
-	tp_arena_init(&a);
-	const char *raw;
-	size_t rawn;
 	char err[256];
-	if (remote_snappy_decode(b->p, b->n, 1u << 30, &a, &raw, &rawn, err, sizeof(err)) != 0)
+	Prometheus__ReadResponse *r = rwc_read_response_decode(b, err, sizeof(err));
+	if (!r && err[0])
 		return die(err);
-	Prometheus__ReadResponse *r = prometheus__read_response__unpack(NULL, rawn, (const uint8_t *)raw);
 	if (!r || r->n_results != 1)
 		return die("bad ReadResponse");
 	printf("type=samples\n");
@@ -117,11 +94,10 @@ static int print_samples(const buf *b, int64_t start, int64_t end)
 		}
 	}
 	prometheus__read_response__free_unpacked(r, NULL);
-	tp_arena_free(&a);
 	return 0;
 }
 
-static int print_chunks(const buf *b, int64_t start, int64_t end)
+static int print_chunks(const rwc_body *b, int64_t start, int64_t end)
 {
 	const uint8_t *p = (const uint8_t *)b->p;
 	size_t pos = 0;
@@ -224,36 +200,21 @@ int main(int argc, char **argv)
 		rr.n_accepted_response_types = 2;
 	}
 	rr.accepted_response_types = types;
-	size_t rawn = prometheus__read_request__get_packed_size(&rr);
-	uint8_t *raw = malloc(rawn + 1);
-	prometheus__read_request__pack(&rr, raw);
 	size_t bodyn;
-	char *body = remote_snappy_encode(raw, rawn, &bodyn);
-	free(raw);
+	char *body = rwc_pack_snappy(&rr.base, &bodyn);
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	CURL *c = curl_easy_init();
-	struct curl_slist *h = NULL;
-	h = curl_slist_append(h, "Content-Encoding: snappy");
-	h = curl_slist_append(h, "Accept-Encoding: snappy");
-	h = curl_slist_append(h, "Content-Type: application/x-protobuf");
-	h = curl_slist_append(h, "X-Prometheus-Remote-Read-Version: 0.1.0");
-	buf resp = { 0 };
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)bodyn);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
+	struct curl_slist *h = rwc_headers(RWC_READ_VERSION, "Accept-Encoding: snappy", NULL);
+	rwc_body resp = { 0 };
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
 	int rc = 1;
-	long code = 0;
+	long code;
 	char *ct = NULL;
-	if (curl_easy_perform(c) != CURLE_OK) {
+	if (rwc_post(c, url, h, body, bodyn, &resp, &code) != CURLE_OK) {
 		die("request failed");
 		goto out;
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
 	if (code != 200) {
 		fprintf(stderr, "rr-client: HTTP %ld: %.*s\n", code, (int)resp.n, resp.p ? resp.p : "");

@@ -35,9 +35,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/arena.h"
-#include "remote/codec.h"
+#include "lib/labels.h"
 #include "remote/remote.pb-c.h"
+#include "remote/sender.h"
+#include "tests/support/rwclient.h"
 
 /* ---- options ---- */
 
@@ -106,50 +107,17 @@ static void parse_opts(int argc, char **argv, opts *o)
 
 /* ---- HTTP ---- */
 
-typedef struct buf {
-	char *p;
-	size_t n, cap;
-} buf;
-
-static size_t collect(char *p, size_t sz, size_t nm, void *ud)
-{
-	buf *b = ud;
-	size_t n = sz * nm;
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = (b->n + n + 1) * 2;
-		char *q = realloc(b->p, cap);
-		if (!q)
-			return 0;
-		b->p = q;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, p, n);
-	b->n += n;
-	b->p[b->n] = 0;
-	return n;
-}
-
 /* POSTs a snappy body; returns the HTTP status, or 0 on a transport
  * error (the response body, if any, is left in resp). */
-static long post(CURL *c, const char *url, const char *version, const char *body, size_t n, buf *resp)
+static long post(CURL *c, const char *url, const char *version, const char *body, size_t n, rwc_body *resp)
 {
-	struct curl_slist *h = NULL;
-	h = curl_slist_append(h, "Content-Encoding: snappy");
-	h = curl_slist_append(h, "Content-Type: application/x-protobuf");
-	h = curl_slist_append(h, version);
-	resp->n = 0;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
+	struct curl_slist *h = rwc_headers(version, NULL);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	long code = 0;
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	long code;
+	if (rwc_post(c, url, h, body, n, resp, &code) != CURLE_OK)
+		code = 0;
 	curl_slist_free_all(h);
 	return code;
 }
@@ -174,62 +142,36 @@ static int run_write(const opts *o)
 	int64_t t0 = o->start_ms == INT64_MIN ? now_ms() : o->start_ms;
 	long n = o->series;
 	char (*svals)[24] = calloc((size_t)n, sizeof *svals);
-	Prometheus__TimeSeries *ts = calloc((size_t)n, sizeof *ts);
-	Prometheus__TimeSeries **tsp = calloc((size_t)n, sizeof *tsp);
-	Prometheus__Label *lab = calloc((size_t)n * 2, sizeof *lab);
-	Prometheus__Label **labp = calloc((size_t)n * 2, sizeof *labp);
-	Prometheus__Sample *smp = calloc((size_t)n, sizeof *smp);
-	Prometheus__Sample **smpp = calloc((size_t)n, sizeof *smpp);
+	tp_label *lab = calloc((size_t)n * 2, sizeof *lab);
+	tp_labels *ls = calloc((size_t)n, sizeof *ls);
+	remote_send_sample *smp = calloc((size_t)n, sizeof *smp);
 	CURL *c = curl_easy_init();
-	if (!svals || !ts || !tsp || !lab || !labp || !smp || !smpp || !c) {
+	if (!svals || !lab || !ls || !smp || !c) {
 		fputs("rw-load: out of memory\n", stderr);
 		return 2;
 	}
 	for (long s = 0; s < n; s++) {
 		snprintf(svals[s], sizeof svals[s], "%ld", s);
-		prometheus__label__init(&lab[2 * s]);
-		prometheus__label__init(&lab[2 * s + 1]);
-		lab[2 * s].name = "__name__";
-		lab[2 * s].value = (char *)o->name;
-		lab[2 * s + 1].name = "series";
-		lab[2 * s + 1].value = svals[s];
-		labp[2 * s] = &lab[2 * s];
-		labp[2 * s + 1] = &lab[2 * s + 1];
-		prometheus__sample__init(&smp[s]);
-		smpp[s] = &smp[s];
-		prometheus__time_series__init(&ts[s]);
-		ts[s].n_labels = 2;
-		ts[s].labels = &labp[2 * s];
-		ts[s].n_samples = 1;
-		ts[s].samples = &smpp[s];
-		tsp[s] = &ts[s];
+		lab[2 * s] = (tp_label){ "__name__", o->name };
+		lab[2 * s + 1] = (tp_label){ "series", svals[s] };
+		ls[s] = (tp_labels){ &lab[2 * s], 2 };
+		smp[s].labels = &ls[s];
 	}
-	Prometheus__WriteRequest wr = PROMETHEUS__WRITE_REQUEST__INIT;
-	wr.n_timeseries = (size_t)n;
-	wr.timeseries = tsp;
-	size_t cap = 0;
-	uint8_t *pb = NULL;
-	buf resp = { 0 };
+	rwc_body resp = { 0 };
 	long acked = 0, failed = 0, rejected = 0;
 	for (long k = 0; !stop_requested && (o->requests == 0 || k < o->requests); k++) {
 		int64_t t = t0 + k * o->step_ms;
 		for (long s = 0; s < n; s++) {
-			smp[s].timestamp = t;
-			smp[s].value = value_of(k, s);
+			smp[s].t = t;
+			smp[s].v = value_of(k, s);
 		}
-		size_t len = prometheus__write_request__get_packed_size(&wr);
-		if (len > cap) {
-			cap = len * 2;
-			pb = realloc(pb, cap);
-		}
-		prometheus__write_request__pack(&wr, pb);
 		size_t zn;
-		char *z = remote_snappy_encode(pb, len, &zn);
-		long code = post(c, url, "X-Prometheus-Remote-Write-Version: 0.1.0", z, zn, &resp);
+		char *z = remote_write_encode(smp, (size_t)n, &zn);
+		long code = post(c, url, RWC_WRITE_VERSION, z, zn, &resp);
 		free(z);
 		if (code >= 200 && code < 300) {
 			for (long s = 0; s < n; s++)
-				fprintf(f, "%ld %" PRId64 " %a\n", s, t, smp[s].value);
+				fprintf(f, "%ld %" PRId64 " %a\n", s, t, smp[s].v);
 			if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
 				fprintf(stderr, "rw-load: writing %s: %s\n", o->acked, strerror(errno));
 				return 2;
@@ -251,15 +193,11 @@ static int run_write(const opts *o)
 		rejected, acked * n);
 	fclose(f);
 	curl_easy_cleanup(c);
-	free(pb);
 	free(resp.p);
 	free(svals);
-	free(ts);
-	free(tsp);
 	free(lab);
-	free(labp);
+	free(ls);
 	free(smp);
-	free(smpp);
 	return rejected ? 1 : 0;
 }
 
@@ -333,33 +271,25 @@ static int run_verify(const opts *o)
 	Prometheus__ReadRequest rr = PROMETHEUS__READ_REQUEST__INIT;
 	rr.n_queries = 1;
 	rr.queries = &qp;
-	size_t len = prometheus__read_request__get_packed_size(&rr);
-	uint8_t *pb = malloc(len + 1);
-	prometheus__read_request__pack(&rr, pb);
 	size_t zn;
-	char *z = remote_snappy_encode(pb, len, &zn);
-	free(pb);
+	char *z = rwc_pack_snappy(&rr.base, &zn);
 	char url[512];
 	snprintf(url, sizeof url, "%s/api/v1/read", o->url);
 	CURL *c = curl_easy_init();
-	buf resp = { 0 };
-	long code = post(c, url, "X-Prometheus-Remote-Read-Version: 0.1.0", z, zn, &resp);
+	rwc_body resp = { 0 };
+	long code = post(c, url, RWC_READ_VERSION, z, zn, &resp);
 	free(z);
 	curl_easy_cleanup(c);
 	if (code != 200) {
 		fprintf(stderr, "rw-load: remote read answered %ld: %s\n", code, resp.p ? resp.p : "");
 		return 2;
 	}
-	tp_arena ar;
-	tp_arena_init(&ar);
-	const char *raw;
-	size_t rawn;
 	char err[256];
-	if (remote_snappy_decode(resp.p, resp.n, 1u << 30, &ar, &raw, &rawn, err, sizeof err) != 0) {
+	Prometheus__ReadResponse *rs = rwc_read_response_decode(&resp, err, sizeof err);
+	if (!rs && err[0]) {
 		fprintf(stderr, "rw-load: remote read response: %s\n", err);
 		return 2;
 	}
-	Prometheus__ReadResponse *rs = prometheus__read_response__unpack(NULL, rawn, (const uint8_t *)raw);
 	if (!rs || rs->n_results != 1) {
 		fprintf(stderr, "rw-load: remote read response does not decode\n");
 		return 2;
@@ -421,7 +351,6 @@ static int run_verify(const opts *o)
 	}
 	free(g);
 	prometheus__read_response__free_unpacked(rs, NULL);
-	tp_arena_free(&ar);
 	free(resp.p);
 	free(a);
 	return missing ? 1 : 0;
