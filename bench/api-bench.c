@@ -30,8 +30,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "remote/codec.h"
-#include "remote/remote.pb-c.h"
+#include "lib/labels.h"
+#include "remote/sender.h"
+#include "tests/support/rwclient.h"
 
 /* ---- options ---- */
 
@@ -136,27 +137,6 @@ static void lat_merge(lat *dst, const lat *src)
 		lat_add(dst, src->v[i]);
 }
 
-/* ---- HTTP ---- */
-
-typedef struct body {
-	char *p;
-	size_t n;
-} body;
-
-static size_t collect(char *p, size_t sz, size_t nm, void *ud)
-{
-	body *b = ud;
-	size_t n = sz * nm;
-	char *np = realloc(b->p, b->n + n + 1);
-	if (!np)
-		return 0;
-	b->p = np;
-	memcpy(b->p + b->n, p, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-	return n;
-}
-
 /* ---- write ---- */
 
 typedef struct writer {
@@ -177,73 +157,36 @@ static void *run_writer(void *arg)
 	snprintf(url, sizeof url, "%s/api/v1/write", o->url);
 	char (*inst)[24] = calloc((size_t)n, sizeof *inst);
 	char (*job)[16] = calloc((size_t)n, sizeof *job);
-	Prometheus__TimeSeries *ts = calloc((size_t)n, sizeof *ts);
-	Prometheus__TimeSeries **tsp = calloc((size_t)n, sizeof *tsp);
-	Prometheus__Label *lab = calloc((size_t)n * 3, sizeof *lab);
-	Prometheus__Label **labp = calloc((size_t)n * 3, sizeof *labp);
-	Prometheus__Sample *smp = calloc((size_t)n, sizeof *smp);
-	Prometheus__Sample **smpp = calloc((size_t)n, sizeof *smpp);
-	if (!inst || !job || !ts || !tsp || !lab || !labp || !smp || !smpp)
+	tp_label *lab = calloc((size_t)n * 3, sizeof *lab);
+	tp_labels *ls = calloc((size_t)n, sizeof *ls);
+	remote_send_sample *smp = calloc((size_t)n, sizeof *smp);
+	if (!inst || !job || !lab || !ls || !smp)
 		abort();
 	for (long s = 0; s < n; s++) {
 		long id = w->first + s;
 		snprintf(inst[s], sizeof inst[s], "inst-%ld", id);
 		snprintf(job[s], sizeof job[s], "job-%ld", id % 10);
-		const char *names[3] = { "__name__", "instance", "job" };
-		const char *vals[3] = { "bench_metric", inst[s], job[s] };
-		for (int k = 0; k < 3; k++) {
-			prometheus__label__init(&lab[3 * s + k]);
-			lab[3 * s + k].name = (char *)names[k];
-			lab[3 * s + k].value = (char *)vals[k];
-			labp[3 * s + k] = &lab[3 * s + k];
-		}
-		prometheus__sample__init(&smp[s]);
-		smpp[s] = &smp[s];
-		prometheus__time_series__init(&ts[s]);
-		ts[s].n_labels = 3;
-		ts[s].labels = &labp[3 * s];
-		ts[s].n_samples = 1;
-		ts[s].samples = &smpp[s];
-		tsp[s] = &ts[s];
+		lab[3 * s] = (tp_label){ "__name__", "bench_metric" };
+		lab[3 * s + 1] = (tp_label){ "instance", inst[s] };
+		lab[3 * s + 2] = (tp_label){ "job", job[s] };
+		ls[s] = (tp_labels){ &lab[3 * s], 3 };
+		smp[s].labels = &ls[s];
 	}
-	Prometheus__WriteRequest wr = PROMETHEUS__WRITE_REQUEST__INIT;
-	wr.n_timeseries = (size_t)n;
-	wr.timeseries = tsp;
 	CURL *c = curl_easy_init();
-	struct curl_slist *h = NULL;
-	h = curl_slist_append(h, "Content-Encoding: snappy");
-	h = curl_slist_append(h, "Content-Type: application/x-protobuf");
-	h = curl_slist_append(h, "X-Prometheus-Remote-Write-Version: 0.1.0");
-	h = curl_slist_append(h, "User-Agent: api-bench");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	struct curl_slist *h = rwc_headers(RWC_WRITE_VERSION, "User-Agent: api-bench", NULL);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	uint8_t *pb = NULL;
-	size_t cap = 0;
-	body resp = { 0 };
+	rwc_body resp = { 0 };
 	for (int64_t k = 0; k < w->steps && !w->failed; k++) {
 		for (long s = 0; s < n; s++) {
-			smp[s].timestamp = w->t0 + k * o->step_ms;
-			smp[s].value = (double)(k * 10 + (w->first + s) % 7);  /* a counter */
+			smp[s].t = w->t0 + k * o->step_ms;
+			smp[s].v = (double)(k * 10 + (w->first + s) % 7);  /* a counter */
 		}
-		size_t len = prometheus__write_request__get_packed_size(&wr);
-		if (len > cap) {
-			cap = len * 2;
-			pb = realloc(pb, cap);
-		}
-		prometheus__write_request__pack(&wr, pb);
 		size_t zn;
-		char *z = remote_snappy_encode(pb, len, &zn);
-		resp.n = 0;
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, z);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)zn);
-		curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
+		char *z = remote_write_encode(smp, (size_t)n, &zn);
+		long code;
 		double t = now_s();
-		CURLcode rc = curl_easy_perform(c);
-		long code = 0;
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+		CURLcode rc = rwc_post(c, url, h, z, zn, &resp, &code);
 		lat_add(&w->lat, now_s() - t);
 		free(z);
 		if (rc != CURLE_OK || code / 100 != 2) {
@@ -253,17 +196,13 @@ static void *run_writer(void *arg)
 		}
 	}
 	free(resp.p);
-	free(pb);
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
 	free(inst);
 	free(job);
-	free(ts);
-	free(tsp);
 	free(lab);
-	free(labp);
+	free(ls);
 	free(smp);
-	free(smpp);
 	return NULL;
 }
 
@@ -331,10 +270,10 @@ static void *run_client(void *arg)
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, cl->form);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, rwc_collect);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	body resp = { 0 };
+	rwc_body resp = { 0 };
 	while (now_s() < cl->until && !cl->failed) {
 		resp.n = 0;
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);

@@ -8,6 +8,8 @@ bench_wal_bench_SOURCES = bench/wal-bench.c bench/dataset.c bench/dataset.h
 bench_wal_bench_LDADD = libtinyprom.a $(DEP_LIBS)
 EXTRA_DIST += bench/restart-bench.sh
 noinst_PROGRAMS += bench/api-bench
-bench_api_bench_SOURCES = bench/api-bench.c
+bench_api_bench_SOURCES = bench/api-bench.c tests/support/rwclient.c tests/support/rwclient.h
 bench_api_bench_LDADD = libtinyprom.a $(DEP_LIBS)
 EXTRA_DIST += bench/api-bench.sh
+# promql-load (built from promql/engine.mk) posts through the shared client.
+bench_promql_load_SOURCES += tests/support/rwclient.c tests/support/rwclient.h

@@ -21,48 +21,25 @@
 
 #include "bench/promql-data.h"
 #include "lib/common.h"
-#include "remote/codec.h"
-#include "remote/remote.pb-c.h"
-
-typedef struct reply {
-	char buf[512];
-	size_t n;
-} reply;
-
-static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
-{
-	reply *r = arg;
-	size_t n = size * nmemb, room = sizeof(r->buf) - 1 - r->n;
-	memcpy(r->buf + r->n, p, n < room ? n : room);
-	r->n += n < room ? n : room;
-	r->buf[r->n] = 0;
-	return n;
-}
+#include "remote/sender.h"
+#include "tests/support/rwclient.h"
 
 /* POSTs one snappy-compressed WriteRequest; 0 when accepted. */
 static int post(CURL *c, const char *url, const char *body, size_t n)
 {
-	struct curl_slist *h = NULL;
-	h = curl_slist_append(h, "Content-Type: application/x-protobuf");
-	h = curl_slist_append(h, "Content-Encoding: snappy");
-	h = curl_slist_append(h, "X-Prometheus-Remote-Write-Version: 0.1.0");
-	reply r = { .n = 0 };
-	r.buf[0] = 0;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-	CURLcode rc = curl_easy_perform(c);
-	long status = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	struct curl_slist *h = rwc_headers(RWC_WRITE_VERSION, NULL);
+	rwc_body r = { 0 };
+	long status;
+	CURLcode rc = rwc_post(c, url, h, body, n, &r, &status);
 	curl_slist_free_all(h);
+	int ret = 0;
 	if (rc != CURLE_OK || status / 100 != 2) {
-		fprintf(stderr, "promql-load: %s: %s (HTTP %ld) %s\n", url, curl_easy_strerror(rc), status, r.buf);
-		return -1;
+		fprintf(stderr, "promql-load: %s: %s (HTTP %ld) %.511s\n", url, curl_easy_strerror(rc), status,
+			r.p ? r.p : "");
+		ret = -1;
 	}
-	return 0;
+	free(r.p);
+	return ret;
 }
 
 static void usage(void)
@@ -104,39 +81,10 @@ int main(int argc, char **argv)
 	size_t ns = promql_bench_data_nseries(data);
 	double *values = tp_xmalloc(sizeof(double) * (ns + 1));
 
-	/* the request: every series with `batch` samples, rebuilt in place */
-	Prometheus__TimeSeries *ts = tp_xcalloc(ns, sizeof(*ts));
-	Prometheus__TimeSeries **tsp = tp_xcalloc(ns, sizeof(*tsp));
-	Prometheus__Sample *smp = tp_xcalloc(ns * (size_t)batch, sizeof(*smp));
-	Prometheus__Sample **smpp = tp_xcalloc(ns * (size_t)batch, sizeof(*smpp));
-	size_t nlab = 0;
-	for (size_t i = 0; i < ns; i++)
-		nlab += promql_bench_data_labels(data, i)->n;
-	Prometheus__Label *lab = tp_xcalloc(nlab, sizeof(*lab));
-	Prometheus__Label **labp = tp_xcalloc(nlab, sizeof(*labp));
-	size_t li = 0;
-	for (size_t i = 0; i < ns; i++) {
-		const tp_labels *l = promql_bench_data_labels(data, i);
-		prometheus__time_series__init(&ts[i]);
-		ts[i].labels = labp + li;
-		ts[i].n_labels = l->n;
-		for (size_t k = 0; k < l->n; k++, li++) {
-			prometheus__label__init(&lab[li]);
-			lab[li].name = (char *)l->v[k].name;
-			lab[li].value = (char *)l->v[k].value;
-			labp[li] = &lab[li];
-		}
-		ts[i].samples = smpp + i * (size_t)batch;
-		for (int k = 0; k < batch; k++) {
-			Prometheus__Sample *s = &smp[i * (size_t)batch + (size_t)k];
-			prometheus__sample__init(s);
-			smpp[i * (size_t)batch + (size_t)k] = s;
-		}
-		tsp[i] = &ts[i];
-	}
-	Prometheus__WriteRequest req = PROMETHEUS__WRITE_REQUEST__INIT;
-	req.timeseries = tsp;
-	req.n_timeseries = ns;
+	/* the request: every series with its `batch` samples, series after series */
+	remote_send_sample *smp = tp_xcalloc(ns * (size_t)batch, sizeof(*smp));
+	int64_t *ts = tp_xcalloc((size_t)batch, sizeof(*ts));
+	double *vs = tp_xcalloc(ns * (size_t)batch, sizeof(*vs));
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	CURL *c = curl_easy_init();
@@ -147,19 +95,18 @@ int main(int argc, char **argv)
 		int k = 0;
 		for (; k < batch && t <= end_ms; k++, t += step_ms) {
 			promql_bench_data_step(data, values);
-			for (size_t i = 0; i < ns; i++) {
-				smp[i * (size_t)batch + (size_t)k].timestamp = t;
-				smp[i * (size_t)batch + (size_t)k].value = values[i];
-			}
+			ts[k] = t;
+			for (size_t i = 0; i < ns; i++)
+				vs[i * (size_t)batch + (size_t)k] = values[i];
 		}
+		size_t nsmp = 0;
 		for (size_t i = 0; i < ns; i++)
-			ts[i].n_samples = (size_t)k;
-		size_t plen = prometheus__write_request__get_packed_size(&req);
-		uint8_t *pb = tp_xmalloc(plen);
-		prometheus__write_request__pack(&req, pb);
+			for (int j = 0; j < k; j++)
+				smp[nsmp++] = (remote_send_sample){ .labels = promql_bench_data_labels(data, i),
+								    .t = ts[j],
+								    .v = vs[i * (size_t)batch + (size_t)j] };
 		size_t zlen = 0;
-		char *z = remote_snappy_encode(pb, plen, &zlen);
-		free(pb);
+		char *z = remote_write_encode(smp, nsmp, &zlen);
 		for (int u = 0; u < nurls && rc == 0; u++) {
 			int64_t t0 = tp_mono_ns();
 			rc = post(c, urls[u], z, zlen);
@@ -179,12 +126,9 @@ int main(int argc, char **argv)
 	curl_easy_cleanup(c);
 	curl_global_cleanup();
 	free(post_ns);
-	free(lab);
-	free(labp);
 	free(smp);
-	free(smpp);
 	free(ts);
-	free(tsp);
+	free(vs);
 	free(values);
 	promql_bench_data_free(data);
 	return rc ? 1 : 0;

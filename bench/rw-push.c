@@ -26,6 +26,7 @@
 #include "bench/dataset.h"
 #include "lib/common.h"
 #include "remote/sender.h"
+#include "tests/support/rwclient.h"
 
 typedef struct worker {
 	const char *url;
@@ -39,24 +40,12 @@ typedef struct worker {
 	char err[256];
 } worker;
 
-static size_t sink(char *p, size_t sz, size_t nm, void *ud)
-{
-	worker *w = ud;
-	size_t n = sz * nm;
-	if (!w->err[0])
-		snprintf(w->err, sizeof w->err, "%.*s", (int)(n < 200 ? n : 200), p);
-	return n;
-}
-
 static void *run(void *arg)
 {
 	worker *w = arg;
 	CURL *e = curl_easy_init();
-	struct curl_slist *h = NULL;
-	h = curl_slist_append(h, "Content-Encoding: snappy");
-	h = curl_slist_append(h, "Content-Type: application/x-protobuf");
-	h = curl_slist_append(h, "X-Prometheus-Remote-Write-Version: 0.1.0");
-	h = curl_slist_append(h, "Expect:");
+	struct curl_slist *h = rwc_headers(RWC_WRITE_VERSION, "Expect:", NULL);
+	rwc_body resp = { 0 };
 	remote_send_sample *buf = tp_xmalloc(w->batch * sizeof(*buf));
 	size_t n = 0;
 	for (size_t i = 0; i <= w->nev; i++) {
@@ -73,24 +62,20 @@ static void *run(void *arg)
 			break;
 		size_t len;
 		char *body = remote_write_encode(buf, n, &len);
-		curl_easy_setopt(e, CURLOPT_URL, w->url);
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)len);
-		curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink);
-		curl_easy_setopt(e, CURLOPT_WRITEDATA, w);
-		long status = 0;
-		if (curl_easy_perform(e) == CURLE_OK)
-			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+		long status;
+		CURLcode rc = rwc_post(e, w->url, h, body, len, &resp, &status);
 		w->requests++;
-		if (status / 100 == 2)
+		if (rc == CURLE_OK && status / 100 == 2) {
 			w->samples += n;
-		else
-			w->failed++;
+		} else {
+			if (!w->failed++)  /* the first rejection's answer */
+				snprintf(w->err, sizeof w->err, "%.200s", resp.p ? resp.p : "");
+		}
 		free(body);
 		n = 0;
 	}
 	free(buf);
+	free(resp.p);
 	curl_slist_free_all(h);
 	curl_easy_cleanup(e);
 	return NULL;
