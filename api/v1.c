@@ -68,6 +68,19 @@ static int time_param(api_request *req, api_response *resp, const char *name, in
 	return 0;
 }
 
+/* query_range's start and end: required, with parseTime's own error text.
+ * Reports its own error. */
+static int required_time_param(api_request *req, api_response *resp, const char *name, int64_t *out)
+{
+	const char *v = api_params_get(&req->params, name);
+	if (parse_time(v ? v : "", out) != 0) {
+		api_respond_error(resp, API_ERR_BAD_DATA,
+				  "invalid parameter \"%s\": cannot parse \"%s\" to a valid timestamp", name, v ? v : "");
+		return -1;
+	}
+	return 0;
+}
+
 /* parseDuration: float seconds or a Prometheus duration, into ms.
  * Returns 0, -1 (unparseable) or -2 (overflows int64 nanoseconds). */
 static int parse_duration(const char *s, int64_t *ms, bool *nonpositive)
@@ -132,12 +145,6 @@ static int limit_param(api_request *req, api_response *resp, size_t *out)
 	return 0;
 }
 
-static const char *query_text(api_request *req)
-{
-	const char *q = api_params_get(&req->params, "query");
-	return q ? q : "";
-}
-
 static promql_parse_opts parse_opts(api_server *s)
 {
 	promql_parse_opts po = {
@@ -147,6 +154,21 @@ static promql_parse_opts parse_opts(api_server *s)
 	};
 	po.extended_range_selectors = api_options_feature(s->cfg.opts, "promql-extended-range-selectors");
 	return po;
+}
+
+/* Parses the query parameter (absent: "") with the server's feature
+ * flags. On a parse error it answers bad_data with err_prefix before the
+ * parser's message and returns NULL; the caller frees the expression. */
+static promql_expr *query_param(api_server *s, api_request *req, api_response *resp, const char *err_prefix)
+{
+	const char *q = api_params_get(&req->params, "query");
+	promql_parse_opts po = parse_opts(s);
+	promql_parse_error perr;
+	memset(&perr, 0, sizeof perr);
+	promql_expr *expr = promql_parse(q ? q : "", &po, &perr);
+	if (!expr)
+		api_respond_error(resp, API_ERR_BAD_DATA, "%s%s", err_prefix, perr.msg);
+	return expr;
 }
 
 /* ---- match[] ---- */
@@ -199,6 +221,18 @@ static int match_param(api_request *req, api_response *resp, match_sets *m, bool
 		}
 	}
 	return 0;
+}
+
+/* The metadata endpoints' start and end (default: all time), limit and
+ * match[] (see match_param), in Prometheus's order. Reports its own
+ * error; on success the caller frees m. */
+static int meta_params(api_request *req, api_response *resp, int64_t *start, int64_t *end, size_t *limit,
+		       match_sets *m, bool prefix_errors)
+{
+	if (time_param(req, resp, "start", API_MIN_TIME_MS, start) != 0 ||
+	    time_param(req, resp, "end", API_MAX_TIME_MS, end) != 0 || limit_param(req, resp, limit) != 0)
+		return -1;
+	return match_param(req, resp, m, prefix_errors);
 }
 
 /* ---- query endpoints ---- */
@@ -305,34 +339,19 @@ static void h_query(api_server *s, api_request *req, api_response *resp)
 	if (time_param(req, resp, "time", tp_now_ms(), &t) != 0 || query_opts_params(s, req, resp, &qo) != 0 ||
 	    limit_param(req, resp, &limit) != 0)
 		return;
-	promql_parse_opts po = parse_opts(s);
-	promql_parse_error perr;
-	memset(&perr, 0, sizeof perr);
-	promql_expr *expr = promql_parse(query_text(req), &po, &perr);
-	if (!expr) {
-		api_respond_error(resp, API_ERR_BAD_DATA, "invalid parameter \"query\": %s", perr.msg);
+	promql_expr *expr = query_param(s, req, resp, "invalid parameter \"query\": ");
+	if (!expr)
 		return;
-	}
 	run_query(s, req, resp, expr, t, t, 0, &qo, limit);
 	promql_expr_free(expr);
 }
 
 static void h_query_range(api_server *s, api_request *req, api_response *resp)
 {
-	const char *sv = api_params_get(&req->params, "start");
-	const char *ev = api_params_get(&req->params, "end");
 	const char *stv = api_params_get(&req->params, "step");
 	int64_t start, end, step;
-	if (parse_time(sv ? sv : "", &start) != 0) {
-		api_respond_error(resp, API_ERR_BAD_DATA,
-				  "invalid parameter \"start\": cannot parse \"%s\" to a valid timestamp", sv ? sv : "");
+	if (required_time_param(req, resp, "start", &start) != 0 || required_time_param(req, resp, "end", &end) != 0)
 		return;
-	}
-	if (parse_time(ev ? ev : "", &end) != 0) {
-		api_respond_error(resp, API_ERR_BAD_DATA,
-				  "invalid parameter \"end\": cannot parse \"%s\" to a valid timestamp", ev ? ev : "");
-		return;
-	}
 	if (end < start) {
 		api_respond_error(resp, API_ERR_BAD_DATA,
 				  "invalid parameter \"end\": end timestamp must not be before start time");
@@ -356,14 +375,9 @@ static void h_query_range(api_server *s, api_request *req, api_response *resp)
 	promql_query_opts qo;
 	if (query_opts_params(s, req, resp, &qo) != 0 || limit_param(req, resp, &limit) != 0)
 		return;
-	promql_parse_opts po = parse_opts(s);
-	promql_parse_error perr;
-	memset(&perr, 0, sizeof perr);
-	promql_expr *expr = promql_parse(query_text(req), &po, &perr);
-	if (!expr) {
-		api_respond_error(resp, API_ERR_BAD_DATA, "invalid parameter \"query\": %s", perr.msg);
+	promql_expr *expr = query_param(s, req, resp, "invalid parameter \"query\": ");
+	if (!expr)
 		return;
-	}
 	run_query(s, req, resp, expr, start, end, step, &qo, limit);
 	promql_expr_free(expr);
 }
@@ -401,14 +415,9 @@ static void h_query_exemplars(api_server *s, api_request *req, api_response *res
 		api_respond_error(resp, API_ERR_BAD_DATA, "end timestamp must not be before start timestamp");
 		return;
 	}
-	promql_parse_opts po = parse_opts(s);
-	promql_parse_error perr;
-	memset(&perr, 0, sizeof perr);
-	promql_expr *expr = promql_parse(query_text(req), &po, &perr);
-	if (!expr) {
-		api_respond_error(resp, API_ERR_BAD_DATA, "%s", perr.msg);
+	promql_expr *expr = query_param(s, req, resp, "");
+	if (!expr)
 		return;
-	}
 	bool sel = has_selector(expr->root);
 	promql_expr_free(expr);
 	if (!sel) {
@@ -422,14 +431,9 @@ static void h_query_exemplars(api_server *s, api_request *req, api_response *res
 
 static void h_format_query(api_server *s, api_request *req, api_response *resp)
 {
-	promql_parse_opts po = parse_opts(s);
-	promql_parse_error perr;
-	memset(&perr, 0, sizeof perr);
-	promql_expr *expr = promql_parse(query_text(req), &po, &perr);
-	if (!expr) {
-		api_respond_error(resp, API_ERR_BAD_DATA, "invalid parameter \"query\": %s", perr.msg);
+	promql_expr *expr = query_param(s, req, resp, "invalid parameter \"query\": ");
+	if (!expr)
 		return;
-	}
 	tp_strbuf text = { 0 };
 	promql_node_print(&text, expr->root);
 	api_json_success_begin(&resp->body);
@@ -457,9 +461,7 @@ static void h_series(api_server *s, api_request *req, api_response *resp)
 	int64_t start, end;
 	size_t limit;
 	match_sets m;
-	if (time_param(req, resp, "start", API_MIN_TIME_MS, &start) != 0 ||
-	    time_param(req, resp, "end", API_MAX_TIME_MS, &end) != 0 || limit_param(req, resp, &limit) != 0 ||
-	    match_param(req, resp, &m, true) != 0)
+	if (meta_params(req, resp, &start, &end, &limit, &m, true) != 0)
 		return;
 	tsdb_querier *q = tsdb_querier_new(s->cfg.head, start, end);
 	tsdb_series_set *sets[MAX_MATCH_SETS];
@@ -536,33 +538,37 @@ static void append_names(const char ***dst, size_t *dn, size_t *dcap, const char
 	*dn += n;
 }
 
+/* Answers the label names (name NULL) or the values of label name over
+ * [start, end]: of the series of every match set, or of all series when
+ * there is none; sorted, de-duplicated, cut at limit. */
+static void respond_label_list(api_server *s, api_response *resp, const char *name, int64_t start, int64_t end,
+			       const match_sets *m, size_t limit)
+{
+	tsdb_querier *q = tsdb_querier_new(s->cfg.head, start, end);
+	const char **all = NULL;
+	size_t n = 0, cap = 0;
+	for (size_t i = 0; i < (m->count ? m->count : 1); i++) {
+		const tsdb_matcher *ms = m->count ? m->ms[i] : NULL;
+		size_t nms = m->count ? m->n[i] : 0;
+		const char **v = NULL;
+		size_t k = name ? tsdb_querier_label_values(q, name, ms, nms, &v)
+				: tsdb_querier_label_names(q, ms, nms, &v);
+		append_names(&all, &n, &cap, v, k);
+		free(v);
+	}
+	write_names(resp, all, n, limit);
+	free(all);
+	tsdb_querier_free(q);
+}
+
 static void h_labels(api_server *s, api_request *req, api_response *resp)
 {
 	int64_t start, end;
 	size_t limit;
 	match_sets m;
-	if (time_param(req, resp, "start", API_MIN_TIME_MS, &start) != 0 ||
-	    time_param(req, resp, "end", API_MAX_TIME_MS, &end) != 0 || limit_param(req, resp, &limit) != 0 ||
-	    match_param(req, resp, &m, false) != 0)
+	if (meta_params(req, resp, &start, &end, &limit, &m, false) != 0)
 		return;
-	tsdb_querier *q = tsdb_querier_new(s->cfg.head, start, end);
-	const char **all = NULL;
-	size_t n = 0, cap = 0;
-	if (m.count == 0) {
-		const char **names = NULL;
-		size_t k = tsdb_querier_label_names(q, NULL, 0, &names);
-		append_names(&all, &n, &cap, names, k);
-		free(names);
-	}
-	for (size_t i = 0; i < m.count; i++) {
-		const char **names = NULL;
-		size_t k = tsdb_querier_label_names(q, m.ms[i], m.n[i], &names);
-		append_names(&all, &n, &cap, names, k);
-		free(names);
-	}
-	write_names(resp, all, n, limit);
-	free(all);
-	tsdb_querier_free(q);
+	respond_label_list(s, resp, NULL, start, end, &m, limit);
 	match_sets_free(&m);
 }
 
@@ -619,30 +625,11 @@ static void h_label_values(api_server *s, api_request *req, api_response *resp)
 	int64_t start, end;
 	size_t limit;
 	match_sets m;
-	if (time_param(req, resp, "start", API_MIN_TIME_MS, &start) != 0 ||
-	    time_param(req, resp, "end", API_MAX_TIME_MS, &end) != 0 || limit_param(req, resp, &limit) != 0 ||
-	    match_param(req, resp, &m, false) != 0) {
+	if (meta_params(req, resp, &start, &end, &limit, &m, false) != 0) {
 		free(name);
 		return;
 	}
-	tsdb_querier *q = tsdb_querier_new(s->cfg.head, start, end);
-	const char **all = NULL;
-	size_t n = 0, cap = 0;
-	if (m.count == 0) {
-		const char **vals = NULL;
-		size_t k = tsdb_querier_label_values(q, name, NULL, 0, &vals);
-		append_names(&all, &n, &cap, vals, k);
-		free(vals);
-	}
-	for (size_t i = 0; i < m.count; i++) {
-		const char **vals = NULL;
-		size_t k = tsdb_querier_label_values(q, name, m.ms[i], m.n[i], &vals);
-		append_names(&all, &n, &cap, vals, k);
-		free(vals);
-	}
-	write_names(resp, all, n, limit);
-	free(all);
-	tsdb_querier_free(q);
+	respond_label_list(s, resp, name, start, end, &m, limit);
 	match_sets_free(&m);
 	free(name);
 }
