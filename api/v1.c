@@ -452,6 +452,39 @@ static int cmp_labels_ptr(const void *a, const void *b)
 
 static const char *const truncated_warning[] = { "results truncated due to limit" };
 
+/* Writes the n entries of size bytes at base as a JSON list: sorted by
+ * cmp, an entry equal (cmp 0) to the one before skipped, cut at limit with
+ * Prometheus's warning; put writes one entry. */
+static void write_list(api_response *resp, void *base, size_t n, size_t size, size_t limit,
+		       int (*cmp)(const void *, const void *), void (*put)(tp_strbuf *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+	const char *v = base;
+	api_json_success_begin(&resp->body);
+	tp_sb_putc(&resp->body, '[');
+	size_t out = 0;
+	bool truncated = false;
+	for (size_t i = 0; i < n; i++) {
+		if (i && cmp(v + i * size, v + (i - 1) * size) == 0)
+			continue;
+		if (out == limit) {
+			truncated = true;
+			break;
+		}
+		if (out++)
+			tp_sb_putc(&resp->body, ',');
+		put(&resp->body, v + i * size);
+	}
+	tp_sb_putc(&resp->body, ']');
+	api_json_success_end(&resp->body, (char *const *)truncated_warning, truncated ? 1 : 0, NULL, 0);
+}
+
+static void put_labels_ptr(tp_strbuf *sb, const void *e)
+{
+	api_json_labels(sb, *(const tp_labels *const *)e);
+}
+
 static void h_series(api_server *s, api_request *req, api_response *resp)
 {
 	if (api_params_count(&req->params, "match[]") == 0) {
@@ -474,25 +507,7 @@ static void h_series(api_server *s, api_request *req, api_response *resp)
 			all[n++] = tsdb_series_set_labels(sets[i]);
 		}
 	}
-	if (n > 1)
-		qsort(all, n, sizeof *all, cmp_labels_ptr);
-	api_json_success_begin(&resp->body);
-	tp_sb_putc(&resp->body, '[');
-	size_t out = 0;
-	bool truncated = false;
-	for (size_t i = 0; i < n; i++) {
-		if (i && tp_labels_equal(all[i], all[i - 1]))
-			continue;
-		if (out == limit) {
-			truncated = true;
-			break;
-		}
-		if (out++)
-			tp_sb_putc(&resp->body, ',');
-		api_json_labels(&resp->body, all[i]);
-	}
-	tp_sb_putc(&resp->body, ']');
-	api_json_success_end(&resp->body, (char *const *)truncated_warning, truncated ? 1 : 0, NULL, 0);
+	write_list(resp, all, n, sizeof *all, limit, cmp_labels_ptr, put_labels_ptr);
 	free(all);
 	for (size_t i = 0; i < m.count; i++)
 		tsdb_series_set_free(sets[i]);
@@ -505,28 +520,9 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Writes a sorted, de-duplicated JSON string list honouring limit. */
-static void write_names(api_response *resp, const char **v, size_t n, size_t limit)
+static void put_str(tp_strbuf *sb, const void *e)
 {
-	if (n > 1)
-		qsort(v, n, sizeof *v, cmp_str);
-	api_json_success_begin(&resp->body);
-	tp_sb_putc(&resp->body, '[');
-	size_t out = 0;
-	bool truncated = false;
-	for (size_t i = 0; i < n; i++) {
-		if (i && strcmp(v[i], v[i - 1]) == 0)
-			continue;
-		if (out == limit) {
-			truncated = true;
-			break;
-		}
-		if (out++)
-			tp_sb_putc(&resp->body, ',');
-		api_json_string(&resp->body, v[i]);
-	}
-	tp_sb_putc(&resp->body, ']');
-	api_json_success_end(&resp->body, (char *const *)truncated_warning, truncated ? 1 : 0, NULL, 0);
+	api_json_string(sb, *(const char *const *)e);
 }
 
 /* Appends src[0..n) to *dst (grown). */
@@ -556,7 +552,7 @@ static void respond_label_list(api_server *s, api_response *resp, const char *na
 		append_names(&all, &n, &cap, v, k);
 		free(v);
 	}
-	write_names(resp, all, n, limit);
+	write_list(resp, all, n, sizeof *all, limit, cmp_str, put_str);
 	free(all);
 	tsdb_querier_free(q);
 }
