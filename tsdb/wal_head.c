@@ -211,6 +211,14 @@ static int attach_all(tsdb_wal_head *d)
 	/* refs in the chunk files are never handed out to new series */
 	tsdb_head_reserve_refs(d->h, tsdb_chunkfiles_max_ref(d->cf));
 	uint32_t end = tsdb_head_ref_end(d->h);
+	if (d->nskip < end) {
+		/* sized once (attach_ref grows it for later series) */
+		size_t old = d->nskip;
+		d->skip = tp_xrealloc(d->skip, (size_t)end * sizeof(*d->skip));
+		for (size_t i = old; i < end; i++)
+			d->skip[i] = INT64_MIN;
+		d->nskip = end;
+	}
 	for (uint32_t r = 1; r < end; r++)
 		if (tsdb_head_series_labels(d->h, r))
 			attach_ref(d, r, r);
