@@ -74,11 +74,11 @@ scrape_configs:
 YML
 # the peers must listen before the first notification goes out (no retry, as Prometheus)
 tcp_up() { (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-retry 10 tcp_up "$hook_port"; retry 10 tcp_up "$files_port"
+retry 120 tcp_up "$hook_port"; retry 120 tcp_up "$files_port"
 bg tp "$TINYPROM" --config.file="$WORK/prometheus.yml" --web.listen-address=127.0.0.1:$tp_port \
 	--storage.tsdb.path="$WORK/data"
 
-if ! wait_http "http://127.0.0.1:$tp_port/-/ready" 20 || ! wait_http "http://127.0.0.1:$am_port/-/ready" 20; then
+if ! wait_http "http://127.0.0.1:$tp_port/-/ready" 120 || ! wait_http "http://127.0.0.1:$am_port/-/ready" 120; then
 	not_ok "tinyprom and Alertmanager start" "$(tail -5 "$WORK/tp.log")" "$(tail -5 "$WORK/am.log")"
 	finish; exit 1
 fi
@@ -88,7 +88,7 @@ am_alerts() { curl -fsS "http://127.0.0.1:$am_port/api/v2/alerts"; }
 firing_in_am() {
 	am_alerts | json 'a=[x for x in d if x["labels"].get("alertname")=="FlagRaised"]; assert len(a)==1'
 }
-if retry 20 firing_in_am; then ok "the alert reaches Alertmanager"; else not_ok "the alert reaches Alertmanager" "$(am_alerts)"; fi
+if retry 120 firing_in_am; then ok "the alert reaches Alertmanager"; else not_ok "the alert reaches Alertmanager" "$(am_alerts)"; fi
 
 got=$(am_alerts)
 check "labels: alertname, severity, job, instance and the external label" json "
@@ -117,7 +117,7 @@ check "ALERTS series is written" bash -c "curl -fsS 'http://127.0.0.1:$tp_port/a
 
 # the webhook saw Alertmanager v2 requests
 hook_ok() { ls "$WORK/hook"/req-*.json >/dev/null 2>&1; }
-if retry 20 hook_ok; then ok "the webhook configured as an Alertmanager receives the alert"; else not_ok "the webhook configured as an Alertmanager receives the alert"; fi
+if retry 120 hook_ok; then ok "the webhook configured as an Alertmanager receives the alert"; else not_ok "the webhook configured as an Alertmanager receives the alert"; fi
 first=$(ls "$WORK/hook"/req-*.json | head -1)
 check "the webhook got POST /api/v2/alerts with Content-Type application/json" bash -c "
 head -1 '${first%.json}.hdr' | grep -qx /api/v2/alerts && grep -qi '^Content-Type: application/json' '${first%.json}.hdr'"
@@ -135,7 +135,7 @@ echo "flag 0" > "$WORK/files/flag.prom"
 resolved_in_am() {
 	am_alerts | json 'a=[x for x in d if x["labels"].get("alertname")=="FlagRaised"]; assert len(a)==0'
 }
-if retry 20 resolved_in_am; then ok "the alert is resolved in Alertmanager when the condition clears"; else not_ok "the alert is resolved in Alertmanager when the condition clears" "$(am_alerts)"; fi
+if retry 120 resolved_in_am; then ok "the alert is resolved in Alertmanager when the condition clears"; else not_ok "the alert is resolved in Alertmanager when the condition clears" "$(am_alerts)"; fi
 resolved_hook() {
 	for f in "$WORK/hook"/req-*.json; do
 		json "
@@ -146,6 +146,6 @@ assert p(a['endsAt'])<=datetime.datetime.now(datetime.timezone.utc)" <"$f" && re
 	done
 	return 1
 }
-if retry 10 resolved_hook; then ok "the webhook receives the resolved alert (endsAt in the past)"; else not_ok "the webhook receives the resolved alert (endsAt in the past)"; fi
+if retry 120 resolved_hook; then ok "the webhook receives the resolved alert (endsAt in the past)"; else not_ok "the webhook receives the resolved alert (endsAt in the past)"; fi
 check "/api/v1/alerts lists no alert after resolution" bash -c "curl -fsS 'http://127.0.0.1:$tp_port/api/v1/alerts' | grep -q '\"alerts\":\[\]'"
 finish

@@ -30,7 +30,7 @@ start_tp() {
 	bg "$cur" "$TINYPROM" --config.file="$WORK/empty.yml" --web.listen-address=127.0.0.1:$port \
 		--storage.tsdb.path="$1" --storage.tsdb.wal-fsync="$2" --web.enable-remote-write-receiver
 	eval "curpid=\$PID_$cur"
-	wait_http "$TP/-/ready" 20
+	wait_http "$TP/-/ready" 120
 }
 kill9() { kill -9 "$curpid"; wait "$curpid" 2>/dev/null; forget "$curpid"; }
 acked() { [ -f "$1" ] && wc -l < "$1" || echo 0; }
@@ -104,7 +104,7 @@ kill_point() {
 		--storage.tsdb.path="$data" --web.enable-remote-write-receiver --storage.tsdb.min-block-duration=1s
 	unset TINYPROM_TEST_KILL_AT
 	eval "curpid=\$PID_$cur"
-	wait_http "$TP/-/ready" 20 || { not_ok "kill at $point: tinyprom starts" "$(tail -5 "$WORK/$cur.log")"; return; }
+	wait_http "$TP/-/ready" 120 || { not_ok "kill at $point: tinyprom starts" "$(tail -5 "$WORK/$cur.log")"; return; }
 	bg "rw_kp" "$RWLOAD" write --url "$TP" --acked "$acked_f" --series 20
 	local rwpid=$PID_rw_kp
 	while kill -0 "$curpid" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done

@@ -51,7 +51,7 @@ YML
 bg prom "$PROM" --config.file="$WORK/prom.yml" --web.listen-address=127.0.0.1:$prom_port \
 	--storage.tsdb.path="$WORK/prom"
 
-if ! wait_http "$TP/-/ready" 20 || ! wait_http "$PR/-/ready" 30; then
+if ! wait_http "$TP/-/ready" 120 || ! wait_http "$PR/-/ready" 120; then
 	not_ok "tinyprom and Prometheus start" "$(tail -5 "$WORK/tp.log")" "$(tail -5 "$WORK/prom.log")"
 	finish; exit 1
 fi
@@ -61,7 +61,7 @@ q() { curl -fsS --data-urlencode "query=$2" "$1/api/v1/query"; }
 has_result() { q "$1" "$2" | json 'assert d["status"]=="success" and len(d["data"]["result"])>0'; }
 
 # 1. remote write: Prometheus's own series arrive in tinyprom
-if retry 30 has_result "$TP" 'up{job="prometheus"}'; then ok "remote write: Prometheus's scrapes arrive in tinyprom"; else not_ok "remote write: Prometheus's scrapes arrive in tinyprom" "$(tail -5 "$WORK/prom.log")"; fi
+if retry 120 has_result "$TP" 'up{job="prometheus"}'; then ok "remote write: Prometheus's scrapes arrive in tinyprom"; else not_ok "remote write: Prometheus's scrapes arrive in tinyprom" "$(tail -5 "$WORK/prom.log")"; fi
 check "remote write: many of Prometheus's series arrive" bash -c "
 curl -fsS --data-urlencode 'query=count({job=\"prometheus\"})' $TP/api/v1/query | python3 -c 'import json,sys; d=json.load(sys.stdin); assert float(d[\"data\"][\"result\"][0][\"value\"][1])>100'"
 
@@ -86,7 +86,7 @@ s=\$(( \$(date +%s) - 10 )); e=\$(date +%s)
 '$PROMTOOL' query range --start=\$s --end=\$e --step=1s $TP 'up{job=\"prometheus\"}' | grep -q ' @\['"
 
 # 3. federation: Prometheus scrapes tinyprom's /federate
-if retry 20 has_result "$PR" 'prometheus_tsdb_head_series{job="tinyprom",source="tinyprom"}'; then ok "federation: Prometheus federates tinyprom's series, with external labels"; else not_ok "federation: Prometheus federates tinyprom's series, with external labels" "$(curl -s "$TP/federate?match[]=%7Bjob%3D%22tinyprom%22%7D" | head -3)"; fi
+if retry 120 has_result "$PR" 'prometheus_tsdb_head_series{job="tinyprom",source="tinyprom"}'; then ok "federation: Prometheus federates tinyprom's series, with external labels"; else not_ok "federation: Prometheus federates tinyprom's series, with external labels" "$(curl -s "$TP/federate?match[]=%7Bjob%3D%22tinyprom%22%7D" | head -3)"; fi
 
 # 4. remote read. tinyprom answers with the external labels it lacks
 # (source="tinyprom") and drops a matcher on them, as Prometheus's read
@@ -141,7 +141,7 @@ rr_cmp() {
 		[ "$(wc -l <"$WORK/rr-tp")" -gt 100 ] && cmp -s "$WORK/rr-tp" "$WORK/rr-prom"
 }
 streamed_before=$(metric 'tinyprom_remote_read_responses_total{type="streamed_xor_chunks"}')
-if retry 20 rr_cmp both type=chunks; then
+if retry 120 rr_cmp both type=chunks; then
 	ok "remote read STREAMED_XOR_CHUNKS: tinyprom and Prometheus 2.42 stream identical samples ($(($(wc -l <"$WORK/rr-tp") - 1)))"
 else
 	not_ok "remote read STREAMED_XOR_CHUNKS: tinyprom and Prometheus 2.42 stream identical samples" \
@@ -149,7 +149,7 @@ else
 fi
 streamed_after=$(metric 'tinyprom_remote_read_responses_total{type="streamed_xor_chunks"}')
 check "remote read: tinyprom counted the streamed answers" test "${streamed_after:-0}" -gt "${streamed_before:-0}"
-if retry 20 rr_cmp samples type=samples; then
+if retry 120 rr_cmp samples type=samples; then
 	ok "remote read SAMPLES: tinyprom and Prometheus 2.42 answer identical samples"
 else
 	not_ok "remote read SAMPLES: tinyprom and Prometheus 2.42 answer identical samples" \
