@@ -47,7 +47,8 @@ if retry 120 renamed; then ok "SIGHUP reloads the configuration"; else not_ok "S
 # a broken configuration on reload keeps the running one
 echo "scrape_configs: [{job_name: x, bogus: 1}]" >"$WORK/prometheus.yml"
 kill -HUP "$PID_tp"
-sleep 1
+# until the reload has been tried (however long the signal takes to be
+# handled), then the running configuration must still be there
+check "a broken reload is logged and counted" retry 120 bash -c "grep -q 'Error reloading config' '$WORK/tp.log' && curl -fsS $TP/metrics | grep -q '^prometheus_config_last_reload_successful 0'"
 check "a broken reload keeps the running configuration" bash -c "curl -fsS $TP/api/v1/targets | grep -q renamed"
-check "a broken reload is logged and counted" bash -c "grep -q 'Error reloading config' '$WORK/tp.log' && curl -fsS $TP/metrics | grep -q '^prometheus_config_last_reload_successful 0'"
 finish
