@@ -31,10 +31,21 @@ if retry 120 up_is_1; then ok "up{job=\"node\"} is 1"; else not_ok "up{job=\"nod
 check "scrape_samples_scraped counts hundreds of samples" bash -c "[ \"\$(curl -fsS --data-urlencode 'query=scrape_samples_scraped{job=\"node\"} > 200' $TP/api/v1/query | grep -c value)\" -ge 1 ]"
 n=$(val 'count({job="node"})')
 check "hundreds of node series stored ($n)" python3 -c "assert float('$n') > 200"
-sleep 4
-# the exporter counts its own /metrics requests: one per scrape, so ~1/s
+# the exporter counts its own /metrics requests: one per scrape, so the
+# counter's rate is the scrape rate, one a second. Rather than sleep and
+# hope for enough scrapes in the window, wait until four samples lie in
+# the last 4 s, then evaluate rate() at that same instant: the window then
+# holds four increments of one, about a second apart (a scrape delayed by
+# load only stretches its gap, the check allows 0.5 s to 2 s on average).
+c='promhttp_metric_handler_requests_total{code="200"}'
+enough() {
+	t_rate=$(python3 -c 'import time; print("%.3f" % time.time())')
+	[ "$(curl -fsS --data-urlencode "query=count_over_time(${c}[4s])" --data-urlencode "time=$t_rate" "$TP/api/v1/query" |
+		json 'r=d["data"]["result"]; print(r[0]["value"][1] if r else 0)')" -ge 4 ] 2>/dev/null
+}
+retry 120 enough
 check "rate() over a scraped counter is about one per second" bash -c "
-curl -fsS --data-urlencode 'query=rate(promhttp_metric_handler_requests_total{code=\"200\"}[4s])' $TP/api/v1/query |
+curl -fsS --data-urlencode 'query=rate(${c}[4s])' --data-urlencode 'time=$t_rate' $TP/api/v1/query |
 python3 -c 'import json,sys; d=json.load(sys.stdin); r=d[\"data\"][\"result\"]; assert r and 0.5<float(r[0][\"value\"][1])<2, d'"
 check "the target is up in /api/v1/targets" bash -c "curl -fsS $TP/api/v1/targets | python3 -c '
 import json,sys; d=json.load(sys.stdin)[\"data\"][\"activeTargets\"]
