@@ -162,7 +162,9 @@ static void server_stop(server *s)
 static rules_am_target target_for(server *s, char *urlbuf)
 {
 	sprintf(urlbuf, "http://127.0.0.1:%d/api/v2/alerts", s->port);
-	return (rules_am_target){ .url = urlbuf, .timeout_ms = 2000 };
+	/* no test here times a request out: a minute, so a loaded machine's
+	 * slow answer is never taken for a failure */
+	return (rules_am_target){ .url = urlbuf, .timeout_ms = 60000 };
 }
 
 /* ---- helpers ---- */
