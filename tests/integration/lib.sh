@@ -17,7 +17,10 @@ cleanup() {
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
 	rm -rf "$WORK"
 }
-trap cleanup EXIT INT TERM
+# INT and TERM end the script (the EXIT trap then cleans up): a script that
+# went on after its peers were stopped would spend minutes in its waits
+trap cleanup EXIT
+trap 'exit 1' INT TERM
 
 ok() { _n=$((_n + 1)); echo "ok $_n - $1"; }
 not_ok() { _n=$((_n + 1)); _failed=$((_failed + 1)); echo "not ok $_n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
