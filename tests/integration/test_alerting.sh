@@ -24,10 +24,15 @@ class H(http.server.BaseHTTPRequestHandler):
         global n
         body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
         n += 1
-        with open(os.path.join(sys.argv[2], 'req-%03d.json' % n), 'wb') as f:
-            f.write(body)
-        with open(os.path.join(sys.argv[2], 'req-%03d.hdr' % n), 'w') as f:
+        # headers first, each file renamed into place once complete: the
+        # test polls for req-*.json and must never see a partial one
+        base = os.path.join(sys.argv[2], 'req-%03d' % n)
+        with open(base + '.hdr.tmp', 'w') as f:
             f.write(self.path + '\n' + str(self.headers))
+        os.rename(base + '.hdr.tmp', base + '.hdr')
+        with open(base + '.json.tmp', 'wb') as f:
+            f.write(body)
+        os.rename(base + '.json.tmp', base + '.json')
         self.send_response(200); self.send_header('Content-Length', '0'); self.end_headers()
     def log_message(self, *a): pass
 http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), H).serve_forever()
@@ -72,13 +77,17 @@ scrape_configs:
     metrics_path: /flag.prom
     static_configs: [{targets: ['127.0.0.1:$files_port']}]
 YML
-# the peers must listen before the first notification goes out (no retry, as Prometheus)
+# the peers must listen before the first notification goes out (no retry,
+# as Prometheus: a missed one is resent only after resend_delay, 1 min), so
+# tinyprom starts only once all three answer, however long they take
 tcp_up() { (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-retry 10 tcp_up "$hook_port"; retry 10 tcp_up "$files_port"
+retry 120 tcp_up "$hook_port"; retry 120 tcp_up "$files_port"
+am_ready=0
+wait_http "http://127.0.0.1:$am_port/-/ready" 120 && am_ready=1
 bg tp "$TINYPROM" --config.file="$WORK/prometheus.yml" --web.listen-address=127.0.0.1:$tp_port \
 	--storage.tsdb.path="$WORK/data"
 
-if ! wait_http "http://127.0.0.1:$tp_port/-/ready" 20 || ! wait_http "http://127.0.0.1:$am_port/-/ready" 20; then
+if [ "$am_ready" -ne 1 ] || ! wait_http "http://127.0.0.1:$tp_port/-/ready" 120; then
 	not_ok "tinyprom and Alertmanager start" "$(tail -5 "$WORK/tp.log")" "$(tail -5 "$WORK/am.log")"
 	finish; exit 1
 fi
@@ -88,7 +97,7 @@ am_alerts() { curl -fsS "http://127.0.0.1:$am_port/api/v2/alerts"; }
 firing_in_am() {
 	am_alerts | json 'a=[x for x in d if x["labels"].get("alertname")=="FlagRaised"]; assert len(a)==1'
 }
-if retry 20 firing_in_am; then ok "the alert reaches Alertmanager"; else not_ok "the alert reaches Alertmanager" "$(am_alerts)"; fi
+if retry 120 firing_in_am; then ok "the alert reaches Alertmanager"; else not_ok "the alert reaches Alertmanager" "$(am_alerts)"; fi
 
 got=$(am_alerts)
 check "labels: alertname, severity, job, instance and the external label" json "
@@ -109,7 +118,9 @@ assert abs((p(a['startsAt'])-p('$tp_active')).total_seconds())<0.002, (a['starts
 check "generatorURL links to the expression" json "
 a=[x for x in d if x['labels'].get('alertname')=='FlagRaised'][0]
 assert '/graph?g0.expr=flag+%3D%3D+1' in a['generatorURL'], a['generatorURL']" <<<"$got"
-check "notification self-metrics: two Alertmanagers, alerts sent" bash -c "
+# (the counter goes up once Alertmanager has answered, which may be just
+# after the alert shows in its API: wait for it)
+check "notification self-metrics: two Alertmanagers, alerts sent" retry 120 bash -c "
 m=\$(curl -fsS http://127.0.0.1:$tp_port/metrics)
 echo \"\$m\" | grep -qx 'prometheus_notifications_alertmanagers_discovered 2' &&
 echo \"\$m\" | awk '/^prometheus_notifications_sent_total /{exit !(\$2 > 0)}'"
@@ -117,7 +128,7 @@ check "ALERTS series is written" bash -c "curl -fsS 'http://127.0.0.1:$tp_port/a
 
 # the webhook saw Alertmanager v2 requests
 hook_ok() { ls "$WORK/hook"/req-*.json >/dev/null 2>&1; }
-if retry 20 hook_ok; then ok "the webhook configured as an Alertmanager receives the alert"; else not_ok "the webhook configured as an Alertmanager receives the alert"; fi
+if retry 120 hook_ok; then ok "the webhook configured as an Alertmanager receives the alert"; else not_ok "the webhook configured as an Alertmanager receives the alert"; fi
 first=$(ls "$WORK/hook"/req-*.json | head -1)
 check "the webhook got POST /api/v2/alerts with Content-Type application/json" bash -c "
 head -1 '${first%.json}.hdr' | grep -qx /api/v2/alerts && grep -qi '^Content-Type: application/json' '${first%.json}.hdr'"
@@ -135,7 +146,7 @@ echo "flag 0" > "$WORK/files/flag.prom"
 resolved_in_am() {
 	am_alerts | json 'a=[x for x in d if x["labels"].get("alertname")=="FlagRaised"]; assert len(a)==0'
 }
-if retry 20 resolved_in_am; then ok "the alert is resolved in Alertmanager when the condition clears"; else not_ok "the alert is resolved in Alertmanager when the condition clears" "$(am_alerts)"; fi
+if retry 120 resolved_in_am; then ok "the alert is resolved in Alertmanager when the condition clears"; else not_ok "the alert is resolved in Alertmanager when the condition clears" "$(am_alerts)"; fi
 resolved_hook() {
 	for f in "$WORK/hook"/req-*.json; do
 		json "
@@ -146,6 +157,6 @@ assert p(a['endsAt'])<=datetime.datetime.now(datetime.timezone.utc)" <"$f" && re
 	done
 	return 1
 }
-if retry 10 resolved_hook; then ok "the webhook receives the resolved alert (endsAt in the past)"; else not_ok "the webhook receives the resolved alert (endsAt in the past)"; fi
+if retry 120 resolved_hook; then ok "the webhook receives the resolved alert (endsAt in the past)"; else not_ok "the webhook receives the resolved alert (endsAt in the past)"; fi
 check "/api/v1/alerts lists no alert after resolution" bash -c "curl -fsS 'http://127.0.0.1:$tp_port/api/v1/alerts' | grep -q '\"alerts\":\[\]'"
 finish

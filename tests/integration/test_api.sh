@@ -68,8 +68,10 @@ check "unknown flag message names the flag" grep -q "^tinyprom: error: unknown l
 
 # ---- start a server ----
 
-# start_server LOGFILE ARGS...: starts tinyprom on 127.0.0.1:0, waits for
-# the port in the log, sets $pid and $base.
+# start_server LOGFILE ARGS...: starts tinyprom on 127.0.0.1:0, waits (up
+# to 2 min: a loaded machine or a sanitizer build starts slowly) for the
+# port in the log and for the line that follows marking it ready (the port
+# is logged just before /-/ready turns 200), sets $pid and $base.
 start_server() {
 	log=$1; shift
 	[ -f "$tmp/none.yml" ] || : >"$tmp/none.yml"  # an empty configuration: all defaults
@@ -78,15 +80,23 @@ start_server() {
 	pid=$!
 	port=""
 	i=0
-	while [ $i -lt 100 ]; do
-		port=$(sed -n 's/.*msg="Start listening for connections".* port=\([0-9]*\).*/\1/p;s/.*"msg":"Start listening for connections".*"port":"\([0-9]*\)".*/\1/p' "$log" | head -1)
-		[ -n "$port" ] && break
+	while [ $i -lt 1200 ]; do
+		if grep -q 'Server is ready to receive web requests' "$log"; then
+			port=$(sed -n 's/.*msg="Start listening for connections".* port=\([0-9]*\).*/\1/p;s/.*"msg":"Start listening for connections".*"port":"\([0-9]*\)".*/\1/p' "$log" | head -1)
+			break
+		fi
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 		i=$((i + 1))
 	done
 	base="http://127.0.0.1:$port"
 	[ -n "$port" ]
+}
+
+# wait_exit PID: waits (up to 2 min) for PID to end by itself
+wait_exit() {
+	i=0
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
 }
 
 # req METHOD PATH [curl args...]: sets $code; body in $tmp/body, headers in $tmp/hdr.
@@ -215,8 +225,7 @@ check "status/tsdb on the empty head" body_has '{"status":"success","data":{"hea
 # a second server on the same port fails to start: status 1, error logged
 "$BIN" --web.listen-address="127.0.0.1:$port" --storage.tsdb.path="$tmp/data2" >"$tmp/log_busy" 2>&1 &
 busy=$!
-i=0
-while kill -0 "$busy" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+wait_exit "$busy"
 kill -KILL "$busy" 2>/dev/null
 wait "$busy"; rc=$?
 check "port in use: exit status 1" test "$rc" -eq 1
@@ -265,8 +274,6 @@ req GET /-/quit
 check "GET /-/quit is 405" test "$code" = 405
 
 kill -TERM "$pid"
-i=0
-while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 wait "$pid"; rc=$?
 check "SIGTERM stops the server with status 0" test "$rc" -eq 0
 pid=""
@@ -279,8 +286,6 @@ check "second server starts (json logs, lifecycle)" start_server "$tmp/log2" --w
 check "JSON log records" grep -q '^{"ts":"[0-9T:.-]*Z","caller":"server.c:[0-9]*","level":"info","msg":"Starting tinyprom"' "$tmp/log2"
 req POST /-/quit
 check "/-/quit with lifecycle is 200" test "$code" = 200
-i=0
-while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 wait "$pid"; rc=$?
 check "/-/quit stops the server with status 0" test "$rc" -eq 0
 pid=""

@@ -28,7 +28,7 @@ start_tp() {
 	bg "$cur" "$TINYPROM" --config.file="$WORK/empty.yml" --web.listen-address=127.0.0.1:$port \
 		--storage.tsdb.path="$1" --web.enable-remote-write-receiver --storage.tsdb.retention.size=256KB
 	eval "curpid=\$PID_$cur"
-	wait_http "$TP/-/ready" 20
+	wait_http "$TP/-/ready" 120
 }
 stop_tp() { kill -TERM "$curpid"; wait "$curpid" 2>/dev/null; forget "$curpid"; }
 kill9() { kill -9 "$curpid"; wait "$curpid" 2>/dev/null; forget "$curpid"; }

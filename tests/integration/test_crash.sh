@@ -2,7 +2,8 @@
 # test_crash.sh - kill -9 loses nothing tinyprom acknowledged. Two
 # concurrent rw-loads (their commits share WAL batches) send remote-write
 # requests without pause and log every sample that got a 2xx;
-# tinyprom is SIGKILLed at random points (0.2-1.5 s apart) and restarted on
+# tinyprom is SIGKILLed at random points (0.2-1.5 s after each run has had
+# requests acknowledged) and restarted on
 # the same data directory, with the default --storage.tsdb.wal-fsync (1s)
 # and with "always"; at the end every acknowledged sample must be readable
 # through remote read with its exact value. Also: an orderly SIGTERM then a
@@ -30,10 +31,11 @@ start_tp() {
 	bg "$cur" "$TINYPROM" --config.file="$WORK/empty.yml" --web.listen-address=127.0.0.1:$port \
 		--storage.tsdb.path="$1" --storage.tsdb.wal-fsync="$2" --web.enable-remote-write-receiver
 	eval "curpid=\$PID_$cur"
-	wait_http "$TP/-/ready" 20
+	wait_http "$TP/-/ready" 120
 }
 kill9() { kill -9 "$curpid"; wait "$curpid" 2>/dev/null; forget "$curpid"; }
 acked() { [ -f "$1" ] && wc -l < "$1" || echo 0; }
+acked_more() { [ "$(acked "$1")" -gt "$2" ]; }
 
 # crash_cycle NAME FSYNC KILLS
 crash_cycle() {
@@ -48,6 +50,10 @@ crash_cycle() {
 	eval "local rwpid2=\$PID_rw2_$name"
 	for i in $(seq "$KILLS"); do
 		before=$(acked "$acked_f")
+		# each run must acknowledge something before it is killed: wait
+		# for that (up to 2 min; rw-load needs a moment to notice the
+		# restart, more on a loaded machine), then kill at a random point
+		retry 120 acked_more "$acked_f" "$before"
 		ms=$((RANDOM % 1300 + 200))
 		sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
 		kill9
@@ -104,7 +110,7 @@ kill_point() {
 		--storage.tsdb.path="$data" --web.enable-remote-write-receiver --storage.tsdb.min-block-duration=1s
 	unset TINYPROM_TEST_KILL_AT
 	eval "curpid=\$PID_$cur"
-	wait_http "$TP/-/ready" 20 || { not_ok "kill at $point: tinyprom starts" "$(tail -5 "$WORK/$cur.log")"; return; }
+	wait_http "$TP/-/ready" 120 || { not_ok "kill at $point: tinyprom starts" "$(tail -5 "$WORK/$cur.log")"; return; }
 	bg "rw_kp" "$RWLOAD" write --url "$TP" --acked "$acked_f" --series 20
 	local rwpid=$PID_rw_kp
 	while kill -0 "$curpid" 2>/dev/null && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done

@@ -24,7 +24,7 @@ scrape_configs:
 YML
 bg tp "$TINYPROM" --config.file="$WORK/tp.yml" --web.listen-address=127.0.0.1:$port \
 	--storage.tsdb.path="$WORK/data" --web.enable-remote-write-receiver
-if ! wait_http "$TP/-/ready" 20; then
+if ! wait_http "$TP/-/ready" 120; then
 	not_ok "tinyprom starts" "$(tail -5 "$WORK/tp.log")"
 	finish; exit 1
 fi
@@ -36,9 +36,9 @@ start=$(( (now - 120) / 15 * 15 ))
 	--series 3 --requests 120 --start-ms $(( start * 1000 )) --step-ms 1000 >"$WORK/rw.log" 2>&1
 check "rw-load wrote the rr_grafana series" grep -q 'rejected=0' "$WORK/rw.log"
 # until the self-scrape has produced samples and metadata
-retry 20 bash -c "curl -fsS '$TP/api/v1/metadata' | grep -q prometheus_http_requests_total"
+retry 120 bash -c "curl -fsS '$TP/api/v1/metadata' | grep -q prometheus_http_requests_total"
 # a scrape records metadata while parsing, before its samples commit: wait for up itself
-retry 20 bash -c "curl -fsS '$TP/api/v1/query?query=up' | grep -q '\"job\":\"tinyprom\"'"
+retry 120 bash -c "curl -fsS '$TP/api/v1/query?query=up' | grep -q '\"job\":\"tinyprom\"'"
 
 # The replay. Each call: name, method, path, form body (POST) and checks.
 # It continues this script's TAP numbering and prints the plan.

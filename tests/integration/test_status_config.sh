@@ -21,7 +21,7 @@ bg tp "$TINYPROM" --config.file="$WORK/cfg.yml" --web.listen-address=127.0.0.1:$
 	--storage.tsdb.path="$WORK/tp" --web.enable-lifecycle
 bg prom "$PROM" --config.file="$WORK/cfg.yml" --web.listen-address=127.0.0.1:$prom_port \
 	--storage.tsdb.path="$WORK/prom" --web.enable-lifecycle
-if ! wait_http "$TP/-/ready" 20 || ! wait_http "$PR/-/ready" 30; then
+if ! wait_http "$TP/-/ready" 120 || ! wait_http "$PR/-/ready" 120; then
 	not_ok "tinyprom and Prometheus start" "$(tail -3 "$WORK/tp.log")" "$(tail -3 "$WORK/prom.log")"
 	finish; exit 1
 fi

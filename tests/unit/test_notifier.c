@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rules/notifier.h"
@@ -28,9 +29,11 @@ typedef struct server {
 	int fd;
 	int port;
 	int status;
-	int delay_ms;
+	int hold;      /* answer nothing until server_release() */
+	int received;  /* requests read in full */
 	pthread_t th;
 	pthread_mutex_t mu;
+	pthread_cond_t cv;
 	char *bodies[64];
 	char *headers[64];
 	int nbodies;
@@ -72,14 +75,16 @@ static void *serve(void *arg)
 			have += (size_t)r;
 		}
 		buf[len] = '\0';
-		if (s->delay_ms)
-			usleep((useconds_t)s->delay_ms * 1000);
 		pthread_mutex_lock(&s->mu);
 		if (hdr_end && s->nbodies < 64) {
 			*hdr_end = '\0';
 			s->headers[s->nbodies] = strdup(buf);
 			s->bodies[s->nbodies++] = strdup(hdr_end + 4);
 		}
+		s->received++;
+		pthread_cond_broadcast(&s->cv);
+		while (s->hold)
+			pthread_cond_wait(&s->cv, &s->mu);
 		pthread_mutex_unlock(&s->mu);
 		char resp[128];
 		int n = snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
@@ -92,12 +97,13 @@ static void *serve(void *arg)
 	}
 }
 
-static server *server_start(int status, int delay_ms)
+static server *server_start(int status, int hold)
 {
 	server *s = calloc(1, sizeof(*s));
 	s->status = status;
-	s->delay_ms = delay_ms;
+	s->hold = hold;
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
 	s->fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
@@ -109,8 +115,32 @@ static server *server_start(int status, int delay_ms)
 	return s;
 }
 
+/* Waits (up to a minute) until n requests have been read in full. */
+static void server_wait_received(server *s, int n)
+{
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 60;
+	pthread_mutex_lock(&s->mu);
+	while (s->received < n && pthread_cond_timedwait(&s->cv, &s->mu, &dl) == 0)
+		;
+	int got = s->received;
+	pthread_mutex_unlock(&s->mu);
+	assert_true(got >= n);
+}
+
+/* A held server answers what it holds and everything after. */
+static void server_release(server *s)
+{
+	pthread_mutex_lock(&s->mu);
+	s->hold = 0;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
 static void server_stop(server *s)
 {
+	server_release(s);
 	s->stop = 1;
 	/* wake accept() */
 	int c = socket(AF_INET, SOCK_STREAM, 0);
@@ -124,13 +154,17 @@ static void server_stop(server *s)
 		free(s->bodies[i]);
 		free(s->headers[i]);
 	}
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
 
 static rules_am_target target_for(server *s, char *urlbuf)
 {
 	sprintf(urlbuf, "http://127.0.0.1:%d/api/v2/alerts", s->port);
-	return (rules_am_target){ .url = urlbuf, .timeout_ms = 2000 };
+	/* no test here times a request out: a minute, so a loaded machine's
+	 * slow answer is never taken for a failure */
+	return (rules_am_target){ .url = urlbuf, .timeout_ms = 60000 };
 }
 
 /* ---- helpers ---- */
@@ -193,7 +227,7 @@ static void test_batches_headers_external_labels(void **state)
 	static tp_label lv[N][3];
 	make_alerts(na, ls, lv, ann, N);
 	rules_notifier_send(n, na, N);
-	assert_int_equal(rules_notifier_flush(n, 5000), 0);
+	assert_int_equal(rules_notifier_flush(n, 60000), 0);
 	rules_notifier_stats st;
 	rules_notifier_stats_get(n, &st);
 	assert_int_equal(st.sent, N);
@@ -227,7 +261,7 @@ static void test_batches_headers_external_labels(void **state)
 	rules_notifier_set_external_labels(n, &next);
 	int before = s->nbodies;
 	rules_notifier_send(n, na, 1);
-	assert_int_equal(rules_notifier_flush(n, 5000), 0);
+	assert_int_equal(rules_notifier_flush(n, 60000), 0);
 	assert_int_equal(s->nbodies, before + 1);
 	cJSON *arr = cJSON_Parse(s->bodies[before]);
 	cJSON *labels = cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 0), "labels");
@@ -262,7 +296,7 @@ static void test_relabel_and_two_targets(void **state)
 	tp_label lv[20][3];
 	make_alerts(na, ls, lv, ann, 20); /* alerts 0 and 10 have job=drop */
 	rules_notifier_send(n, na, 20);
-	assert_int_equal(rules_notifier_flush(n, 5000), 0);
+	assert_int_equal(rules_notifier_flush(n, 60000), 0);
 	rules_notifier_stats st;
 	rules_notifier_stats_get(n, &st);
 	assert_int_equal(st.sent, 18);   /* to the healthy one */
@@ -282,9 +316,10 @@ static void test_relabel_and_two_targets(void **state)
 static void test_overflow_and_unreachable(void **state)
 {
 	(void)state;
-	server *slow = server_start(200, 400);
+	server *slow = server_start(200, 1);
 	char u[128];
 	rules_am_target t = target_for(slow, u);
+	t.timeout_ms = 600000; /* held as long as the test needs, never timed out */
 	rules_notifier_opts o = { .queue_capacity = 5 };
 	rules_notifier *n = rules_notifier_new(&o);
 	rules_notifier_set_targets(n, &t, 1);
@@ -293,20 +328,21 @@ static void test_overflow_and_unreachable(void **state)
 	tp_label lv[11][3];
 	make_alerts(na, ls, lv, ann, 11);
 	rules_notifier_send(n, na, 1);
-	usleep(150 * 1000); /* the sender is now blocked on the slow POST */
+	server_wait_received(slow, 1); /* the sender is now blocked on the held POST */
 	rules_notifier_send(n, na + 1, 10);
 	rules_notifier_stats st;
 	rules_notifier_stats_get(n, &st);
 	assert_int_equal(st.queue_length, 5);
 	assert_int_equal(st.dropped, 5);
-	assert_int_equal(rules_notifier_flush(n, 5000), 0);
+	server_release(slow);
+	assert_int_equal(rules_notifier_flush(n, 60000), 0);
 	rules_notifier_stats_get(n, &st);
 	assert_int_equal(st.sent, 6);
 
 	/* an Alertmanager that is not listening: errors and dropped, no hang */
 	server_stop(slow);
 	rules_notifier_send(n, na, 3);
-	assert_int_equal(rules_notifier_flush(n, 5000), 0);
+	assert_int_equal(rules_notifier_flush(n, 60000), 0);
 	rules_notifier_stats_get(n, &st);
 	assert_int_equal(st.errors, 3);
 	assert_int_equal(st.dropped, 8);

@@ -230,19 +230,22 @@ static void test_manager_scrapes_http(void **state)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", s.port);
 	snprintf(inst, sizeof(inst), "127.0.0.1:%d", s.port);
 	tp_label lv[] = { { "instance", inst }, { "job", "t" } };
-	scrape_target_spec sp = { .pool = "t", .labels = { lv, 2 }, .url = url, .interval_ms = 200, .timeout_ms = 150,
+	/* the timeout is the whole interval: a slow machine may delay a
+	 * scrape, and the checks below wait for what must happen (up to a
+	 * minute each) instead of assuming it has happened after a sleep */
+	scrape_target_spec sp = { .pool = "t", .labels = { lv, 2 }, .url = url, .interval_ms = 200, .timeout_ms = 200,
 				  .honor_timestamps = true };
 	/* and one target nobody listens on */
 	tp_label lv2[] = { { "instance", "127.0.0.1:1" }, { "job", "down" } };
 	scrape_target_spec sp2 = { .pool = "down", .labels = { lv2, 2 }, .url = "http://127.0.0.1:1/metrics",
-				   .interval_ms = 200, .timeout_ms = 150 };
+				   .interval_ms = 200, .timeout_ms = 200 };
 	scrape_target_spec both[2] = { sp, sp2 };
 	scrape_manager_sync(m, both, 2);
 	scrape_manager_start(m);
 	tsdb_sample *buf = NULL;
 	size_t cap = 0;
 	size_t n = 0;
-	for (int i = 0; i < 100 && n < 2; i++) {
+	for (int i = 0; i < 1200 && n < 2; i++) {
 		usleep(50 * 1000);
 		n = samples_of(h, "served", "job", "t", &buf, &cap);
 	}
@@ -251,17 +254,32 @@ static void test_manager_scrapes_http(void **state)
 	tp_arena ar;
 	tp_arena_init(&ar);
 	scrape_target_status *st;
-	size_t nt = scrape_manager_status(m, &ar, &st);
+	size_t nt = 0;
+	/* the status of the latest scrape of each: until both have one (a
+	 * scrape of the served target may also time out on a loaded machine;
+	 * the next one succeeds) */
+	for (int i = 0; i < 1200; i++) {
+		tp_arena_reset(&ar);
+		nt = scrape_manager_status(m, &ar, &st);
+		if (nt == 2 && strcmp(st[0].health, "up") == 0 && strcmp(st[1].health, "down") == 0)
+			break;
+		usleep(50 * 1000);
+	}
 	assert_int_equal(nt, 2);
 	assert_string_equal(st[0].health, "up");
 	assert_string_equal(st[1].health, "down");
 	assert_non_null(strstr(st[1].last_error, "Get \"http://127.0.0.1:1/metrics\""));
 	tp_arena_free(&ar);
-	/* the target goes away: its series end with stale markers */
+	/* the target goes away: its series end with stale markers (written by
+	 * the scrape thread once the target has no transfer in flight) */
 	scrape_manager_sync(m, &sp2, 1);
-	usleep(300 * 1000);
-	n = samples_of(h, "served", "job", "t", &buf, &cap);
-	assert_true(tsdb_is_stale_nan(buf[n - 1].v));
+	bool stale = false;
+	for (int i = 0; i < 1200 && !stale; i++) {
+		usleep(50 * 1000);
+		n = samples_of(h, "served", "job", "t", &buf, &cap);
+		stale = n > 0 && tsdb_is_stale_nan(buf[n - 1].v);
+	}
+	assert_true(stale);
 	scrape_manager_free(m);
 	tsdb_head_free(h);
 	free(buf);

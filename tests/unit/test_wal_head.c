@@ -730,11 +730,12 @@ static void test_size_retention(void **state)
  * once: every read is a consistent prefix of the series, bit-exact, and
  * the reopened head has everything. */
 typedef struct cq_arg {
+	struct cq_arg *reader;
 	tsdb_head *h;
 	int id;
 	atomic_int *running;
 	atomic_int *checkpoints;
-	long reads;
+	atomic_long reads;
 } cq_arg;
 
 static void *cq_append(void *p)
@@ -746,8 +747,12 @@ static void *cq_append(void *p)
 		scrape(a->h, name, 10, t, true);
 		if (t % 20 == 19)
 			usleep(500); /* let checkpoints and reads interleave */
-		while (t == 1000 && atomic_load(a->checkpoints) < 5)
-			usleep(1000); /* at least five of them in the middle */
+		/* at least five checkpoints and one read in the middle, however
+		 * the threads are scheduled (the read: up to a minute, then the
+		 * final check fails) */
+		for (int w = 0; t == 1000 && (atomic_load(a->checkpoints) < 5 ||
+					      (atomic_load(&a->reader->reads) == 0 && w < 60000)); w++)
+			usleep(1000);
 	}
 	atomic_fetch_sub(a->running, 1);
 	return NULL;
@@ -787,7 +792,7 @@ static void *cq_read(void *p)
 					more++;
 				assert_int_equal(more, n - n / 2);
 			}
-			a->reads++;
+			atomic_fetch_add(&a->reads, 1);
 		}
 		tsdb_series_set_free(ss);
 		tsdb_querier_free(q);
@@ -806,8 +811,8 @@ static void test_concurrent_query_checkpoint(void **state)
 	tsdb_head *h = tsdb_wal_head_head(d);
 	atomic_int running = 2, checkpoints = 0;
 	pthread_t th[3];
-	cq_arg a[3] = { { h, 0, &running, &checkpoints, 0 }, { h, 1, &running, &checkpoints, 0 },
-			{ h, 0, &running, &checkpoints, 0 } };
+	cq_arg a[3] = { { &a[2], h, 0, &running, &checkpoints, 0 }, { &a[2], h, 1, &running, &checkpoints, 0 },
+			{ &a[2], h, 0, &running, &checkpoints, 0 } };
 	assert_int_equal(pthread_create(&th[0], NULL, cq_append, &a[0]), 0);
 	assert_int_equal(pthread_create(&th[1], NULL, cq_append, &a[1]), 0);
 	assert_int_equal(pthread_create(&th[2], NULL, cq_read, &a[2]), 0);
@@ -819,11 +824,12 @@ static void test_concurrent_query_checkpoint(void **state)
 	}
 	for (int i = 0; i < 3; i++)
 		pthread_join(th[i], NULL);
-	printf("# %d checkpoints and %ld series reads during the appends\n", atomic_load(&checkpoints), a[2].reads);
+	printf("# %d checkpoints and %ld series reads during the appends\n", atomic_load(&checkpoints),
+	       atomic_load(&a[2].reads));
 	tsdb_wal_head_stats st;
 	tsdb_wal_head_get_stats(d, &st);
 	assert_int_equal(st.disk_chunks, 2 * 10 * (2000 / 32));
-	assert_true(a[2].reads > 0);
+	assert_true(atomic_load(&a[2].reads) > 0);
 	assert_int_equal(tsdb_wal_head_close(d), 0);
 	d = open_db(dir, TSDB_WAL_FSYNC_NEVER, &st);
 	check_scrapes(tsdb_wal_head_head(d), "cq0", 10, 1999);
