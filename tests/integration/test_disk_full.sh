@@ -27,7 +27,7 @@ acked() { [ -f "$1" ] && wc -l < "$1" || echo 0; }
 bg tp1 bash -c 'trap "" XFSZ; ulimit -S -f 1024; exec "$@"' limited "$TINYPROM" --config.file="$WORK/empty.yml" \
 	--web.listen-address=127.0.0.1:$port --storage.tsdb.path="$data" --web.enable-remote-write-receiver
 tp=$PID_tp1
-if ! wait_http "$TP/-/ready" 20; then
+if ! wait_http "$TP/-/ready" 120; then
 	not_ok "tinyprom starts under a 1 MiB file size limit" "$(tail -5 "$WORK/tp1.log")"
 	finish; exit
 fi
@@ -99,7 +99,7 @@ fi
 
 bg tp2 "$TINYPROM" --config.file="$WORK/empty.yml" --web.listen-address=127.0.0.1:$port \
 	--storage.tsdb.path="$data" --web.enable-remote-write-receiver
-if wait_http "$TP/-/ready" 20; then
+if wait_http "$TP/-/ready" 120; then
 	for w in a b; do
 		name=rwload
 		[ "$w" = b ] && name=fresh_series
