@@ -138,6 +138,14 @@ check "remote read: tinyprom answered Prometheus's reads (counted by response ty
 # The window ends at a fixed time in the past (not 6 s before each try):
 # Prometheus has all of it, and tinyprom gets all of it however long
 # remote write lags behind on a loaded machine.
+# The window must also lie after Prometheus has been scraping itself for
+# 20 s, or it holds too few samples to compare (a run that got here fast
+# compared 2 per series): wait for that first.
+prom_scraped_20s() {
+	curl -fsS --data-urlencode 'query=count_over_time(up{job="prometheus"}[21s]) >= 20' "$PR/api/v1/query" |
+		json 'assert len(d["data"]["result"]) == 1'
+}
+retry 120 prom_scraped_20s || echo "# Prometheus has not scraped itself for 20 s yet"
 rr_end=$(( $(date +%s) * 1000 - 2000 ))
 rr_cmp() {
 	local e=$rr_end
