@@ -137,16 +137,37 @@ done:
 	return 0;
 }
 
-/* After a commit: -2 with res->error when the batch could not be logged
- * (nothing landed; the HTTP layer answers 500 and the sender retries). */
-static int commit_result(const tsdb_appender *app, remote_write_result *res)
+/* A rejected sample ends the request: res->error names the reason, the
+ * series and the timestamp, as Prometheus's handler words it. */
+static void reject_sample(remote_write_result *res, int r, const tp_labels *l, int64_t t)
 {
-	const char *err = tsdb_appender_error(app);
-	if (!err)
-		return 0;
-	snprintf(res->error, sizeof(res->error), "%s", err);
-	res->series = 0;
-	return -2;
+	tp_strbuf sb = { 0 };
+	tp_labels_format(&sb, l, true);
+	snprintf(res->error, sizeof(res->error), "%s: series=%s timestamp=%lld", tsdb_rc_str(r), tp_sb_cstr(&sb),
+		 (long long)t);
+	tp_sb_free(&sb);
+}
+
+/* Ends a request's batch and frees app: commits it when rc is 0, rolls it
+ * back otherwise. Returns rc, or -2 with res->error when the commit could
+ * not be logged (nothing landed; the HTTP layer answers 500 and the
+ * sender retries). */
+static int end_batch(tsdb_appender *app, remote_write_result *res, int rc)
+{
+	if (rc == 0) {
+		res->samples = tsdb_appender_commit(app);
+		const char *err = tsdb_appender_error(app);
+		if (err) {
+			snprintf(res->error, sizeof(res->error), "%s", err);
+			rc = -2;
+		}
+	} else {
+		tsdb_appender_rollback(app);
+	}
+	if (rc != 0)
+		res->series = 0;
+	tsdb_appender_free(app);
+	return rc;
 }
 
 int remote_write_apply(tsdb_head *h, const Prometheus__WriteRequest *req, remote_write_result *res)
@@ -181,25 +202,14 @@ int remote_write_apply(tsdb_head *h, const Prometheus__WriteRequest *req, remote
 			if (r == TSDB_ENOTFOUND) /* removed by retention meanwhile */
 				r = tsdb_appender_add(app, &l, s->timestamp, s->value, &ref);
 			if (r != TSDB_OK) {
-				tp_strbuf sb = { 0 };
-				tp_labels_format(&sb, &l, true);
-				snprintf(res->error, sizeof(res->error), "%s: series=%s timestamp=%lld",
-					 tsdb_rc_str(r), tp_sb_cstr(&sb), (long long)s->timestamp);
-				tp_sb_free(&sb);
+				reject_sample(res, r, &l, s->timestamp);
 				rc = -1;
 				break;
 			}
 		}
 		res->series++;
 	}
-	if (rc == 0) {
-		res->samples = tsdb_appender_commit(app);
-		rc = commit_result(app, res);
-	} else {
-		tsdb_appender_rollback(app);
-		res->series = 0;
-	}
-	tsdb_appender_free(app);
+	rc = end_batch(app, res, rc);
 	tp_arena_free(&a);
 	return rc;
 }
@@ -444,24 +454,13 @@ int remote_write_apply_wire(tsdb_head *h, remote_series_cache *c, const remote_w
 				tp_arena_reset(&a);
 				wire_labels(&a, req, ws, &l, lerr, sizeof(lerr));
 			}
-			tp_strbuf sb = { 0 };
-			tp_labels_format(&sb, &l, true);
-			snprintf(res->error, sizeof(res->error), "%s: series=%s timestamp=%lld", tsdb_rc_str(r),
-				 tp_sb_cstr(&sb), (long long)s->t);
-			tp_sb_free(&sb);
+			reject_sample(res, r, &l, s->t);
 			rc = -1;
 			break;
 		}
 		res->series++;
 	}
-	if (rc == 0) {
-		res->samples = tsdb_appender_commit(app);
-		rc = commit_result(app, res);
-	} else {
-		tsdb_appender_rollback(app);
-		res->series = 0;
-	}
-	tsdb_appender_free(app);
+	rc = end_batch(app, res, rc);
 	free(hashes);
 	free(refs);
 	tp_arena_free(&a);
